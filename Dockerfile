@@ -1,0 +1,24 @@
+# Portail OVA application image: gunicorn, non-root, migrations applied on start.
+# (Docker does not run on the project's CI machines; this file is kept simple and reviewed by hand.)
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    OVA_INSTANCE_PATH=/var/lib/ova/instance
+RUN apt-get update && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --create-home --home-dir /var/lib/ova ova
+
+WORKDIR /app
+COPY pyproject.toml setup.cfg README.md babel.cfg ./
+COPY ova ova
+COPY etl etl
+COPY layers layers
+COPY portal portal
+COPY templates templates
+COPY migrations migrations
+RUN pip install . && pybabel compile -d portal/translations
+
+USER ova
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
+CMD ["sh", "-c", "ova db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-2} --threads 4 --timeout 60 --access-logfile - 'portal:create_app()'"]

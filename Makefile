@@ -1,0 +1,33 @@
+# Portail OVA — the two commands a newcomer needs:
+#   make demo   set up everything, load the shipped sample data, serve http://127.0.0.1:5000
+#   make test   set up everything and run the whole test suite
+SHELL := /bin/bash
+VENV ?= .venv
+OVA := $(VENV)/bin/ova
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: demo test setup-demo setup-test demo-data serve bench clean
+
+demo: setup-demo demo-data serve
+
+setup-demo:
+	@scripts/setup.sh demo
+
+setup-test:
+	@scripts/setup.sh test
+
+demo-data:
+	@source var/demo.env && scripts/load_demo.sh
+
+serve:
+	@source var/demo.env && echo "Portail OVA: http://$(HOST):$(PORT)" && $(OVA) run --host $(HOST) --port $(PORT)
+
+test: setup-test
+	@source var/test.env && $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup-test
+	@source var/test.env && for b in bench/*.py; do [ -f "$$b" ] && $(VENV)/bin/python "$$b"; done
+
+clean:
+	rm -rf $(VENV) var test-artifacts .pytest_cache

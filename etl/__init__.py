@@ -1,0 +1,1 @@
+"""ETL pipelines: extract → validate → reproject → load, one transaction per load (no Flask)."""

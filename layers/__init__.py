@@ -1,0 +1,1 @@
+"""Published layers: GeoJSON, catalogue, OGC API Features, tiles and downloads (no Flask)."""

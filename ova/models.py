@@ -1,0 +1,254 @@
+"""Typed SQLAlchemy 2 models of the OVA schema.
+
+Every geometry is stored in Lambert-93 (``STORAGE_SRID``) with a GiST index; web clients get
+WGS 84 through ``ST_Transform`` at query time. Enumerations are text columns with CHECK
+constraints so that adding a value is a plain migration.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ova.settings import STORAGE_SRID
+
+ROLES = ("citizen", "commercant", "agent", "urbaniste", "banque", "admin")
+INCIDENT_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "rejected")
+ZONE_STATUSES = ("draft", "approved")
+GEO_PRECISIONS = ("address", "commune_centroid", "arrondissement_centroid", "unknown")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def geometry(kind: str) -> Geometry:
+    """A geometry column type of ``kind`` in the storage SRID, with a GiST index."""
+    return Geometry(kind, srid=STORAGE_SRID, spatial_index=True)
+
+
+def _now():
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Producer(Base):
+    """A producteur public d'information: a city service that publishes layers and handles incidents."""
+
+    __tablename__ = "producers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    url: Mapped[str | None] = mapped_column(String(500))
+    competence_area = mapped_column(geometry("MULTIPOLYGON"), nullable=True)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class Quartier(Base):
+    """A neighbourhood polygon of a commune."""
+
+    __tablename__ = "quartiers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    commune_insee: Mapped[str | None] = mapped_column(String(5))
+    commune_name: Mapped[str | None] = mapped_column(String(200))
+    population: Mapped[int | None] = mapped_column(Integer)
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[dt.datetime] = _now()
+    geom = mapped_column(geometry("MULTIPOLYGON"), nullable=False)
+
+    producer: Mapped[Producer | None] = relationship()
+
+
+class PriorityZone(Base):
+    """One version of a zone commerciale prioritaire; versions of a zone share its ``code``."""
+
+    __tablename__ = "priority_zones"
+    __table_args__ = (
+        UniqueConstraint("code", "valid_from", name="uq_priority_zones_code_valid_from"),
+        CheckConstraint(_in("status", ZONE_STATUSES), name="status"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="validity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="SET NULL"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    source: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _now()
+    geom = mapped_column(geometry("MULTIPOLYGON"), nullable=False)
+
+    quartier: Mapped[Quartier | None] = relationship()
+
+
+class Incident(Base):
+    """A reported problem in public space (DansMaRue, Open311, the portal's own form)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_incidents_source_external_id"),
+        CheckConstraint(_in("status", INCIDENT_STATUSES), name="status"),
+        Index("ix_incidents_reported_at", "reported_at"),
+        Index("ix_incidents_quartier_id", "quartier_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(128))
+    subcategory: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(500))
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: True when acknowledged_at/resolved_at come from the documented simulation model.
+    times_simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="SET NULL"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("priority_zones.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = _now()
+    geom = mapped_column(geometry("POINT"), nullable=False)
+
+
+class Establishment(Base):
+    """A business establishment (SIRENE), placed at its address or at a commune centroid."""
+
+    __tablename__ = "establishments"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_establishments_source_external_id"),
+        CheckConstraint(_in("geo_precision", GEO_PRECISIONS), name="geo_precision"),
+        Index("ix_establishments_siret", "siret"),
+        Index("ix_establishments_siren", "siren"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    siret: Mapped[str | None] = mapped_column(String(14))
+    siren: Mapped[str] = mapped_column(String(9))
+    name: Mapped[str | None] = mapped_column(String(300))
+    naf_code: Mapped[str | None] = mapped_column(String(8))
+    size_class: Mapped[str | None] = mapped_column(String(8))
+    commune_insee: Mapped[str | None] = mapped_column(String(5))
+    created_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    geo_precision: Mapped[str] = mapped_column(String(32), default="address", server_default="address")
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="SET NULL"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("priority_zones.id", ondelete="SET NULL"))
+    geom = mapped_column(geometry("POINT"), nullable=True)
+
+
+class PublicContract(Base):
+    """One DECP contract × supplier (titulaire) row."""
+
+    __tablename__ = "public_contracts"
+    __table_args__ = (
+        UniqueConstraint("decp_id", "supplier_id", name="uq_public_contracts_decp_id_supplier_id"),
+        Index("ix_public_contracts_buyer_siret", "buyer_siret"),
+        Index("ix_public_contracts_supplier_id", "supplier_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    decp_id: Mapped[str] = mapped_column(String(128))
+    buyer_siret: Mapped[str | None] = mapped_column(String(14))
+    buyer_name: Mapped[str | None] = mapped_column(String(300))
+    object: Mapped[str | None] = mapped_column(Text)
+    nature: Mapped[str | None] = mapped_column(String(100))
+    procedure: Mapped[str | None] = mapped_column(String(200))
+    cpv_code: Mapped[str | None] = mapped_column(String(10))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    notified_on: Mapped[dt.date | None] = mapped_column(Date)
+    duration_months: Mapped[int | None] = mapped_column(Integer)
+    place_code: Mapped[str | None] = mapped_column(String(20))
+    place_type: Mapped[str | None] = mapped_column(String(40))
+    supplier_id: Mapped[str] = mapped_column(String(32))
+    supplier_id_type: Mapped[str | None] = mapped_column(String(40))
+    supplier_siret: Mapped[str | None] = mapped_column(String(14))
+    supplier_name: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(64))
+
+
+class Layer(Base):
+    """A catalogue layer: a published view of a table, with its open-data metadata."""
+
+    __tablename__ = "layers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    abstract: Mapped[str | None] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default="{}")
+    theme: Mapped[str | None] = mapped_column(String(100))
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id", ondelete="RESTRICT"))
+    contact: Mapped[str | None] = mapped_column(String(300))
+    licence: Mapped[str] = mapped_column(String(100), default="Licence Ouverte 2.0")
+    attribution: Mapped[str | None] = mapped_column(String(500))
+    update_frequency: Mapped[str | None] = mapped_column(String(50))
+    source_table: Mapped[str] = mapped_column(String(128))
+    #: Key/value equality filters applied to the source table (whitelisted columns only).
+    source_filter: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    geometry_type: Mapped[str | None] = mapped_column(String(32))
+    #: Roles allowed to read the layer; empty means public.
+    restricted_to: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list, server_default="{}")
+    published: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    #: Bumped whenever the data changes; part of tile/ETag cache keys.
+    data_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_update: Mapped[dt.datetime] = _now()
+    created_at: Mapped[dt.datetime] = _now()
+
+    producer: Mapped[Producer] = relationship()
+
+
+class User(Base):
+    """A portal account with one role; agents belong to a producer."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint("role <> 'agent' OR producer_id IS NOT NULL", name="agent_producer"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="RESTRICT"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_at: Mapped[dt.datetime] = _now()
+
+    producer: Mapped[Producer | None] = relationship()

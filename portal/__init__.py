@@ -1,0 +1,93 @@
+"""Portail OVA web application (Flask). ``create_app`` builds it; nothing happens at import."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_wtf import CSRFProtect
+
+from portal import config as default_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Blueprints of the portal, registered in this order: (dotted path of the blueprint, URL prefix).
+BLUEPRINTS = (
+    ("portal.home.views:bp", None),
+    ("portal.auth.views:bp", None),
+)
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "fr"
+
+
+def _secret_key(app: Flask) -> str:
+    """A persistent random key kept in the instance folder when SECRET_KEY is not configured."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _import(dotted: str):
+    module_name, _, attr = dotted.partition(":")
+    module = __import__(module_name, fromlist=[attr])
+    return getattr(module, attr)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the portal: defaults → OVA_SETTINGS file → environment → ``config`` overrides."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                instance_path=os.environ.get("OVA_INSTANCE_PATH") or str(ROOT / "var" / "instance"))
+    app.config.from_object(default_config.DefaultConfig)
+    if os.environ.get("OVA_SETTINGS"):
+        app.config.from_envvar("OVA_SETTINGS")
+    app.config.update(default_config.from_environment())
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from portal import database, errors
+    from portal.auth.services import login_manager
+
+    database.init_app(app)
+    errors.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories=str(ROOT / "portal" / "translations"))
+
+    from portal.cli import register
+
+    register(app)
+    for dotted, prefix in BLUEPRINTS:
+        app.register_blueprint(_import(dotted), url_prefix=prefix)
+
+    @app.before_request
+    def _remember_language():
+        if request.args.get("lang") in app.config["LANGUAGES"]:
+            session["lang"] = request.args["lang"]
+
+    @app.context_processor
+    def _template_globals():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale())}
+
+    return app

@@ -1,0 +1,10 @@
+"""Login form (CSRF-protected by Flask-WTF)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Adresse électronique"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(), Length(max=200)])

@@ -1,0 +1,100 @@
+"""The ``ova`` command: Flask's CLI (run, routes, shell) plus database, users and data loading."""
+from __future__ import annotations
+
+import getpass
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from ova.errors import OvaError
+
+
+def _create_app():
+    from portal import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def main():
+    """Portail OVA: territorial GIS portal (OVA method)."""
+
+
+def register(app) -> None:
+    """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
+    for group in (db, users, load):
+        app.cli.add_command(group)
+
+
+def _bind():
+    from portal.database import get_bind
+
+    return get_bind()
+
+
+def _fail(err: OvaError):
+    raise click.ClickException(err.message) from err
+
+
+@click.group(cls=AppGroup)
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision):
+    """Apply the Alembic migrations to DATABASE_URL."""
+    from ova.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at revision {revision}")
+
+
+@click.group(cls=AppGroup)
+def users():
+    """Portal accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["citizen", "commercant", "agent", "urbaniste", "banque", "admin"]))
+@click.option("--producer", "producer_slug", help="producer slug (required for agents)")
+@click.option("--password", help="read from the terminal when omitted")
+def users_create(email, name, role, producer_slug, password):
+    """Create a portal account."""
+    from portal.auth.services import create_user
+    from portal.database import session_scope
+
+    if password is None:
+        password = getpass.getpass("Mot de passe : ")
+    try:
+        with session_scope() as session:
+            user = create_user(session, email=email, name=name, password=password, role=role,
+                               producer_slug=producer_slug)
+            click.echo(f"user {user.email} created with role {user.role}")
+    except OvaError as err:
+        _fail(err)
+
+
+@click.group(cls=AppGroup)
+def load():
+    """Load open-data files into the database."""
+
+
+@load.command("quartiers")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--preset", required=True, help="column mapping of the file (paris-quartiers, nantes-quartiers)")
+@click.option("--crs", help="CRS of the file when it declares none, e.g. EPSG:2154")
+def load_quartiers_cmd(path, preset, crs):
+    """Load quartier polygons."""
+    from etl.quartiers import load_quartiers
+
+    try:
+        summary = load_quartiers(_bind(), path, preset=preset, crs=crs)
+    except OvaError as err:
+        _fail(err)
+    click.echo(f"{path}: read {summary.read}, inserted {summary.inserted}, "
+               f"updated {summary.updated}, unchanged {summary.unchanged}")

@@ -1,0 +1,46 @@
+"""Default settings of the portal; override with a file named by OVA_SETTINGS or env variables."""
+from __future__ import annotations
+
+import os
+
+from ova.settings import database_url
+
+#: Environment variables read at app creation, with their meaning (documented in the README).
+ENV_VARIABLES = {
+    "DATABASE_URL": "PostgreSQL/PostGIS URL of the portal database",
+    "SECRET_KEY": "session and CSRF signing key (generated in the instance folder when absent)",
+    "OVA_BASEMAP_URL": "XYZ tile URL template of the basemap; empty for none (outlines only)",
+    "OVA_BASEMAP_ATTRIBUTION": "attribution of the basemap tiles",
+    "OVA_MAX_UPLOAD_MB": "maximum size of an uploaded file, in MB",
+    "OVA_SETTINGS": "path of a Python settings file loaded over the defaults",
+}
+
+
+class DefaultConfig:
+    """Safe defaults for a local demo."""
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    LANGUAGES = ("fr", "en")
+    # No tile server by default: the portal must work on an intranet with no internet.
+    BASEMAP_URL = ""
+    BASEMAP_ATTRIBUTION = ""
+    MAX_UPLOAD_MB = 20
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    TERRITORY_NAME = "Paris"
+
+
+def from_environment() -> dict:
+    """Settings taken from environment variables, read when the app is created."""
+    settings = {"DATABASE_URL": database_url()}
+    if os.environ.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if "OVA_BASEMAP_URL" in os.environ:
+        settings["BASEMAP_URL"] = os.environ["OVA_BASEMAP_URL"]
+    if "OVA_BASEMAP_ATTRIBUTION" in os.environ:
+        settings["BASEMAP_ATTRIBUTION"] = os.environ["OVA_BASEMAP_ATTRIBUTION"]
+    if os.environ.get("OVA_MAX_UPLOAD_MB"):
+        settings["MAX_UPLOAD_MB"] = int(os.environ["OVA_MAX_UPLOAD_MB"])
+    return settings

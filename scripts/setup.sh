@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Set up Portail OVA on a Debian/Ubuntu machine: system packages (only when missing), a venv,
+# the Python package, PostgreSQL + PostGIS, the demo and test databases and their schema.
+# Idempotent and quick the second time.  Usage: scripts/setup.sh [demo|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose=${1:-demo}
+VENV=${VENV:-.venv}
+mkdir -p var
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+
+apt_updated=
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "apt install ${missing[*]}"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# --- system packages ---------------------------------------------------------------------------
+command -v python3 >/dev/null || apt_install python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+if [ "$purpose" = test ]; then
+  # Browser tests drive Debian's Chromium; GDAL's ogrinfo is an OGC API client under test.
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  command -v ogrinfo >/dev/null || apt_install gdal-bin
+fi
+
+# --- PostgreSQL + PostGIS ----------------------------------------------------------------------
+local_server=
+if [ -z "${DATABASE_URL:-}" ]; then
+  local_server=1
+  if ! (command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432); then
+    apt_install postgresql postgresql-contrib
+    say "starting PostgreSQL"
+    for v in $(ls /etc/postgresql); do
+      pg_ctlcluster --skip-systemctl-redirect "$v" main start 2>/dev/null || as_root service postgresql start || true
+    done
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+    pg_isready -h 127.0.0.1 -p 5432
+  fi
+  major=$(as_postgres psql -XAtq -h /var/run/postgresql -c "SHOW server_version_num" | cut -c1-2)
+  if [ "$(as_postgres psql -XAtq -h /var/run/postgresql -c "SELECT count(*) FROM pg_available_extensions WHERE name='postgis'")" = 0 ]; then
+    apt_install "postgresql-${major}-postgis-3"
+  fi
+  as_postgres psql -XAtq -h /var/run/postgresql -v ON_ERROR_STOP=1 <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ova') THEN
+    CREATE ROLE ova LOGIN PASSWORD 'ova' CREATEDB;
+  END IF;
+END $$;
+SQL
+  export DATABASE_URL=postgresql://ova:ova@127.0.0.1:5432/ova
+fi
+
+# --- Python environment ------------------------------------------------------------------------
+[ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
+stamp="$VENV/.ova-installed"
+want=$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-40)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "pip install -e .[test]"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -U pip wheel >/dev/null
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test]'
+  echo "$want" > "$stamp"
+fi
+if [ -d portal/translations ]; then "$VENV/bin/pybabel" compile -q -d portal/translations 2>/dev/null || true; fi
+
+# --- databases: demo and test never share one --------------------------------------------------
+urls=("$DATABASE_URL")
+if [ "$purpose" = test ]; then
+  export TEST_DATABASE_URL=${TEST_DATABASE_URL:-$("$VENV/bin/python" -c 'from ova.settings import test_database_url as t; print(t())')}
+  urls=("$TEST_DATABASE_URL")
+fi
+for url in "${urls[@]}"; do
+  dbname=$("$VENV/bin/python" -c 'import sys; from sqlalchemy.engine import make_url; print(make_url(sys.argv[1]).database)' "$url")
+  if [ -n "$local_server" ]; then
+    # Local server: create the database and PostGIS as the postgres superuser.
+    exists=$(as_postgres psql -XAtq -h /var/run/postgresql -c "SELECT 1 FROM pg_database WHERE datname = '$dbname'")
+    [ "$exists" = 1 ] || as_postgres createdb -h /var/run/postgresql -O ova "$dbname"
+    as_postgres psql -XAtq -h /var/run/postgresql -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+  else
+    "$VENV/bin/python" scripts/provision_db.py "$url"
+  fi
+  say "database $dbname: migrating"
+  DATABASE_URL=$url "$VENV/bin/ova" db upgrade
+done
+
+{ echo "export DATABASE_URL='$DATABASE_URL'"; [ -n "${TEST_DATABASE_URL:-}" ] && echo "export TEST_DATABASE_URL='$TEST_DATABASE_URL'"; } > "var/$purpose.env"
+say "ready ($purpose)"
