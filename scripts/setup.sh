@@ -68,7 +68,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test]'
   echo "$want" > "$stamp"
 fi
-if [ -d portal/translations ]; then "$VENV/bin/pybabel" compile -q -d portal/translations 2>/dev/null || true; fi
+"$VENV/bin/pybabel" compile -d portal/translations >/dev/null  # the English catalogue
 
 # --- databases: demo and test never share one --------------------------------------------------
 urls=("$DATABASE_URL")
