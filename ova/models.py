@@ -77,6 +77,52 @@ class Producer(Base):
     created_at: Mapped[dt.datetime] = _now()
 
 
+class ChampAction(Base):
+    """One of the four OVA champs d'action (Entretien–Propreté, Prévention–Sécurité, …)."""
+
+    __tablename__ = "champs_action"
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    label_fr: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class TacheStandard(Base):
+    """A tâche standard of a champ d'action, with the producers responsible for it."""
+
+    __tablename__ = "taches_standard"
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    champ_code: Mapped[str] = mapped_column(ForeignKey("champs_action.code", ondelete="RESTRICT"))
+    label_fr: Mapped[str] = mapped_column(String(300))
+    label_en: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer)
+
+    champ: Mapped[ChampAction] = relationship()
+    producers: Mapped[list["Producer"]] = relationship(secondary="tache_producers")
+
+
+class TacheProducer(Base):
+    """Which producers are responsible for a tâche standard."""
+
+    __tablename__ = "tache_producers"
+    tache_code: Mapped[str] = mapped_column(ForeignKey("taches_standard.code", ondelete="CASCADE"), primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id", ondelete="CASCADE"), primary_key=True)
+
+
+class IncidentCategory(Base):
+    """An incident category of the OVA taxonomy (champ → tâche → category), in plain French."""
+
+    __tablename__ = "incident_categories"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label_fr: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    tache_code: Mapped[str] = mapped_column(ForeignKey("taches_standard.code", ondelete="RESTRICT"))
+    #: Service that handles this category unless a competence area says otherwise.
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
+
+    tache: Mapped[TacheStandard] = relationship()
+
+
 class Quartier(Base):
     """A neighbourhood polygon of a commune."""
 
@@ -131,7 +177,9 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(128))
-    category: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(ForeignKey("incident_categories.code", ondelete="RESTRICT"))
+    #: The category as the source named it (e.g. DansMaRue type), kept for traceability.
+    source_category: Mapped[str | None] = mapped_column(String(255))
     subcategory: Mapped[str | None] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(String(500))

@@ -5,7 +5,7 @@ import getpass
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from ova.errors import OvaError
 
@@ -23,7 +23,7 @@ def main():
 
 def register(app) -> None:
     """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
-    for group in (db, users, load):
+    for group in (db, users, load, seed):
         app.cli.add_command(group)
 
 
@@ -50,6 +50,16 @@ def db_upgrade(revision):
 
     upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database at revision {revision}")
+
+
+@click.command("seed")
+@with_appcontext
+def seed():
+    """Seed reference data: producers and the OVA grid (idempotent)."""
+    from ova.seed import seed_all
+
+    counts = seed_all(_bind())
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
 @click.group(cls=AppGroup)

@@ -88,6 +88,7 @@ for url in "${urls[@]}"; do
   fi
   say "database $dbname: migrating"
   DATABASE_URL=$url "$VENV/bin/ova" db upgrade
+  DATABASE_URL=$url "$VENV/bin/ova" seed
 done
 
 { echo "export DATABASE_URL='$DATABASE_URL'"; [ -n "${TEST_DATABASE_URL:-}" ] && echo "export TEST_DATABASE_URL='$TEST_DATABASE_URL'"; } > "var/$purpose.env"

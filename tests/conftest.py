@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from ova.db import normalise_url
 from ova.migrate import upgrade
 from ova.models import Producer, User
+from ova.seed import seed_all
 from ova.settings import database_url, test_database_url
 from portal import create_app, database
 from portal.auth.services import hash_password
@@ -32,6 +33,7 @@ def _reset_schema(engine) -> None:
             if table != "spatial_ref_sys":
                 conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     upgrade(engine.url.render_as_string(hide_password=False))
+    seed_all(engine)
 
 
 @pytest.fixture(scope="session")
@@ -98,10 +100,10 @@ def runner(app):
 
 @pytest.fixture
 def producer(session):
-    p = Producer(slug="proprete", name="Direction de la propreté", email="proprete@example.org")
-    session.add(p)
-    session.flush()
-    return p
+    """The seeded cleaning service (propreté)."""
+    from sqlalchemy import select
+
+    return session.scalar(select(Producer).where(Producer.slug == "proprete"))
 
 
 @pytest.fixture

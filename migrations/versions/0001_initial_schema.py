@@ -17,6 +17,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('champs_action',
+    sa.Column('code', sa.String(length=8), nullable=False),
+    sa.Column('label_fr', sa.String(length=200), nullable=False),
+    sa.Column('label_en', sa.String(length=200), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_champs_action'))
+    )
     op.create_geospatial_table('producers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=64), nullable=False),
@@ -95,6 +102,15 @@ def upgrade() -> None:
     sa.UniqueConstraint('code', name=op.f('uq_quartiers_code'))
     )
     op.create_geospatial_index('idx_quartiers_geom', 'quartiers', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_table('taches_standard',
+    sa.Column('code', sa.String(length=8), nullable=False),
+    sa.Column('champ_code', sa.String(length=8), nullable=False),
+    sa.Column('label_fr', sa.String(length=300), nullable=False),
+    sa.Column('label_en', sa.String(length=300), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['champ_code'], ['champs_action.code'], name=op.f('fk_taches_standard_champ_code_champs_action'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_taches_standard'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -109,6 +125,16 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_users_producer_id_producers'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
+    )
+    op.create_table('incident_categories',
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('label_fr', sa.String(length=200), nullable=False),
+    sa.Column('label_en', sa.String(length=200), nullable=False),
+    sa.Column('tache_code', sa.String(length=8), nullable=False),
+    sa.Column('producer_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_incident_categories_producer_id_producers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tache_code'], ['taches_standard.code'], name=op.f('fk_incident_categories_tache_code_taches_standard'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('code', name=op.f('pk_incident_categories'))
     )
     op.create_geospatial_table('priority_zones',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -128,6 +154,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('code', 'valid_from', name='uq_priority_zones_code_valid_from')
     )
     op.create_geospatial_index('idx_priority_zones_geom', 'priority_zones', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+    op.create_table('tache_producers',
+    sa.Column('tache_code', sa.String(length=8), nullable=False),
+    sa.Column('producer_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_tache_producers_producer_id_producers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tache_code'], ['taches_standard.code'], name=op.f('fk_tache_producers_tache_code_taches_standard'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tache_code', 'producer_id', name=op.f('pk_tache_producers'))
+    )
     op.create_geospatial_table('establishments',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('source', sa.String(length=64), nullable=False),
@@ -157,7 +190,8 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('source', sa.String(length=64), nullable=False),
     sa.Column('external_id', sa.String(length=128), nullable=False),
-    sa.Column('category', sa.String(length=128), nullable=False),
+    sa.Column('category', sa.String(length=64), nullable=False),
+    sa.Column('source_category', sa.String(length=255), nullable=True),
     sa.Column('subcategory', sa.String(length=255), nullable=True),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('address', sa.String(length=500), nullable=True),
@@ -172,6 +206,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('geom', Geometry(geometry_type='POINT', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.CheckConstraint("status IN ('new', 'acknowledged', 'in_progress', 'resolved', 'rejected')", name=op.f('ck_incidents_status')),
+    sa.ForeignKeyConstraint(['category'], ['incident_categories.code'], name=op.f('fk_incidents_category_incident_categories'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_incidents_producer_id_producers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_incidents_quartier_id_quartiers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['zone_id'], ['priority_zones.id'], name=op.f('fk_incidents_zone_id_priority_zones'), ondelete='SET NULL'),
@@ -192,9 +227,12 @@ def downgrade() -> None:
     op.drop_index('ix_establishments_siren', table_name='establishments')
     op.drop_geospatial_index('idx_establishments_geom', table_name='establishments', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('establishments')
+    op.drop_table('tache_producers')
     op.drop_geospatial_index('idx_priority_zones_geom', table_name='priority_zones', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('priority_zones')
+    op.drop_table('incident_categories')
     op.drop_table('users')
+    op.drop_table('taches_standard')
     op.drop_geospatial_index('idx_quartiers_geom', table_name='quartiers', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('quartiers')
     op.drop_table('layers')
@@ -203,3 +241,4 @@ def downgrade() -> None:
     op.drop_table('public_contracts')
     op.drop_geospatial_index('idx_producers_competence_area', table_name='producers', postgresql_using='gist', column_name='competence_area')
     op.drop_geospatial_table('producers')
+    op.drop_table('champs_action')
