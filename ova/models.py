@@ -34,6 +34,9 @@ from ova.settings import STORAGE_SRID
 ROLES = ("citizen", "commercant", "agent", "urbaniste", "banque", "admin")
 INCIDENT_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "rejected")
 ZONE_STATUSES = ("draft", "approved")
+NORM_METRICS = ("response_delay", "frequency", "document")
+NORM_SCOPES = ("territory", "quartier", "priority_zones", "zone")
+NORM_PERIODS = ("week", "month", "quarter", "year")
 GEO_PRECISIONS = ("address", "commune_centroid", "arrondissement_centroid", "unknown")
 
 NAMING = {
@@ -164,6 +167,56 @@ class PriorityZone(Base):
     quartier: Mapped[Quartier | None] = relationship()
 
 
+class Norm(Base):
+    """A norme de qualité: a measurable result objective of a tâche standard, over a scope.
+
+    Metrics: ``response_delay`` (share of incidents of ``category_codes`` resolved within
+    ``delay_hours``), ``frequency`` (``events_required`` activities of ``activity_kind`` per
+    ``period``), ``document`` (a document delivered, yes/no with a date).
+    Scopes: the whole ``territory``, one ``quartier``, the ``priority_zones`` (of the quartier
+    when one is given, else all of them), or one ``zone`` (all versions sharing ``zone_code``).
+    """
+
+    __tablename__ = "norms"
+    __table_args__ = (
+        CheckConstraint(_in("metric", NORM_METRICS), name="metric"),
+        CheckConstraint(_in("scope", NORM_SCOPES), name="scope"),
+        CheckConstraint(f"period IS NULL OR {_in('period', NORM_PERIODS)}", name="period"),
+        CheckConstraint("metric <> 'response_delay' OR (delay_hours > 0 AND cardinality(category_codes) > 0)",
+                        name="response_delay"),
+        CheckConstraint("metric <> 'frequency' OR (events_required > 0 AND period IS NOT NULL "
+                        "AND activity_kind IS NOT NULL)", name="frequency"),
+        CheckConstraint("scope <> 'quartier' OR quartier_id IS NOT NULL", name="quartier_scope"),
+        CheckConstraint("scope <> 'zone' OR zone_code IS NOT NULL", name="zone_scope"),
+        CheckConstraint("target_rate > 0 AND target_rate <= 1", name="target_rate"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="validity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    tache_code: Mapped[str] = mapped_column(ForeignKey("taches_standard.code", ondelete="RESTRICT"))
+    label_fr: Mapped[str] = mapped_column(String(300))
+    label_en: Mapped[str] = mapped_column(String(300))
+    metric: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16))
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="CASCADE"))
+    zone_code: Mapped[str | None] = mapped_column(String(64))
+    category_codes: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
+    delay_hours: Mapped[int | None] = mapped_column(Integer)
+    activity_kind: Mapped[str | None] = mapped_column(String(64))
+    events_required: Mapped[int | None] = mapped_column(Integer)
+    period: Mapped[str | None] = mapped_column(String(8))
+    #: Share of cases that must comply for the norm to be met (1 = every case).
+    target_rate: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.9"), server_default="0.9")
+    #: Minimum number of cases below which the status is "insufficient data" (None: engine default).
+    min_sample: Mapped[int | None] = mapped_column(Integer)
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = _now()
+
+    tache: Mapped[TacheStandard] = relationship()
+
+
 class Incident(Base):
     """A reported problem in public space (DansMaRue, Open311, the portal's own form)."""
 
@@ -189,6 +242,9 @@ class Incident(Base):
     #: True when acknowledged_at/resolved_at come from the documented simulation model.
     times_simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    #: Deadline from the strictest response-delay norm applying to it (see norms/deadlines.py).
+    expected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    norm_id: Mapped[int | None] = mapped_column(ForeignKey("norms.id", ondelete="SET NULL"))
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
     quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="SET NULL"))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("priority_zones.id", ondelete="SET NULL"))

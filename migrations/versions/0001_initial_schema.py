@@ -136,6 +136,42 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tache_code'], ['taches_standard.code'], name=op.f('fk_incident_categories_tache_code_taches_standard'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_incident_categories'))
     )
+    op.create_table('norms',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('tache_code', sa.String(length=8), nullable=False),
+    sa.Column('label_fr', sa.String(length=300), nullable=False),
+    sa.Column('label_en', sa.String(length=300), nullable=False),
+    sa.Column('metric', sa.String(length=16), nullable=False),
+    sa.Column('scope', sa.String(length=16), nullable=False),
+    sa.Column('quartier_id', sa.Integer(), nullable=True),
+    sa.Column('zone_code', sa.String(length=64), nullable=True),
+    sa.Column('category_codes', postgresql.ARRAY(sa.String(length=64)), server_default='{}', nullable=False),
+    sa.Column('delay_hours', sa.Integer(), nullable=True),
+    sa.Column('activity_kind', sa.String(length=64), nullable=True),
+    sa.Column('events_required', sa.Integer(), nullable=True),
+    sa.Column('period', sa.String(length=8), nullable=True),
+    sa.Column('target_rate', sa.Numeric(precision=4, scale=3), server_default='0.9', nullable=False),
+    sa.Column('min_sample', sa.Integer(), nullable=True),
+    sa.Column('producer_id', sa.Integer(), nullable=True),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("metric <> 'frequency' OR (events_required > 0 AND period IS NOT NULL AND activity_kind IS NOT NULL)", name=op.f('ck_norms_frequency')),
+    sa.CheckConstraint("metric <> 'response_delay' OR (delay_hours > 0 AND cardinality(category_codes) > 0)", name=op.f('ck_norms_response_delay')),
+    sa.CheckConstraint("metric IN ('response_delay', 'frequency', 'document')", name=op.f('ck_norms_metric')),
+    sa.CheckConstraint("period IS NULL OR period IN ('week', 'month', 'quarter', 'year')", name=op.f('ck_norms_period')),
+    sa.CheckConstraint("scope <> 'quartier' OR quartier_id IS NOT NULL", name=op.f('ck_norms_quartier_scope')),
+    sa.CheckConstraint("scope <> 'zone' OR zone_code IS NOT NULL", name=op.f('ck_norms_zone_scope')),
+    sa.CheckConstraint("scope IN ('territory', 'quartier', 'priority_zones', 'zone')", name=op.f('ck_norms_scope')),
+    sa.CheckConstraint('target_rate > 0 AND target_rate <= 1', name=op.f('ck_norms_target_rate')),
+    sa.CheckConstraint('valid_to IS NULL OR valid_to > valid_from', name=op.f('ck_norms_validity')),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_norms_producer_id_producers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_norms_quartier_id_quartiers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tache_code'], ['taches_standard.code'], name=op.f('fk_norms_tache_code_taches_standard'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_norms')),
+    sa.UniqueConstraint('code', name=op.f('uq_norms_code'))
+    )
     op.create_geospatial_table('priority_zones',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
@@ -200,6 +236,8 @@ def upgrade() -> None:
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('times_simulated', sa.Boolean(), server_default='false', nullable=False),
     sa.Column('status', sa.String(length=16), server_default='new', nullable=False),
+    sa.Column('expected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('norm_id', sa.Integer(), nullable=True),
     sa.Column('producer_id', sa.Integer(), nullable=True),
     sa.Column('quartier_id', sa.Integer(), nullable=True),
     sa.Column('zone_id', sa.Integer(), nullable=True),
@@ -207,6 +245,7 @@ def upgrade() -> None:
     sa.Column('geom', Geometry(geometry_type='POINT', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.CheckConstraint("status IN ('new', 'acknowledged', 'in_progress', 'resolved', 'rejected')", name=op.f('ck_incidents_status')),
     sa.ForeignKeyConstraint(['category'], ['incident_categories.code'], name=op.f('fk_incidents_category_incident_categories'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['norm_id'], ['norms.id'], name=op.f('fk_incidents_norm_id_norms'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_incidents_producer_id_producers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_incidents_quartier_id_quartiers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['zone_id'], ['priority_zones.id'], name=op.f('fk_incidents_zone_id_priority_zones'), ondelete='SET NULL'),
@@ -230,6 +269,7 @@ def downgrade() -> None:
     op.drop_table('tache_producers')
     op.drop_geospatial_index('idx_priority_zones_geom', table_name='priority_zones', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('priority_zones')
+    op.drop_table('norms')
     op.drop_table('incident_categories')
     op.drop_table('users')
     op.drop_table('taches_standard')

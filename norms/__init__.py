@@ -1,0 +1,1 @@
+"""OVA norms (normes de qualité) and the spatial compliance engine (no Flask)."""
