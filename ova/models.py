@@ -356,3 +356,18 @@ class User(Base):
     created_at: Mapped[dt.datetime] = _now()
 
     producer: Mapped[Producer | None] = relationship()
+
+
+class ApiToken(Base):
+    """An API key of a user (Open311 clients, restricted layers); only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = _now()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+    user: Mapped[User] = relationship()

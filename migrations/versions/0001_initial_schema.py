@@ -126,6 +126,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked', sa.Boolean(), server_default='false', nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
+    )
     op.create_table('incident_categories',
     sa.Column('code', sa.String(length=64), nullable=False),
     sa.Column('label_fr', sa.String(length=200), nullable=False),
@@ -271,6 +283,7 @@ def downgrade() -> None:
     op.drop_geospatial_table('priority_zones')
     op.drop_table('norms')
     op.drop_table('incident_categories')
+    op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('taches_standard')
     op.drop_geospatial_index('idx_quartiers_geom', table_name='quartiers', postgresql_using='gist', column_name='geom')

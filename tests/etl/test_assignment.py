@@ -1,0 +1,52 @@
+"""Point-in-polygon placement of incidents in quartiers and zone versions."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from etl.assignment import assign_points
+
+
+def _setup(conn):
+    q = conn.scalar(text("INSERT INTO quartiers (code, name, source, geom) VALUES ('Q', 'Q', 't', "
+                         "ST_Multi(ST_MakeEnvelope(0, 0, 100, 100, 2154))) RETURNING id"))
+    old = conn.scalar(text(
+        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, valid_to, status, geom) VALUES "
+        "('Z', 'Z v1', :q, '2024-01-01', '2024-03-15', 'approved', ST_Multi(ST_MakeEnvelope(0, 0, 50, 50, 2154))) "
+        "RETURNING id"), {"q": q})
+    new = conn.scalar(text(
+        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, geom) VALUES "
+        "('Z', 'Z v2', :q, '2024-03-15', 'approved', ST_Multi(ST_MakeEnvelope(0, 0, 20, 20, 2154))) "
+        "RETURNING id"), {"q": q})
+    conn.execute(text(
+        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, geom) VALUES "
+        "('D', 'draft', :q, '2024-01-01', 'draft', ST_Multi(ST_MakeEnvelope(0, 0, 100, 100, 2154)))"), {"q": q})
+    return q, old, new
+
+
+def _incident(conn, ext, x, y, day):
+    return conn.scalar(text(
+        "INSERT INTO incidents (source, external_id, category, reported_at, geom) VALUES "
+        "('t', :e, 'graffiti', :d, ST_SetSRID(ST_MakePoint(:x, :y), 2154)) RETURNING id"),
+        {"e": ext, "x": x, "y": y, "d": day})
+
+
+def test_incidents_get_the_zone_version_valid_when_reported(connection):
+    q, old, new = _setup(connection)
+    before = _incident(connection, "a", 30, 30, dt.datetime(2024, 3, 1, 12, tzinfo=dt.timezone.utc))
+    after = _incident(connection, "b", 30, 30, dt.datetime(2024, 3, 20, 12, tzinfo=dt.timezone.utc))
+    inner = _incident(connection, "c", 10, 10, dt.datetime(2024, 3, 20, 12, tzinfo=dt.timezone.utc))
+    outside = _incident(connection, "d", 500, 500, dt.datetime(2024, 3, 20, 12, tzinfo=dt.timezone.utc))
+    result = assign_points(connection, "incidents")
+    assert result == {"changed": 3, "outside": 1}
+    rows = dict(connection.execute(text("SELECT id, (quartier_id, zone_id)::text FROM incidents")).all())
+    assert rows[before] == f"({q},{old})"
+    assert rows[after] == f"({q},)"
+    assert rows[inner] == f"({q},{new})"
+    assert rows[outside] == "(,)"
+    assert assign_points(connection, "incidents") == {"changed": 0, "outside": 1}
+
+
+def test_unknown_table_is_refused(connection):
+    with pytest.raises(ValueError, match="unknown point table"):
+        assign_points(connection, "users; DROP TABLE users")
