@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-AS_OF = dt.date(2024, 6, 1)
+from conftest_values import AS_OF
 X0, Y0 = 652000, 6862000
 
 
@@ -19,10 +19,8 @@ def _square(x, y, w, h):
     return f"SRID=2154;MULTIPOLYGON((({x} {y},{x + w} {y},{x + w} {y + h},{x} {y + h},{x} {y})))"
 
 
-@pytest.fixture
-def territory(connection):
-    """Insert the fixture territory; return ids of Q1, Q2 and Z1."""
-    c = connection
+def insert_territory(c) -> dict[str, int]:
+    """Insert the fixture territory with connection ``c``; return ids of Q1, Q2 and Z1."""
     q1 = c.scalar(text("INSERT INTO quartiers (code, name, commune_insee, commune_name, population, source, geom) "
                        "VALUES ('T-Q1', 'Quartier Un', '75056', 'Paris', 2000, 'test', :g) RETURNING id"),
                   {"g": _square(X0, Y0, 1000, 1000)})
@@ -68,6 +66,21 @@ def territory(connection):
               [dict(e=e, cat=category, r=r, h=h, s=s, q=q, z=z, st=st, x=X0 + 300 + (1000 if q == q2 else 0),
                     y=Y0 + 300) for e, r, h, s, q, z, st in inc])
     return {"q1": q1, "q2": q2, "z1": z1}
+
+
+def delete_territory(c) -> None:
+    """Remove what ``insert_territory`` and a compute added (committed browser-test data)."""
+    c.execute(text("DELETE FROM territory_indicators"))
+    c.execute(text("DELETE FROM incidents WHERE source = 'test'"))
+    c.execute(text("DELETE FROM establishments WHERE source = 'test'"))
+    c.execute(text("DELETE FROM priority_zones WHERE code = 'T-Z1'"))
+    c.execute(text("DELETE FROM quartiers WHERE code IN ('T-Q1', 'T-Q2')"))
+
+
+@pytest.fixture
+def territory(connection):
+    """The fixture territory in the test's rolled-back transaction."""
+    return insert_territory(connection)
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
 """Expected 12-month values of quartier T-Q1, computed by hand from conftest.py."""
+import datetime as dt
+
 Q1_12M = {
     "area_km2": 1.0,
     "population": 2000,
@@ -21,3 +23,4 @@ Q1_12M = {
     "incidents_trend_pct": 200.0,      # (6 − 2) / 2
     "norms_met_share": None,           # extension point of the norms engine
 }
+AS_OF = dt.date(2024, 6, 1)  # reference month of the fixture

@@ -1,0 +1,2 @@
+from flask import Blueprint
+bp = Blueprint("achats", __name__)

@@ -1,0 +1,34 @@
+"""/indicateurs in headless Chromium: choropleth, legend, selector and chart from local assets only."""
+import pytest
+
+from indicators import territory as territory_mod
+
+from conftest_values import AS_OF
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def committed_territory(engine):
+    from tests.indicators.conftest import delete_territory, insert_territory
+
+    with engine.begin() as conn:
+        insert_territory(conn)
+        territory_mod.compute(conn, AS_OF)
+    yield
+    with engine.begin() as conn:
+        delete_territory(conn)
+
+
+def test_indicators_page_draws_choropleth_legend_and_chart(page, live_server, committed_territory):
+    page.goto(live_server + "/indicateurs?indicateur=incidents&unite=T-Q1")
+    page.wait_for_selector("#indicator-map[data-loaded='2']")
+    page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path').length >= 2")
+    legend = page.locator(".ova-legend")
+    assert "Signalements" in legend.inner_text()
+    page.select_option("#indicator-select", "establishments_active")
+    assert "Établissements actifs" in legend.inner_text()
+    assert page.locator("#trend-chart").count() == 1
+    page.wait_for_function("window.Chart && Chart.getChart('trend-chart') !== undefined")
+    assert page.locator("#compare-table tbody tr").count() >= 2
+    page.watch.assert_clean()
