@@ -139,6 +139,8 @@ _LINES = f"""
                {commune_sql('e.commune_insee')} AS supplier_commune,
                left(r.cpv_code, 2) AS cpv_family,
                coalesce(r.key, r.supplier_id) AS supplier_key,
+               CASE WHEN coalesce(r.key, r.supplier_id) ~ '^[0-9]{{9}}'
+                    THEN left(coalesce(r.key, r.supplier_id), 9) ELSE coalesce(r.key, r.supplier_id) END AS supplier_company,
                (CAST(:buyer AS text) IS NULL OR r.buyer_siret = CAST(:buyer AS text)) AS of_buyer
         FROM raw r
         LEFT JOIN est_siret s1 ON s1.siret = r.key
@@ -188,7 +190,7 @@ class Scope:
 
 
 def buyer_commune(conn, buyer_siret: str) -> tuple[str | None, str]:
-    """Guess the buyer's commune: its establishment, a commune's SIREN (21 + INSEE), or its contracts.
+    """Guess the buyer's commune: its establishment, a commune's SIREN, or its contracts' place.
 
     Returns the INSEE code (or None) and the basis of the guess.
     """
@@ -196,8 +198,9 @@ def buyer_commune(conn, buyer_siret: str) -> tuple[str | None, str]:
                              "ORDER BY id LIMIT 1"), {"s": buyer_siret})
     if found:
         return found, "establishment"
-    if buyer_siret.startswith("21") and buyer_siret[2:7].isalnum():
-        return buyer_siret[2:7], "siren_commune"
+    if buyer_siret.startswith("21") and buyer_siret[4] == "0":
+        # A commune's SIREN is 21 + département (2) + 0 + commune number (3) + check digit.
+        return buyer_siret[2:4] + buyer_siret[5:8], "siren_commune"
     found = conn.scalar(text("""
         SELECT place_code FROM public_contracts
         WHERE buyer_siret = :s AND place_type = 'Code commune' AND place_code ~ '^[0-9AB]{5}$'
@@ -231,7 +234,7 @@ def summary(conn, scope: Scope) -> dict:
                sum(amount_share) FILTER (WHERE size_class IN ({known})) AS amount_size_known,
                sum(contract_share) FILTER (WHERE size_class IN ({small})) AS contracts_small,
                sum(contract_share) FILTER (WHERE size_class IN ({known})) AS contracts_size_known,
-               count(DISTINCT supplier_key) AS suppliers
+               count(DISTINCT supplier_company) AS suppliers
         FROM flagged WHERE of_buyer
     """), params).mappings().one()
     out = {k: (float(v) if v is not None and not isinstance(v, int) else v) for k, v in row.items()}
@@ -248,7 +251,7 @@ def summary(conn, scope: Scope) -> dict:
 
 
 def by_cpv_family(conn, scope: Scope) -> list[dict]:
-    """Per CPV family: the buyer's spend and local share, and distinct local suppliers.
+    """Per CPV family: the buyer's spend and local share, and distinct local suppliers (companies, by SIREN).
 
     ``local_suppliers`` counts the distinct suppliers located in the reference métropole (EPCI,
     or département fallback) that won a contract of the family in the period, from any buyer:
@@ -261,11 +264,11 @@ def by_cpv_family(conn, scope: Scope) -> list[dict]:
                coalesce(sum(amount_share) FILTER (WHERE of_buyer), 0) AS amount,
                coalesce(sum(contract_share) FILTER (WHERE of_buyer), 0) AS contracts,
                coalesce(sum(amount_share) FILTER (WHERE of_buyer AND in_metropole), 0) AS amount_local,
-               count(DISTINCT supplier_key) FILTER (WHERE of_buyer) AS suppliers,
-               count(DISTINCT supplier_key) FILTER (WHERE of_buyer AND in_metropole) AS buyer_local_suppliers,
-               count(DISTINCT supplier_key) FILTER (WHERE in_commune) AS commune_suppliers,
-               count(DISTINCT supplier_key) FILTER (WHERE in_metropole) AS local_suppliers,
-               count(DISTINCT supplier_key) FILTER (WHERE in_departement) AS departement_suppliers
+               count(DISTINCT supplier_company) FILTER (WHERE of_buyer) AS suppliers,
+               count(DISTINCT supplier_company) FILTER (WHERE of_buyer AND in_metropole) AS buyer_local_suppliers,
+               count(DISTINCT supplier_company) FILTER (WHERE in_commune) AS commune_suppliers,
+               count(DISTINCT supplier_company) FILTER (WHERE in_metropole) AS local_suppliers,
+               count(DISTINCT supplier_company) FILTER (WHERE in_departement) AS departement_suppliers
         FROM flagged
         GROUP BY 1 HAVING bool_or(of_buyer)
         ORDER BY 2 DESC, 1

@@ -90,3 +90,49 @@ def computed(connection, territory):
 
     t.compute(connection, AS_OF)
     return territory
+
+
+# --- procurement: 5 contracts of the Ville de Nantes in 2024, plus 2 decoys ---------------------
+
+NANTES = "21440109300015"   # SIREN of a commune = 21 + 44 + 0 + 109 + check digit (INSEE 44109)
+PARIS = "21750001600019"
+
+
+def insert_procurement(c) -> None:
+    """Suppliers S1–S4 (S5 unknown to SIRENE) and contracts C1–C7 (see test_indicators_procurement.py)."""
+    sup = [
+        # (siret, commune, size, naf, x, y)
+        ("11111111100011", "44109", "PME", "43.12A", 355000, 6689000),   # Nantes
+        ("22222222200022", "44143", "GE", "81.21Z", 355000, 6685000),    # Rezé (Nantes Métropole)
+        ("33333333300033", "44184", "ETI", "33.15Z", 325000, 6700000),   # Saint-Nazaire (44, not the EPCI)
+        ("44444444400044", "75103", None, "62.01Z", 653000, 6863000),    # Paris 3e
+    ]
+    c.execute(text("INSERT INTO establishments (source, external_id, siret, siren, name, naf_code, size_class, "
+                   "commune_insee, geo_precision, geom) VALUES ('test-decp', :s, :s, :siren, :name, "
+                   ":naf, :size, :com, 'commune_centroid', ST_SetSRID(ST_MakePoint(:x, :y), 2154))"),
+              [dict(s=s, siren=s[:9], name=f"Fournisseur {s}", com=com, size=size, naf=naf, x=x, y=y)
+               for s, com, size, naf, x, y in sup])
+    contracts = [
+        # (decp_id, buyer, supplier id, amount, cpv, notified_on)
+        ("C1", NANTES, "11111111100011", 100000, "45000000", "2024-01-10"),
+        ("C2", NANTES, "22222222200022", 50000, "90910000", "2024-02-10"),
+        ("C3", NANTES, "33333333300033", 30000, "45200000", "2024-03-10"),
+        ("C4", NANTES, "44444444400044", 15000, "72000000", "2024-04-10"),
+        ("C5", NANTES, "55555555500055", 5000, "90000000", "2024-05-10"),
+        ("C6", PARIS, "11111111100099", 999, "45000000", "2024-06-01"),   # same company as S1: SIREN match
+        ("C7", NANTES, "22222222200022", 1000000, "90910000", "2023-05-01"),  # outside the period
+    ]
+    c.execute(text("INSERT INTO public_contracts (decp_id, buyer_siret, buyer_name, amount, cpv_code, notified_on, "
+                   "supplier_id, supplier_id_type, supplier_siret, supplier_name, source, object) VALUES (:d, :b, :bn, "
+                   ":a, :cpv, CAST(:n AS date), :s, 'SIRET', :s2, :sn, 'test', :o)"),
+              [dict(d=d, b=b, bn="Ville de Nantes" if b == NANTES else "Ville de Paris", s=s, s2=s, a=a, cpv=cpv,
+                    n=n, sn=f"Titulaire {d}", o=f"Objet {d}") for d, b, s, a, cpv, n in contracts])
+
+
+@pytest.fixture
+def procurement(connection):
+    """The procurement fixture with the commune → EPCI table loaded."""
+    from indicators.procurement import load_commune_epci
+
+    load_commune_epci(connection)
+    insert_procurement(connection)
