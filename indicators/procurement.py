@@ -363,3 +363,13 @@ def buyers(conn, limit: int = 300) -> list[dict]:
         SELECT buyer_siret, min(buyer_name) AS buyer_name, count(*) AS lines
         FROM public_contracts WHERE buyer_siret IS NOT NULL
         GROUP BY buyer_siret ORDER BY count(*) DESC, buyer_siret LIMIT :limit"""), {"limit": limit}).mappings()]
+
+
+def sections_present(conn, scope: Scope) -> list[str]:
+    """NAF sections ('?' when unknown) of the scope's placed suppliers, sorted."""
+    params = scope.params(conn)
+    return list(conn.execute(text(f"""
+        WITH {_LINES}
+        SELECT DISTINCT coalesce({naf_section_sql('naf_code')}, '?') FROM flagged
+        WHERE of_buyer AND est_id IS NOT NULL AND geom IS NOT NULL ORDER BY 1
+    """), params).scalars())
