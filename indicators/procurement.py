@@ -116,11 +116,11 @@ def load_commune_epci(bind, path: Path = EPCI_CSV) -> int:
 # --- contract lines with their supplier ---------------------------------------------------------
 
 _LINES = f"""
-    est_siret AS (
+    est_siret AS MATERIALIZED (
         SELECT DISTINCT ON (siret) id, siret, siren, name, naf_code, size_class, commune_insee, geo_precision, geom
         FROM establishments WHERE siret IS NOT NULL
         ORDER BY siret, (geo_precision = 'address') DESC, id
-    ), est_siren AS (
+    ), est_siren AS MATERIALIZED (
         SELECT DISTINCT ON (siren) id, siret, siren, name, naf_code, size_class, commune_insee, geo_precision, geom
         FROM establishments
         ORDER BY siren, (geo_precision = 'address') DESC, id
