@@ -109,3 +109,8 @@ def test_cli_compute(runner, connection, territory):
     assert "reference month 2024-06" in result.output
     bad = runner.invoke(args=["indicators", "compute", "--as-of", "juin"])
     assert bad.exit_code != 0
+
+
+def test_page_in_english(client, computed_app):
+    html = client.get("/indicateurs?lang=en").get_data(as_text=True)
+    assert "Neighbourhood comparison (12 months)" in html and "Incidents per km²" in html
