@@ -118,11 +118,13 @@ def load_commune_epci(bind, path: Path = EPCI_CSV) -> int:
 _LINES = f"""
     est_siret AS MATERIALIZED (
         SELECT DISTINCT ON (siret) id, siret, siren, name, naf_code, size_class, commune_insee, geo_precision, geom
-        FROM establishments WHERE siret IS NOT NULL
+        FROM establishments
+        WHERE siret IN (SELECT supplier_siret FROM public_contracts UNION SELECT supplier_id FROM public_contracts)
         ORDER BY siret, (geo_precision = 'address') DESC, id
     ), est_siren AS MATERIALIZED (
         SELECT DISTINCT ON (siren) id, siret, siren, name, naf_code, size_class, commune_insee, geo_precision, geom
         FROM establishments
+        WHERE siren IN (SELECT left(supplier_id, 9) FROM public_contracts)
         ORDER BY siren, (geo_precision = 'address') DESC, id
     ), raw AS (
         SELECT c.*,
