@@ -139,7 +139,12 @@ def export(fmt: str):
         response = Response(to_csv(rows, EXPORT_COLUMNS), mimetype="text/csv; charset=utf-8")
     else:
         headers = [_label(c) if c in INDICATORS else c for c in EXPORT_COLUMNS]
-        response = Response(to_xlsx([(_("Indicateurs"), EXPORT_COLUMNS, headers, rows)]),
+        notes = [{"note": _("Niveau : %(level)s ; période : %(period)s", level=level, period=period)},
+                 {"note": _("Chiffres détaillés, non masqués : ne pas diffuser.") if detail else
+                  _("Les effectifs inférieurs à %(n)s sont masqués (secret statistique), ainsi que les taux "
+                    "calculés à partir d'eux ; la colonne « suppressed » les liste.", n=threshold())}]
+        response = Response(to_xlsx([(_("Indicateurs"), EXPORT_COLUMNS, headers, rows),
+                                     (_("Notes"), ["note"], [_("Note")], notes)]),
                             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
