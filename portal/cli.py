@@ -25,6 +25,9 @@ def register(app) -> None:
     """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
     for group in (db, users, load, seed):
         app.cli.add_command(group)
+    from portal.indicators.cli import indicators
+
+    app.cli.add_command(indicators)
 
 
 def _bind():
