@@ -19,10 +19,19 @@ ACCESS = {
     "home.healthz": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": AUTHENTICATED,
+    # Indicators are public but suppressed below the threshold; banque/admin see the detail
+    # (per-role content is tested in tests/indicators).
+    "indicators.index": PUBLIC,
+    "indicators.geojson": PUBLIC,
+    "indicators.export": PUBLIC,
+    "indicators.static": PUBLIC,
+    "achats.index": PUBLIC,
+    "achats.suppliers_feed": PUBLIC,
+    "achats.export": PUBLIC,
 }
 
 #: Values for URL arguments, created by the ``url_values`` fixture or fixed here.
-FIXED_ARGS = {"filename": "css/ova.css"}
+FIXED_ARGS = {"filename": "css/ova.css", "fmt": "csv"}
 
 
 def _allowed(rule: str, role: str | None) -> bool:
