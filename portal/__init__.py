@@ -19,6 +19,7 @@ BLUEPRINTS = (
     ("portal.home.views:bp", None),
     ("portal.auth.views:bp", None),
     ("portal.incidents.views:bp", "/incidents"),
+    ("portal.open311.views:bp", "/open311/v2"),
 )
 
 csrf = CSRFProtect()

@@ -10,9 +10,9 @@ from sqlalchemy import select, text
 
 from ova.models import Producer
 
-#: Inside the test quartier (Île de la Cité, Paris) and far away (Marseille).
-INSIDE = (48.8530, 2.3499)
-FAR = (43.2965, 5.3698)
+
+
+
 
 
 @pytest.fixture
