@@ -25,6 +25,9 @@ def register(app) -> None:
     """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
     for group in (db, users, load, seed):
         app.cli.add_command(group)
+    from portal.open311.cli import open311
+
+    app.cli.add_command(open311)
 
 
 def _bind():

@@ -11,10 +11,6 @@ from sqlalchemy import select, text
 from ova.models import Producer
 
 
-
-
-
-
 @pytest.fixture
 def territory(connection):
     """One quartier covering central Paris (WGS 84 box 2.33–2.37 E, 48.84–48.87 N)."""
