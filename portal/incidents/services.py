@@ -114,6 +114,10 @@ def _coordinate(value, name: str, low: float, high: float) -> float:
     return number
 
 
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def parse_point(lat, lon) -> tuple[float, float]:
     """Return ``(lat, lon)`` as floats in WGS 84, or raise InvalidInput."""
     return _coordinate(lat, "lat", -90, 90), _coordinate(lon, "long", -180, 180)
@@ -223,6 +227,55 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# --- places (typed address text) -------------------------------------------------------------
+
+PLACE_QUERY_MIN = 3
+
+_PLACES = """
+    SELECT label, kind, lat, lon, exact FROM (
+        SELECT DISTINCT ON (lower(i.address)) i.address AS label, 'address' AS kind,
+               ST_Y(ST_Transform(i.geom, 4326)) AS lat, ST_X(ST_Transform(i.geom, 4326)) AS lon,
+               lower(i.address) = lower(:q) AS exact
+        FROM incidents i
+        WHERE i.address ILIKE :pattern ESCAPE '\\' AND i.quartier_id IS NOT NULL
+        ORDER BY lower(i.address), i.reported_at DESC
+        LIMIT 200
+    ) a
+    UNION ALL
+    SELECT q.name || coalesce(' (' || q.commune_name || ')', ''), 'quartier',
+           ST_Y(ST_Transform(ST_PointOnSurface(q.geom), 4326)), ST_X(ST_Transform(ST_PointOnSurface(q.geom), 4326)),
+           lower(q.name) = lower(:q)
+    FROM quartiers q WHERE q.name ILIKE :pattern ESCAPE '\\'
+    ORDER BY exact DESC, kind, label
+    LIMIT :limit
+"""
+
+
+def find_places(session: Session, query: str | None, *, limit: int = 8) -> list[dict]:
+    """Places matching typed text: addresses already known from past reports, then quartiers.
+
+    The portal ships no address database and calls no outside geocoder; this local gazetteer
+    is what lets a reporter type an address instead of clicking on the map.
+    """
+    query = (query or "").strip()[:200]
+    if len(query) < PLACE_QUERY_MIN:
+        return []
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = session.execute(text(_PLACES), {"q": query, "pattern": pattern, "limit": limit}).mappings()
+    return [{"label": r["label"], "kind": r["kind"], "lat": round(r["lat"], 6), "lon": round(r["lon"], 6)}
+            for r in rows]
+
+
+def locate_address(session: Session, address: str | None) -> tuple[float, float]:
+    """The point of a typed address: an exact known address, or the single match; else InvalidInput."""
+    places = find_places(session, address, limit=2)
+    exact = [p for p in places if p["label"].lower() == (address or "").strip().lower()]
+    if exact or len(places) == 1:
+        place = (exact or places)[0]
+        return place["lat"], place["lon"]
+    raise InvalidInput("missing lat/long: the address is unknown or ambiguous, pick the point on the map")
+
+
 # --- routing and creation --------------------------------------------------------------------
 
 def route(session: Session, category: IncidentCategory, lat: float, lon: float) -> int | None:
@@ -242,7 +295,10 @@ def create_report(session: Session, report: NewReport, *, photo_dir: Path | None
                   rate_limit: int = 0, rate_window: dt.timedelta = dt.timedelta(hours=1)) -> Created:
     """Validate and store a report; return it with its follow-up token. Nothing is stored on error."""
     category = check_category(session, report.category)
-    lat, lon = parse_point(report.lat, report.lon)
+    if _blank(report.lat) and _blank(report.lon) and report.address and report.address.strip():
+        lat, lon = locate_address(session, report.address)
+    else:
+        lat, lon = parse_point(report.lat, report.lon)
     check_in_territory(session, lat, lon)
     description = _clean_text(report.description, "description", DESCRIPTION_MAX)
     address = _clean_text(report.address, "address", ADDRESS_MAX)

@@ -124,8 +124,10 @@ def new():
     m = _new_map(session)
     _PickPoint({"quartiersUrl": url_for("home.quartiers_feed"),
                 "duplicatesUrl": url_for("incidents.duplicates"),
+                "placesUrl": url_for("incidents.places"),
                 "incidentUrl": url_for("incidents.detail", incident_id=0).replace("/0", "/__ID__"),
-                "labels": {"distance": _("à %(n)s m", n="__N__"), "open": _("Voir")}}).add_to(m)
+                "labels": {"distance": _("à %(n)s m", n="__N__"),
+                           "noPlace": _("Aucun lieu connu : cliquez sur la carte.")}}).add_to(m)
     return render_template("incidents/new.html", form=form, map=render_parts(m, _static)), status
 
 
@@ -138,6 +140,12 @@ def duplicates():
         d["status_label"] = str(STATUS_LABELS[d["status"]])
         d["url"] = url_for("incidents.detail", incident_id=d["id"])
     return jsonify(duplicates=found, radius_m=services.DUPLICATE_RADIUS_M)
+
+
+@bp.route("/places.json")
+def places():
+    """Places matching typed address text (known addresses, quartiers), to set the point."""
+    return jsonify(places=services.find_places(get_session(), request.args.get("q")))
 
 
 @bp.route("/<int:incident_id>")

@@ -65,6 +65,42 @@
     if (category) { category.addEventListener("change", showDuplicates); }
     if (lat.value && lon.value) { setPoint(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), true); }
 
+    var address = document.getElementById("address");
+    var find = document.getElementById("find-address");
+    var places = document.getElementById("places");
+    function findPlaces() {
+      while (places.firstChild) { places.removeChild(places.firstChild); }
+      fetch(opts.placesUrl + "?" + new URLSearchParams({ q: address.value }), { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { places: [] }; })
+        .then(function (data) {
+          var found = data.places || [];
+          if (!found.length) {
+            var none = document.createElement("li");
+            none.className = "small text-muted";
+            none.textContent = opts.labels.noPlace;
+            places.appendChild(none);
+          }
+          found.forEach(function (p) {
+            var li = document.createElement("li");
+            var b = document.createElement("button");
+            b.type = "button";
+            b.className = "btn btn-link btn-sm p-0 text-start";
+            b.textContent = p.label;
+            b.addEventListener("click", function () {
+              setPoint(L.latLng(p.lat, p.lon), true);
+              while (places.firstChild) { places.removeChild(places.firstChild); }
+            });
+            li.appendChild(b);
+            places.appendChild(li);
+          });
+        })
+        .catch(function (err) { console.warn("OVA places", err.message); });
+    }
+    if (find && address && places) {
+      find.addEventListener("click", findPlaces);
+      address.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); findPlaces(); } });
+    }
+
     var locate = document.getElementById("use-location");
     if (locate) {
       if (!navigator.geolocation) { locate.hidden = true; }

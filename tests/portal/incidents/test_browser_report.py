@@ -50,3 +50,19 @@ def test_duplicates_are_suggested_before_submitting(page, live_server, committed
     page.wait_for_selector("#duplicates li")
     assert "Nouveau" in page.locator("#duplicates li").first.inner_text()
     page.watch.assert_clean()
+
+
+def test_typed_address_sets_the_point(page, live_server, committed_territory, engine):
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO incidents (source, external_id, category, description, address, reported_at, quartier_id, geom) "
+            "SELECT 'test', 'browser-place', 'voirie', :d, '7 rue Chanoinesse', now(), q.id, "
+            "ST_Transform(ST_SetSRID(ST_MakePoint(2.3505, 48.8536), 4326), 2154) FROM quartiers q "
+            "WHERE q.code = 'T-BROWSER'"), {"d": MARKER + " place"})
+    page.goto(live_server + "/incidents/new")
+    page.fill("#address", "rue chanoi")
+    page.click("#find-address")
+    page.click("#places button:has-text('7 rue Chanoinesse')")
+    assert page.input_value("#lat") == "48.853600"
+    assert page.input_value("#lon") == "2.350500"
+    page.watch.assert_clean()

@@ -264,3 +264,26 @@ def test_work_queue_sorted_by_deadline_with_overdue_flag(session, connection, te
     queue = services.work_queue(session, producer.id)
     assert [r["id"] for r in queue] == [old.id, fresh.id, no_deadline.id]
     assert [r["overdue"] for r in queue] == [True, False, False]
+
+
+# --- typed address text ------------------------------------------------------------------------
+
+def test_places_from_known_addresses_and_quartiers(session, territory):
+    services.create_report(session, _report(address="12 rue de la Cité, 75004 Paris"))
+    services.create_report(session, _report(address="12 rue de la Cité, 75004 Paris", lat=48.854))
+    places = services.find_places(session, "rue de la cit")
+    assert [p["label"] for p in places] == ["12 rue de la Cité, 75004 Paris"]
+    assert places[0]["lat"] == pytest.approx(48.854, abs=1e-5)  # the most recent report
+    assert [p["kind"] for p in services.find_places(session, "Cité (test)")] == ["quartier"]
+    assert services.find_places(session, "ab") == []
+    assert services.find_places(session, "100%_") == []  # LIKE wildcards are literal
+
+
+def test_typed_address_without_a_point_is_located(session, territory):
+    services.create_report(session, _report(address="3 quai aux Fleurs"))
+    created = services.create_report(session, _report(lat=None, lon=None, address="3 QUAI AUX FLEURS"))
+    lat = session.scalar(select(func.ST_Y(func.ST_Transform(Incident.geom, 4326)))
+                         .where(Incident.id == created.incident.id))
+    assert lat == pytest.approx(INSIDE[0], abs=1e-6)
+    with pytest.raises(InvalidInput, match="address is unknown or ambiguous"):
+        services.create_report(session, _report(lat=None, lon=None, address="rue inconnue"))

@@ -212,3 +212,10 @@ def test_work_queue_is_for_agents(login_as, role):
 
 def test_work_queue_needs_login(client):
     assert client.get("/incidents/queue").status_code == 302
+
+
+def test_places_endpoint(client, session, territory):
+    services.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
+                                              address="3 quai aux Fleurs"))
+    data = client.get("/incidents/places.json?q=quai aux").json
+    assert data["places"][0]["label"] == "3 quai aux Fleurs"
