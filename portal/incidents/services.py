@@ -44,7 +44,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"acknowledged", "rejected"}),
     "acknowledged": frozenset({"in_progress", "rejected"}),
     "in_progress": frozenset({"resolved", "rejected"}),
-    "resolved": frozenset(),
+    # Reopening (e.g. after the reporter disputed the resolution) needs a note.
+    "resolved": frozenset({"in_progress"}),
     "rejected": frozenset(),
 }
 #: Transitions that need a note (the reason given to the public).
@@ -371,7 +372,7 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
         return []
     if to_status not in TRANSITIONS:
         raise InvalidInput(f"unknown status {to_status!r}")
-    note = _clean_text(note, "note", NOTE_MAX, required=to_status in NOTE_REQUIRED)
+    note = _clean_text(note, "note", NOTE_MAX)
     incidents = session.scalars(select(Incident).where(Incident.id.in_(ids)).with_for_update()).all()
     found = {i.id: i for i in incidents}
     missing = [i for i in ids if i not in found]
@@ -382,6 +383,8 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
             raise Forbidden(f"incident {incident.id} is handled by another service")
         if to_status not in TRANSITIONS[incident.status]:
             raise Conflict(f"incident {incident.id} cannot go from {incident.status} to {to_status}")
+        if note is None and (to_status in NOTE_REQUIRED or incident.status in CLOSED_STATUSES):
+            raise InvalidInput(f"a note is required to go from {incident.status} to {to_status} (the reason is public)")
     now = now or dt.datetime.now(dt.timezone.utc)
     events = []
     for incident in incidents:
@@ -393,6 +396,8 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
             incident.acknowledged_at = now
         if to_status == "resolved":
             incident.resolved_at = now
+        elif incident.status == "resolved":
+            incident.resolved_at = None  # reopened: no longer counted as resolved
         incident.status = to_status
         incident.updated_at = now
     session.flush()
@@ -490,18 +495,20 @@ def incident_detail(session: Session, incident_id: int) -> dict:
 
 
 def work_queue(session: Session, producer_id: int | None, *, limit: int = 500) -> list[dict]:
-    """Open incidents of a service (all services when None), earliest deadline first."""
+    """Open incidents of a service (all when None) and disputed resolutions, earliest deadline first."""
     rows = session.execute(text(
         "SELECT i.id, i.status, i.category, c.label_fr AS category_fr, c.label_en AS category_en, "
         "left(i.description, 200) AS description, i.address, i.reported_at, i.expected_at, "
-        "i.resolved_at, q.name AS quartier, i.expected_at < now() AS overdue, "
+        "i.resolved_at, q.name AS quartier, i.status = ANY (:open) AND i.expected_at < now() AS overdue, "
+        "r.confirmation = 'disputed' AS disputed, "
         "ST_Y(ST_Transform(i.geom, 4326)) AS lat, ST_X(ST_Transform(i.geom, 4326)) AS lon "
         "FROM incidents i JOIN incident_categories c ON c.code = i.category "
-        "LEFT JOIN quartiers q ON q.id = i.quartier_id "
-        "WHERE i.status = ANY (:open) AND (CAST(:p AS integer) IS NULL OR i.producer_id = :p) "
+        "LEFT JOIN quartiers q ON q.id = i.quartier_id LEFT JOIN incident_reports r ON r.incident_id = i.id "
+        "WHERE (i.status = ANY (:open) OR (i.status = 'resolved' AND r.confirmation = 'disputed')) "
+        "AND (CAST(:p AS integer) IS NULL OR i.producer_id = :p) "
         "ORDER BY i.expected_at NULLS LAST, i.reported_at, i.id LIMIT :limit"),
         {"open": list(OPEN_STATUSES), "p": producer_id, "limit": limit}).mappings().all()
-    return [dict(r, overdue=bool(r["overdue"])) for r in rows]
+    return [dict(r, overdue=bool(r["overdue"]), disputed=bool(r["disputed"])) for r in rows]
 
 
 def work_queue_geojson(session: Session, producer_id: int | None) -> dict:

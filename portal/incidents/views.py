@@ -45,6 +45,7 @@ ACTION_LABELS = {
     "resolved": _l("Marquer comme résolu"),
     "rejected": _l("Rejeter (motif obligatoire)"),
 }
+REOPEN_LABEL = _l("Rouvrir (motif obligatoire)")
 
 
 @bp.record_once
@@ -154,13 +155,14 @@ def detail(incident_id: int):
     session = get_session()
     incident = services.incident_detail(session, incident_id)
     model = session.get(Incident, incident_id)
-    actions = services.allowed_transitions(current_user if current_user.is_authenticated else None, model)
+    actions = [(a, REOPEN_LABEL if model.status == "resolved" else ACTION_LABELS[a])
+               for a in services.allowed_transitions(current_user if current_user.is_authenticated else None, model)]
     lat, lon = incident["lat"], incident["lon"]
     m = _new_map(session, height="300px", bounds=[[lat - 0.002, lon - 0.003], [lat + 0.002, lon + 0.003]])
     folium.CircleMarker([lat, lon], radius=9, color="#c00", fill=True,
                         fill_opacity=0.7).add_to(m)
     return render_template("incidents/detail.html", incident=incident, actions=actions,
-                           action_labels=ACTION_LABELS, form=StatusForm(), map=render_parts(m, _static))
+                           form=StatusForm(), map=render_parts(m, _static))
 
 
 @bp.route("/<int:incident_id>/photo")
@@ -233,7 +235,7 @@ def queue():
             url_for("incidents.queue_geojson", producer=producer_id, overdue=int(overdue)), name,
             point_style={"radius": 7, "weight": 1, "color": color, "fillColor": color, "fillOpacity": 0.8},
             tooltip_field="category_fr", title_field="category_fr",
-            popup_fields=[("status", _("Statut")), ("expected_at", _("Échéance")), ("quartier", _("Quartier"))],
+            popup_fields=[("status_label", _("Statut")), ("expected_at", _("Échéance")), ("quartier", _("Quartier"))],
             link_template=url_for("incidents.detail", incident_id=0).replace("/0", "/__ID__"),
             link_field="id", link_label=_("Ouvrir"),
         ).add_to(m)
@@ -247,6 +249,8 @@ def queue():
 def queue_geojson():
     """The work queue as GeoJSON (optionally only overdue=1 or overdue=0)."""
     data = services.work_queue_geojson(get_session(), _queue_producer())
+    for feature in data["features"]:
+        feature["properties"]["status_label"] = str(STATUS_LABELS[feature["properties"]["status"]])
     if request.args.get("overdue") in ("0", "1"):
         wanted = request.args["overdue"] == "1"
         data["features"] = [f for f in data["features"] if f["properties"]["overdue"] is wanted]

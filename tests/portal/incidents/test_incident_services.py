@@ -195,7 +195,7 @@ def test_admin_can_change_any_status(session, incident, make_user):
 
 @pytest.mark.parametrize("path,target", [
     ((), "in_progress"), ((), "resolved"), (("acknowledged",), "resolved"), (("acknowledged",), "new"),
-    (("acknowledged", "in_progress", "resolved"), "in_progress"),
+    (("acknowledged", "in_progress", "resolved"), "acknowledged"),
     (("rejected",), "acknowledged"),
 ])
 def test_forbidden_transitions(session, incident, make_user, path, target):
@@ -208,7 +208,7 @@ def test_forbidden_transitions(session, incident, make_user, path, target):
 
 def test_rejection_needs_a_reason(session, incident, make_user):
     agent = make_user("agent")
-    with pytest.raises(InvalidInput, match="note is required"):
+    with pytest.raises(InvalidInput, match="a note is required"):
         services.change_status(session, incident.id, "rejected", actor=agent, note="  ")
     services.change_status(session, incident.id, "rejected", actor=agent, note="Domaine privé")
     assert incident.status == "rejected" and incident.resolved_at is None
@@ -287,3 +287,19 @@ def test_typed_address_without_a_point_is_located(session, territory):
     assert lat == pytest.approx(INSIDE[0], abs=1e-6)
     with pytest.raises(InvalidInput, match="address is unknown or ambiguous"):
         services.create_report(session, _report(lat=None, lon=None, address="rue inconnue"))
+
+
+def test_disputed_resolution_shows_in_the_queue_and_can_be_reopened(session, territory, make_user, producer):
+    created = services.create_report(session, _report())
+    agent = make_user("agent")
+    for status in ("acknowledged", "in_progress", "resolved"):
+        services.change_status(session, created.incident.id, status, actor=agent)
+    assert services.work_queue(session, producer.id) == []
+    services.answer_resolution(session, created.incident.id, confirmed=False, comment="Toujours là",
+                               token=created.token)
+    queue = services.work_queue(session, producer.id)
+    assert [(r["id"], r["disputed"], r["overdue"]) for r in queue] == [(created.incident.id, True, False)]
+    with pytest.raises(InvalidInput, match="a note is required"):
+        services.change_status(session, created.incident.id, "in_progress", actor=agent)
+    services.change_status(session, created.incident.id, "in_progress", actor=agent, note="On y retourne")
+    assert created.incident.status == "in_progress" and created.incident.resolved_at is None

@@ -219,3 +219,25 @@ def test_places_endpoint(client, session, territory):
                                               address="3 quai aux Fleurs"))
     data = client.get("/incidents/places.json?q=quai aux").json
     assert data["places"][0]["label"] == "3 quai aux Fleurs"
+
+
+def test_imported_incident_with_simulated_times_is_labelled(client, connection, territory):
+    from sqlalchemy import text
+
+    incident_id = connection.scalar(text(
+        "INSERT INTO incidents (source, external_id, category, reported_at, acknowledged_at, resolved_at, "
+        "times_simulated, status, quartier_id, geom) VALUES ('dansmarue', 'DMR-1', 'graffiti', "
+        "'2024-03-01T10:00:00Z', '2024-03-02T10:00:00Z', '2024-03-04T10:00:00Z', true, 'resolved', :q, "
+        "ST_Transform(ST_SetSRID(ST_MakePoint(2.35, 48.853), 4326), 2154)) RETURNING id"), {"q": territory})
+    page = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    assert page.count(">simulé</span>") == 2  # acknowledged and resolved times
+    assert "Signalement importé (dansmarue)" in page
+    assert 'id="status-form"' not in page
+
+
+def test_reopen_button_after_resolution(login_as, session, created, make_user):
+    c = login_as("agent")
+    for status in ("acknowledged", "in_progress", "resolved"):
+        assert c.post(f"/incidents/{created.incident.id}/status", data={"to_status": status}).status_code == 302
+    page = c.get(f"/incidents/{created.incident.id}").get_data(as_text=True)
+    assert "Rouvrir (motif obligatoire)" in page
