@@ -37,8 +37,11 @@ class BulkAcknowledgeForm(FlaskForm):
 class AnswerForm(FlaskForm):
     """The reporter confirms or disputes a resolution."""
 
-    answer = RadioField(_l("Le problème est-il vraiment réglé ?"),
-                        choices=[("confirmed", _l("Oui, c'est réglé")), ("disputed", _l("Non, le problème persiste"))],
-                        validators=[DataRequired()])
+    answer = RadioField(_l("Le problème est-il vraiment réglé ?"), validators=[DataRequired()])
     comment = TextAreaField(_l("Commentaire (obligatoire si le problème persiste)"),
                             validators=[Optional(), Length(max=NOTE_MAX)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Set after construction: WTForms 3.3 deprecates tuple choices in the field declaration.
+        self.answer.choices = [("confirmed", _l("Oui, c'est réglé")), ("disputed", _l("Non, le problème persiste"))]

@@ -54,6 +54,25 @@ def test_quartier_norm_is_stricter_than_the_territory_norm(session, connection, 
     assert incident.expected_at - incident.reported_at == dt.timedelta(hours=24)
 
 
+def test_priority_zone_norm_applies_inside_the_zone_only(session, connection, territory, graffiti_norm):
+    zone = connection.scalar(text(
+        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, geom) VALUES ('ZCP-CITE', "
+        "'Cité commerçante', :q, '2020-01-01', 'approved', "
+        "ST_Multi(ST_Transform(ST_MakeEnvelope(2.345, 48.85, 2.355, 48.856, 4326), 2154))) RETURNING id"),
+        {"q": territory})
+    connection.execute(text(
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
+        "valid_from) VALUES ('graffiti-zcp-48h', 'EP2', 'x', 'x', 'response_delay', 'priority_zones', "
+        "ARRAY['graffiti'], 48, '2020-01-01')"))
+    inside = services.create_report(session, _report()).incident
+    outside = services.create_report(session, _report(lat=48.845, lon=2.335)).incident
+    other_category = services.create_report(session, _report(category="encombrants")).incident
+    assert inside.zone_id == zone and outside.zone_id is None
+    assert inside.expected_at - inside.reported_at == dt.timedelta(hours=48)
+    assert outside.expected_at - outside.reported_at == dt.timedelta(hours=72)
+    assert other_category.expected_at is None
+
+
 def test_competence_area_overrides_the_default_producer(session, connection, territory, voirie):
     connection.execute(text(
         "UPDATE producers SET competence_area = ST_Multi(ST_Transform(ST_MakeEnvelope(2.34, 48.85, 2.36, 48.86, 4326), 2154)) "
