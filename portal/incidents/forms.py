@@ -25,7 +25,9 @@ class ReportForm(FlaskForm):
 class StatusForm(FlaskForm):
     """An agent moves an incident to another status, with a note (required to reject)."""
 
-    to_status = HiddenField(validators=[DataRequired()])
+    # Sent by the clicked submit button (name="to_status"); never rendered as a field itself,
+    # otherwise an empty hidden input would come first in the form data.
+    to_status = StringField(validators=[DataRequired()])
     note = TextAreaField(_l("Note (obligatoire pour un rejet : le motif est public)"),
                          validators=[Optional(), Length(max=NOTE_MAX)])
 

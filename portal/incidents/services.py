@@ -63,7 +63,8 @@ PHOTO_MAX_SIDE = 2048
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 DUPLICATE_RADIUS_M = 50
 
-#: Called as ``hook(conn, incident_ids)`` after every status change, in the same transaction.
+#: Called as ``hook(conn, incident_ids)`` after every status change (a new report included), in the
+#: same transaction: register the compliance recompute here.
 STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = []
 
 
@@ -330,6 +331,8 @@ def create_report(session: Session, report: NewReport, *, photo_dir: Path | None
     conn = session.connection()
     assign_points(conn, "incidents", [incident.id])
     refresh_deadlines(conn, [incident.id])
+    for hook in STATUS_CHANGE_HOOKS:
+        hook(conn, [incident.id])
     session.refresh(incident)
     if photo is not None:
         # Written last: a failure above leaves no file behind.

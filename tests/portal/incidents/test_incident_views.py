@@ -241,3 +241,20 @@ def test_reopen_button_after_resolution(login_as, session, created, make_user):
         assert c.post(f"/incidents/{created.incident.id}/status", data={"to_status": status}).status_code == 302
     page = c.get(f"/incidents/{created.incident.id}").get_data(as_text=True)
     assert "Rouvrir (motif obligatoire)" in page
+
+
+@pytest.mark.parametrize("url", ["/incidents/queue/acknowledge", "/incidents/{id}/status", "/incidents/{id}/suivi/{token}"])
+def test_workflow_forms_require_a_csrf_token(app, login_as, session, created, url):
+    app.config["WTF_CSRF_ENABLED"] = True
+    c = login_as("agent")
+    target = url.format(id=created.incident.id, token=created.token)
+    resp = c.post(target, data={"ids": [str(created.incident.id)], "to_status": "acknowledged",
+                                "answer": "confirmed"})
+    assert resp.status_code == 400
+    session.refresh(created.incident)
+    assert created.incident.status == "new"
+
+
+def test_nav_links_for_agents(login_as, client, territory):
+    assert "File de travail" in login_as("agent").get("/incidents/new").get_data(as_text=True)
+    assert "File de travail" not in client.get("/incidents/new").get_data(as_text=True)
