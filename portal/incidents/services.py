@@ -283,10 +283,9 @@ def locate_address(session: Session, address: str | None) -> tuple[float, float]
 def route(session: Session, category: IncidentCategory, lat: float, lon: float) -> int | None:
     """The responsible producer: the smallest competence area containing the point that handles
     the category's tâche (or any producer when none handles it), else the category's default."""
-    point = "ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 2154)"
     producer_id = session.scalar(text(
-        f"SELECT p.id FROM producers p WHERE p.competence_area IS NOT NULL "
-        f"AND ST_Intersects(p.competence_area, {point}) "
+        "SELECT p.id FROM producers p WHERE p.competence_area IS NOT NULL "
+        "AND ST_Intersects(p.competence_area, ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 2154)) "
         "ORDER BY EXISTS (SELECT 1 FROM tache_producers tp WHERE tp.producer_id = p.id "
         "AND tp.tache_code = :tache) DESC, ST_Area(p.competence_area), p.id LIMIT 1"),
         {"lat": lat, "lon": lon, "tache": category.tache_code})
