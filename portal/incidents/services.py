@@ -361,6 +361,11 @@ def allowed_transitions(actor, incident: Incident) -> list[str]:
             if s in TRANSITIONS[incident.status]]
 
 
+def reporter_contact(session: Session, incident: Incident) -> str | None:
+    """The reporter's follow-up email (personal data: only for the service handling the incident)."""
+    return session.scalar(select(IncidentReport.email).where(IncidentReport.incident_id == incident.id))
+
+
 def change_status(session: Session, incident_ids: int | Sequence[int], to_status: str, *, actor,
                   note: str | None = None, now: dt.datetime | None = None) -> list[IncidentEvent]:
     """Move incidents to ``to_status``: the single entry point of every status change.

@@ -155,13 +155,16 @@ def detail(incident_id: int):
     session = get_session()
     incident = services.incident_detail(session, incident_id)
     model = session.get(Incident, incident_id)
+    actor = current_user if current_user.is_authenticated else None
     actions = [(a, REOPEN_LABEL if model.status == "resolved" else ACTION_LABELS[a])
-               for a in services.allowed_transitions(current_user if current_user.is_authenticated else None, model)]
+               for a in services.allowed_transitions(actor, model)]
+    # The reporter's email is shown to the responsible service only, never on the public page.
+    contact = services.reporter_contact(session, model) if services.can_handle(actor, model) else None
     lat, lon = incident["lat"], incident["lon"]
     m = _new_map(session, height="300px", bounds=[[lat - 0.002, lon - 0.003], [lat + 0.002, lon + 0.003]])
     folium.CircleMarker([lat, lon], radius=9, color="#c00", fill=True,
                         fill_opacity=0.7).add_to(m)
-    return render_template("incidents/detail.html", incident=incident, actions=actions,
+    return render_template("incidents/detail.html", incident=incident, actions=actions, contact=contact,
                            form=StatusForm(), map=render_parts(m, _static))
 
 

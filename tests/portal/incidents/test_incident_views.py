@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from ova.models import Incident, IncidentEvent, IncidentReport
+from ova.models import Incident, IncidentEvent, IncidentReport, Producer, User
 from portal.incidents import services
 from portal.incidents.services import NewReport
 
@@ -258,3 +258,20 @@ def test_workflow_forms_require_a_csrf_token(app, login_as, session, created, ur
 def test_nav_links_for_agents(login_as, client, territory):
     assert "File de travail" in login_as("agent").get("/incidents/new").get_data(as_text=True)
     assert "File de travail" not in client.get("/incidents/new").get_data(as_text=True)
+
+
+def test_reporter_email_is_shown_to_the_responsible_service_only(client, login_as, session, territory, make_user):
+    created = services.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
+                                                        email="voisin@example.org"))
+    url = f"/incidents/{created.incident.id}"
+    assert "voisin@example.org" in login_as("agent").get(url).get_data(as_text=True)
+    assert "voisin@example.org" not in client.get(url).get_data(as_text=True)
+    assert "voisin@example.org" not in login_as("commercant").get(url).get_data(as_text=True)
+    voirie_agent = User(email="v@example.org", name="V", role="agent", password_hash="x",
+                        producer_id=session.scalar(select(Producer.id).where(Producer.slug == "voirie")))
+    session.add(voirie_agent)
+    session.flush()
+    other = client.application.test_client()
+    with other.session_transaction() as sess:
+        sess["_user_id"] = str(voirie_agent.id)
+    assert "voisin@example.org" not in other.get(url).get_data(as_text=True)
