@@ -436,3 +436,53 @@ class CommuneEpci(Base):
     epci_siren: Mapped[str] = mapped_column(String(9))
     epci_name: Mapped[str] = mapped_column(String(200))
     departement: Mapped[str] = mapped_column(String(3))
+# --- incidents workflow ---
+
+REPORTER_CONFIRMATIONS = ("confirmed", "disputed")
+
+
+class IncidentEvent(Base):
+    """One time-stamped status transition of an incident, with its author and note."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (
+        CheckConstraint(f"from_status IS NULL OR {_in('from_status', INCIDENT_STATUSES)}", name="from_status"),
+        CheckConstraint(_in("to_status", INCIDENT_STATUSES), name="to_status"),
+        Index("ix_incident_events_incident_id_at", "incident_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = _now()
+    #: None for the creation of the report.
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentReport(Base):
+    """The reporter's side of an incident made on the portal or through Open311.
+
+    Kept apart from ``incidents`` (which is published) because it holds personal data: the
+    follow-up email, the reporter's account, and a hash of the client address for rate limiting.
+    """
+
+    __tablename__ = "incident_reports"
+    __table_args__ = (
+        CheckConstraint(f"confirmation IS NULL OR {_in('confirmation', REPORTER_CONFIRMATIONS)}",
+                        name="confirmation"),
+        Index("ix_incident_reports_client_hash_created_at", "client_hash", "created_at"),
+    )
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: SHA-256 of the secret follow-up token given once to the reporter.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Keyed hash of the client's IP address (never the address itself), for rate limiting.
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    #: Path of the re-encoded photo, relative to the photo folder.
+    photo_path: Mapped[str | None] = mapped_column(String(200))
+    confirmation: Mapped[str | None] = mapped_column(String(16))
+    confirmation_comment: Mapped[str | None] = mapped_column(Text)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _now()

@@ -20,6 +20,8 @@ BLUEPRINTS = (
     ("portal.auth.views:bp", None),
     ("portal.indicators.views:bp", None),
     ("portal.achats.views:bp", None),
+    ("portal.incidents.views:bp", "/incidents"),
+    ("portal.open311.views:bp", "/open311/v2"),
 )
 
 csrf = CSRFProtect()

@@ -28,6 +28,9 @@ def register(app) -> None:
     from portal.indicators.cli import indicators
 
     app.cli.add_command(indicators)
+    from portal.open311.cli import open311
+
+    app.cli.add_command(open311)
 
 
 def _bind():

@@ -1,0 +1,49 @@
+"""Forms of the incident pages (all CSRF-protected by Flask-WTF)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.incidents.services import ADDRESS_MAX, DESCRIPTION_MAX, EMAIL_MAX, NOTE_MAX
+
+
+class ReportForm(FlaskForm):
+    """A citizen's or commerçant's report; the point comes from the map or the device."""
+
+    category = SelectField(_l("Catégorie du problème"), validators=[DataRequired()])
+    lat = HiddenField(_l("Latitude"))
+    lon = HiddenField(_l("Longitude"))
+    address = StringField(_l("Adresse ou repère (facultatif)"), validators=[Optional(), Length(max=ADDRESS_MAX)])
+    description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(min=3, max=DESCRIPTION_MAX)])
+    photo = FileField(_l("Photo (JPEG ou PNG, 5 Mo au plus, facultative)"),
+                      validators=[FileAllowed(["jpg", "jpeg", "png"], _l("JPEG ou PNG uniquement"))])
+    email = EmailField(_l("Adresse électronique pour le suivi (facultative, jamais publiée)"),
+                       validators=[Optional(), Length(max=EMAIL_MAX)])
+
+
+class StatusForm(FlaskForm):
+    """An agent moves an incident to another status, with a note (required to reject)."""
+
+    # Sent by the clicked submit button (name="to_status"); never rendered as a field itself,
+    # otherwise an empty hidden input would come first in the form data.
+    to_status = StringField(validators=[DataRequired()])
+    note = TextAreaField(_l("Note (obligatoire pour un rejet : le motif est public)"),
+                         validators=[Optional(), Length(max=NOTE_MAX)])
+
+
+class BulkAcknowledgeForm(FlaskForm):
+    """Acknowledge the incidents ticked in the work queue (ids come from request.form)."""
+
+
+class AnswerForm(FlaskForm):
+    """The reporter confirms or disputes a resolution."""
+
+    answer = RadioField(_l("Le problème est-il vraiment réglé ?"), validators=[DataRequired()])
+    comment = TextAreaField(_l("Commentaire (obligatoire si le problème persiste)"),
+                            validators=[Optional(), Length(max=NOTE_MAX)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Set after construction: WTForms 3.3 deprecates tuple choices in the field declaration.
+        self.answer.choices = [("confirmed", _l("Oui, c'est réglé")), ("disputed", _l("Non, le problème persiste"))]
