@@ -9,14 +9,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl \
     && useradd --system --create-home --home-dir /var/lib/ova ova
 
 WORKDIR /app
-COPY pyproject.toml setup.cfg README.md babel.cfg ./
-COPY ova ova
-COPY etl etl
-COPY layers layers
-COPY portal portal
-COPY templates templates
-COPY migrations migrations
-RUN pip install . && pybabel compile -d portal/translations
+# The whole source tree (see .dockerignore): templates/, migrations/ and geodata/ live beside the
+# packages, so the project is installed in place (editable) rather than copied to site-packages.
+COPY . .
+RUN pip install -e . && pybabel compile -d portal/translations
 
 USER ova
 EXPOSE 8000
