@@ -25,6 +25,9 @@ def register(app) -> None:
     """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
     for group in (db, users, load, seed):
         app.cli.add_command(group)
+    from portal.catalogue.cli import layers_cli
+
+    app.cli.add_command(layers_cli)
 
 
 def _bind():
