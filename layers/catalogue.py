@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from layers.sources import Source, describe, split_name
@@ -70,7 +71,7 @@ def readable_filter(reader: Reader):
     public = (Layer.published.is_(True)) & (func.cardinality(Layer.restricted_to) == 0)
     conds = [public]
     if reader.role:
-        conds.append(Layer.published.is_(True) & Layer.restricted_to.any(reader.role))
+        conds.append(Layer.published.is_(True) & Layer.restricted_to.contains([reader.role]))
     if reader.role == "agent" and reader.producer_id:
         conds.append(Layer.producer_id == reader.producer_id)
     return or_(*conds)
@@ -176,8 +177,7 @@ def seed_layers(bind, path: Path | str = SEED_FILE) -> int:
     entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
     required = {"slug", "title", "producer", "source_table"}
     with transaction(bind) as conn:
-        session = Session(conn)
-        producers = dict(session.execute(select(Producer.slug, Producer.id)).all())
+        producers = dict(conn.execute(select(Producer.slug, Producer.id)).all())
         for i, entry in enumerate(entries):
             missing = required - set(entry)
             if missing:
@@ -191,14 +191,8 @@ def seed_layers(bind, path: Path | str = SEED_FILE) -> int:
                       if k in entry}
             values["licence"] = check_licence(entry.get("licence", "Licence Ouverte 2.0"))
             values["producer_id"] = producers[entry["producer"]]
-            layer = session.scalar(select(Layer).where(Layer.slug == entry["slug"]))
-            if layer is None:
-                session.add(Layer(slug=entry["slug"], **values))
-            else:
-                for k, v in values.items():
-                    setattr(layer, k, v)
-        session.flush()
-        session.close()
+            stmt = pg_insert(Layer).values(slug=entry["slug"], **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[Layer.slug], set_=values))
     return len(entries)
 
 

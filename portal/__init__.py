@@ -19,6 +19,8 @@ BLUEPRINTS = (
     ("portal.home.views:bp", None),
     ("portal.auth.views:bp", None),
     ("portal.ogc.views:bp", "/ogc"),
+    ("portal.catalogue.views:bp", "/catalogue"),
+    ("portal.tiles.views:bp", "/tiles"),
 )
 
 csrf = CSRFProtect()

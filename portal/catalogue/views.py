@@ -1,0 +1,141 @@
+"""Catalogue pages: searchable list, a page per layer, metadata editing and the Atom feed."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from layers.catalogue import (LICENCE_URLS, ANONYMOUS, cached_stats, can_edit, get_layer, list_layers,
+                              source_of)
+from ova.models import Layer, Producer
+from portal.catalogue.access import current_reader
+from portal.catalogue.forms import LayerForm
+from portal.database import get_session
+from portal.maps import RemoteGeoJson, make_map, render_parts
+
+bp = Blueprint("catalogue", __name__)
+
+#: Download formats offered on a layer page: (format key, label).
+DOWNLOADS = (("geojson", "GeoJSON"), ("csv", "CSV"), ("gpkg", "GeoPackage"), ("shp", "Shapefile (zip)"))
+
+
+def _static(path: str) -> str:
+    return url_for("static", filename=path)
+
+
+@bp.route("")
+def index():
+    session = get_session()
+    reader = current_reader()
+    q = request.args.get("q", "").strip()[:200]
+    producer = request.args.get("producer", "").strip()[:64]
+    theme = request.args.get("theme", "").strip()[:100]
+    layers = list_layers(session, reader, q=q or None, producer=producer or None, theme=theme or None)
+    every = list_layers(session, reader)
+    producers = session.execute(select(Producer.slug, Producer.name).order_by(Producer.name)).all()
+    themes = sorted({layer.theme for layer in every if layer.theme})
+    return render_template("catalogue/index.html", layers=layers, producers=producers, themes=themes,
+                           q=q, producer=producer, theme=theme)
+
+
+@bp.route("/<slug>")
+def layer_page(slug):
+    session = get_session()
+    reader = current_reader()
+    layer = get_layer(session, slug, reader)
+    conn = session.connection()
+    source = source_of(conn, layer)
+    stats = cached_stats(conn, layer, source)
+    bounds = None
+    if stats["bbox"]:
+        minx, miny, maxx, maxy = stats["bbox"]
+        bounds = [[miny, minx], [maxy, maxx]]
+    m = make_map(_static, basemap_url=current_app.config["BASEMAP_URL"],
+                 basemap_attribution=current_app.config["BASEMAP_ATTRIBUTION"], bounds=bounds, height="360px")
+    props = list(source.columns)[:6]
+    RemoteGeoJson(url_for("ogc.collection_items", slug=slug, limit=1000, f="json"), layer.title,
+                  style={"color": "#000091", "weight": 1, "fillOpacity": 0.1},
+                  title_field=props[0] if props else None,
+                  popup_fields=[(p, p) for p in props[1:]]).add_to(m)
+    return render_template("catalogue/layer.html", layer=layer, stats=stats, source=source,
+                           map=render_parts(m, _static), downloads=DOWNLOADS,
+                           licence_url=LICENCE_URLS.get(layer.licence), editable=can_edit(layer, reader))
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit(slug):
+    session = get_session()
+    reader = current_reader()
+    if reader.role is None:
+        from portal.auth.services import login_manager
+
+        return login_manager.unauthorized()
+    layer = session.scalar(select(Layer).where(Layer.slug == slug))
+    if layer is None:
+        abort(404)
+    if not can_edit(layer, reader):
+        abort(403)
+    form = LayerForm(obj=layer)
+    if request.method == "GET":
+        form.keywords.data = ", ".join(layer.keywords or [])
+    if form.validate_on_submit():
+        layer.title = form.title.data.strip()
+        layer.abstract = form.abstract.data or None
+        layer.keywords = [k.strip() for k in (form.keywords.data or "").split(",") if k.strip()]
+        layer.theme = form.theme.data or None
+        layer.contact = form.contact.data or None
+        layer.licence = form.licence.data
+        layer.attribution = form.attribution.data or None
+        layer.update_frequency = form.update_frequency.data or None
+        layer.restricted_to = list(form.restricted_to.data or [])
+        layer.published = bool(form.published.data)
+        session.commit()
+        flash(_("Métadonnées enregistrées."), "success")
+        return redirect(url_for("catalogue.layer_page", slug=slug))
+    return render_template("catalogue/edit.html", layer=layer, form=form)
+
+
+@bp.route("/feed.atom")
+def feed():
+    """Atom feed of the public layers, most recently updated first."""
+    layers = sorted(list_layers(get_session(), ANONYMOUS), key=lambda layer: layer.last_update, reverse=True)
+    updated = max((layer.last_update for layer in layers), default=dt.datetime.now(dt.timezone.utc))
+    body = render_template("catalogue/feed.atom", layers=layers[:100], updated=updated)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _meta(layer):
+    from layers.downloads import Meta
+
+    return Meta(slug=layer.slug, title=layer.title, licence=layer.licence, attribution=layer.attribution,
+                producer=layer.producer.name, licence_url=LICENCE_URLS.get(layer.licence))
+
+
+@bp.route("/<slug>/download.<fmt>")
+def download(slug, fmt):
+    """Download a layer as GeoJSON, CSV, GeoPackage or zipped Shapefile (streamed)."""
+    from layers.downloads import FORMATS, TEXT_WRITERS, build_file, iter_file
+    from portal.catalogue.streaming import stream_with_connection
+
+    if fmt not in FORMATS:
+        abort(404)
+    session = get_session()
+    layer = get_layer(session, slug, current_reader())
+    source = source_of(session.connection(), layer)
+    meta = _meta(layer)
+    mimetype, ext, kind = FORMATS[fmt]
+    headers = {"Content-Disposition": f'attachment; filename="{slug}.{ext}"',
+               "Cache-Control": "private, no-store" if layer.restricted_to else "public, max-age=60"}
+    if meta.licence_url:
+        headers["Link"] = f'<{meta.licence_url}>; rel="license"'
+    if kind == "text":
+        extra = {"geometry": request.args.get("geometry", "auto")} if fmt == "csv" else {}
+        if extra.get("geometry") not in (None, "auto", "wkt", "lonlat"):
+            abort(400)
+        gen = stream_with_connection(TEXT_WRITERS[fmt], source, meta, **extra)
+        return Response(gen, mimetype=mimetype, headers=headers)
+    path = build_file(session.connection(), source, meta, fmt)
+    headers["Content-Length"] = str(path.stat().st_size)
+    return Response(iter_file(path), mimetype=mimetype, headers=headers, direct_passthrough=True)
