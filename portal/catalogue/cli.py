@@ -29,3 +29,27 @@ def seed_cmd(path):
     except OvaError as err:
         raise click.ClickException(err.message) from err
     click.echo(f"layers: {n}")
+
+
+@layers_cli.command("publish")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--producer", required=True, help="producer slug (e.g. voirie)")
+@click.option("--title", help="title of a new layer")
+@click.option("--slug", help="slug of the layer (default: from the title); an existing one gets a new version")
+@click.option("--note", help="version note")
+@click.option("--crs", help="CRS when the file declares none, e.g. EPSG:2154")
+@click.option("--licence", default="Licence Ouverte 2.0", show_default=True,
+              type=click.Choice(["Licence Ouverte 2.0", "ODbL 1.0"]))
+def publish_cmd(path, producer, title, slug, note, crs, licence):
+    """Publish a vector file (GeoJSON, GPKG, zipped SHP, CSV) as a layer, or a new version of it."""
+    from flask import current_app
+
+    from layers.publish import publish
+
+    try:
+        done = publish(_bind(), path, producer=producer, title=title, slug=slug, note=note, crs=crs,
+                       licence=licence, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    except OvaError as err:
+        raise click.ClickException(err.message) from err
+    state = "created" if done.created else "updated"
+    click.echo(f"layer {done.slug} {state}: {done.features} features in {done.table}, version {done.version}")

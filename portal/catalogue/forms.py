@@ -1,6 +1,7 @@
 """Layer metadata form (CSRF-protected by Flask-WTF)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -26,3 +27,16 @@ class LayerForm(FlaskForm):
     restricted_to = MultiCheckboxField(_l("Réservée aux rôles (aucun : publique)"),
                                        choices=[r for r in ROLES if r != "admin"])
     published = BooleanField(_l("Publiée"))
+
+
+class PublishForm(FlaskForm):
+    """Upload of a vector file as a new layer or a new version of one."""
+
+    file = FileField(_l("Fichier (GeoJSON, GeoPackage, Shapefile zippé, CSV avec lon/lat)"),
+                     validators=[FileRequired(), FileAllowed(["geojson", "json", "gpkg", "zip", "csv"])])
+    title = StringField(_l("Titre"), validators=[Optional(), Length(max=300)])
+    producer = SelectField(_l("Producteur"), choices=[])
+    licence = SelectField(_l("Licence"), choices=list(LICENCES))
+    crs = StringField(_l("Système de coordonnées si le fichier n'en déclare pas (ex. EPSG:2154)"),
+                      validators=[Optional(), Length(max=40)])
+    note = TextAreaField(_l("Note de version"), validators=[Optional(), Length(max=2000)])

@@ -139,3 +139,66 @@ def download(slug, fmt):
     path = build_file(session.connection(), source, meta, fmt)
     headers["Content-Length"] = str(path.stat().st_size)
     return Response(iter_file(path), mimetype=mimetype, headers=headers, direct_passthrough=True)
+
+
+def _publish_form(reader, layer=None):
+    from portal.catalogue.forms import PublishForm
+
+    form = PublishForm()
+    producers = get_session().execute(select(Producer.slug, Producer.name, Producer.id).order_by(Producer.name)).all()
+    if layer is not None:
+        producers = [p for p in producers if p.id == layer.producer_id]
+    elif not reader.is_admin:
+        producers = [p for p in producers if p.id == reader.producer_id]
+    form.producer.choices = [(p.slug, p.name) for p in producers]
+    return form
+
+
+@bp.route("/publish", methods=["GET", "POST"], defaults={"slug": None})
+@bp.route("/<slug>/publish", methods=["GET", "POST"])
+def publish(slug):
+    """Upload a vector file as a new layer (or a new version of ``slug``): agents and admins."""
+    import tempfile
+    from pathlib import Path
+
+    from flask_login import current_user
+    from werkzeug.utils import secure_filename
+
+    from layers.publish import publish as publish_file
+    from ova.errors import OvaError
+    from portal.auth.services import login_manager
+    from portal.database import get_bind
+
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    reader = current_reader()
+    if reader.role not in ("agent", "admin"):
+        abort(403)
+    session = get_session()
+    layer = None
+    if slug is not None:
+        layer = session.scalar(select(Layer).where(Layer.slug == slug))
+        if layer is None:
+            abort(404)
+        if not can_edit(layer, reader):
+            abort(403)
+    form = _publish_form(reader, layer)
+    if form.validate_on_submit():
+        upload = form.file.data
+        name = secure_filename(upload.filename or "upload") or "upload"
+        with tempfile.TemporaryDirectory(prefix="ova-up-") as tmp:
+            path = Path(tmp) / name
+            upload.save(path)
+            try:
+                done = publish_file(get_bind(), path, producer=form.producer.data, title=form.title.data or None,
+                                    slug=slug, note=form.note.data or None, crs=form.crs.data or None,
+                                    licence=form.licence.data, user_id=current_user.id, filename=name,
+                                    max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+                session.commit()
+            except OvaError as err:
+                session.rollback()
+                flash(err.message, "danger")
+                return render_template("catalogue/publish.html", form=form, layer=layer), err.status
+        flash(_("Couche publiée : %(n)s objets, version %(v)s.", n=done.features, v=done.version), "success")
+        return redirect(url_for("catalogue.layer_page", slug=done.slug))
+    return render_template("catalogue/publish.html", form=form, layer=layer)
