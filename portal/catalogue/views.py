@@ -202,3 +202,37 @@ def publish(slug):
         flash(_("Couche publiée : %(n)s objets, version %(v)s.", n=done.features, v=done.version), "success")
         return redirect(url_for("catalogue.layer_page", slug=done.slug))
     return render_template("catalogue/publish.html", form=form, layer=layer)
+
+
+def _dcat_graph():
+    from layers.dcat import catalogue_graph
+
+    session = get_session()
+    conn = session.connection()
+    entries = []
+    for layer in list_layers(session, ANONYMOUS):  # only what anyone may harvest
+        entries.append((layer, cached_stats(conn, layer, source_of(conn, layer))))
+
+    def urls(layer):
+        return {
+            "page": url_for("catalogue.layer_page", slug=layer.slug, _external=True),
+            "collection": url_for("ogc.collection", slug=layer.slug, _external=True),
+            "api": url_for("ogc.landing", _external=True),
+            "download": {fmt: url_for("catalogue.download", slug=layer.slug, fmt=fmt, _external=True)
+                         for fmt, _ in DOWNLOADS},
+        }
+
+    return catalogue_graph(entries, catalogue_url=url_for("catalogue.index", _external=True),
+                           title=_("Catalogue du Portail OVA"), urls=urls)
+
+
+@bp.route("/dcat.jsonld")
+def dcat_jsonld():
+    """The public catalogue as DCAT-AP JSON-LD."""
+    return Response(_dcat_graph().serialize(format="json-ld", auto_compact=True), mimetype="application/ld+json")
+
+
+@bp.route("/dcat.ttl")
+def dcat_turtle():
+    """The public catalogue as DCAT-AP Turtle."""
+    return Response(_dcat_graph().serialize(format="turtle"), mimetype="text/turtle")
