@@ -87,7 +87,7 @@ def prepare(url: str, rows: int) -> None:
                 INSERT INTO incidents (source, external_id, category, description, address, reported_at,
                                        status, geom)
                 SELECT 'bench', g::text, %s, 'Signalement n°' || g, g || ' rue de test',
-                       timestamptz '2023-01-01' + (g % 500) * interval '1 day' + (g % 86400) * interval '1 second',
+                       timestamptz '2023-01-01' + (g %% 500) * interval '1 day' + (g %% 86400) * interval '1 second',
                        'new',
                        ST_Transform(ST_SetSRID(ST_MakePoint(2.25 + random() * 0.17, 48.815 + random() * 0.09),
                                                4326), 2154)
@@ -200,7 +200,7 @@ def our_sql(url: str) -> str:
     query = ItemsQuery(bbox=BBOX, limit=100)
     where, _ = where_sql(source, query)
     sql = (f"SELECT {feature_sql(source, query.crs)} FROM {source.qualified} t WHERE {where} "
-           f"ORDER BY {order_sql(query)} LIMIT :limit OFFSET :offset")
+           f"{order_sql(query)} LIMIT :limit OFFSET :offset")
     return re.sub(r"(?<!:):([a-z_]\w*)", r"%(\1)s", sql)
 
 
@@ -246,8 +246,10 @@ def pygeoapi_config(url: str, port: int, directory: Path) -> tuple[Path, Path]:
                 storage_crs: "http://www.opengis.net/def/crs/EPSG/0/2154"
     """))
     openapi = directory / "openapi.yml"
-    subprocess.run([str(PYGEOAPI_VENV / "bin" / "pygeoapi"), "openapi", "generate", str(config),
-                    "--output-file", str(openapi)], check=True, capture_output=True)
+    done = subprocess.run([str(PYGEOAPI_VENV / "bin" / "pygeoapi"), "openapi", "generate", str(config),
+                           "--output-file", str(openapi)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pygeoapi openapi generate failed: {done.stderr[-2000:]}")
     return config, openapi
 
 
@@ -307,6 +309,7 @@ def main() -> None:
             wait_http(target)
             log("(a) ours …")
             results["ours"] = wrk(target, args.duration, args.connections)
+            log(f"    {results['ours']}")
             raw_ms, ours_ms = tile_latency(url, base)
         (tmpdir / "sql.txt").write_text(our_sql(url))
         (tmpdir / "minimal.py").write_text(MINIMAL_APP.format(options=SERVER_OPTIONS))
@@ -316,11 +319,12 @@ def main() -> None:
             wait_http(target)
             log("(c) minimal psycopg endpoint …")
             results["minimal"] = wrk(target, args.duration, args.connections)
+            log(f"    {results['minimal']}")
         if not args.skip_pygeoapi:
             if not (PYGEOAPI_VENV / "bin" / "pygeoapi").exists():
                 subprocess.run([sys.executable, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
                 subprocess.run([str(PYGEOAPI_VENV / "bin" / "pip"), "install", "-q", "pygeoapi",
-                                "psycopg2-binary", "gunicorn"], check=True)
+                                "psycopg2-binary", "geoalchemy2", "sqlalchemy", "gunicorn"], check=True)
             port = free_port()
             config, openapi = pygeoapi_config(url, port, tmpdir)
             penv = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
@@ -331,6 +335,7 @@ def main() -> None:
                 wait_http(target, timeout=120)
                 log("(b) pygeoapi …")
                 results["pygeoapi"] = wrk(target, args.duration, args.connections)
+            log(f"    {results['pygeoapi']}")
     log("")
     log(f"{args.rows} incidents, bbox {bbox}, limit=100, {args.workers} gunicorn workers, "
         f"wrk -c {args.connections} -d {args.duration}s")

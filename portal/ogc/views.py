@@ -8,13 +8,15 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import gettext as _
 
 from layers import ogc
-from layers.catalogue import cached_stats, get_layer, list_layers, source_of
+from layers.catalogue import cached_stats, get_layer, get_layer_row, list_layers, source_of
 from layers.features import crs_from, item, items, parse_items
 from ova.errors import InvalidInput
 from portal.catalogue.access import current_reader, token_args
+from portal.catalogue.serving import init_blueprint, serving_connection
 from portal.database import get_session
 
 bp = Blueprint("ogc", __name__)
+init_blueprint(bp)
 
 API_TITLE = "Portail OVA — OGC API Features"
 
@@ -96,9 +98,8 @@ def collection(slug):
 @bp.route("/collections/<slug>/items")
 def collection_items(slug):
     fmt = _format()
-    session = get_session()
-    layer = get_layer(session, slug, current_reader())
-    conn = session.connection()
+    conn = serving_connection()
+    layer = get_layer_row(conn, slug, current_reader())
     source = source_of(conn, layer)
     args = {k: v for k, v in request.args.items() if k not in ("f", "lang", "api_key")}
     query = parse_items(args, source)
@@ -117,9 +118,8 @@ def collection_items(slug):
 @bp.route("/collections/<slug>/items/<feature_id>")
 def collection_item(slug, feature_id):
     fmt = _format()
-    session = get_session()
-    layer = get_layer(session, slug, current_reader())
-    conn = session.connection()
+    conn = serving_connection()
+    layer = get_layer_row(conn, slug, current_reader())
     source = source_of(conn, layer)
     crs = crs_from(request.args.get("crs"))
     feature = json.loads(item(conn, source, feature_id, crs))

@@ -5,12 +5,14 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from layers.catalogue import cached_stats, get_layer, source_of
+from layers.catalogue import cached_stats, get_layer, get_layer_row, source_of
 from layers.tiles import TileCache, etag, render_tile, tilejson
 from portal.catalogue.access import current_reader, token_args
+from portal.catalogue.serving import init_blueprint, serving_connection
 from portal.database import get_session
 
 bp = Blueprint("tiles", __name__)
+init_blueprint(bp)
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -22,8 +24,8 @@ def tile_cache() -> TileCache:
 
 @bp.route("/<slug>/<int:z>/<int:x>/<int:y>.pbf")
 def tile(slug, z, x, y):
-    session = get_session()
-    layer = get_layer(session, slug, current_reader())
+    conn = serving_connection()
+    layer = get_layer_row(conn, slug, current_reader())
     tag = etag(layer.id, layer.data_version, z, x, y)
     headers = {"ETag": tag,
                "Cache-Control": "private, max-age=60" if layer.restricted_to else "public, max-age=60",
@@ -34,7 +36,6 @@ def tile(slug, z, x, y):
     cache = tile_cache()
     data = cache.get(key)
     if data is None:
-        conn = session.connection()
         data = render_tile(conn, source_of(conn, layer), layer.slug, z, x, y)
         cache.put(key, data)
     if not data:
