@@ -77,7 +77,7 @@ def readable_filter(reader: Reader):
     return or_(*conds)
 
 
-def _checked(layer, slug: str, reader: Reader):
+def check_layer(layer, slug: str, reader: Reader):
     if layer is None or (not layer.published and not can_edit(layer, reader)):
         raise NotFound(f"no collection '{slug}'")
     if not can_read(layer, reader):
@@ -89,12 +89,49 @@ def _checked(layer, slug: str, reader: Reader):
 
 def get_layer(session: Session, slug: str, reader: Reader) -> Layer:
     """Return the layer ``slug`` if ``reader`` may read it; 404 when unknown, 401/403 when denied."""
-    return _checked(session.scalar(select(Layer).where(Layer.slug == slug)), slug, reader)
+    return check_layer(session.scalar(select(Layer).where(Layer.slug == slug)), slug, reader)
+
+
+_LAYER_ROW = text("SELECT * FROM layers WHERE slug = :slug")
+
+
+def layer_row_statement(slug: str):
+    """The Core statement of a layer's row (for ``get_layer_row`` or a pipelined query)."""
+    return _LAYER_ROW, {"slug": slug}
 
 
 def get_layer_row(conn, slug: str, reader: Reader):
     """Like ``get_layer`` in one Core query (a Row with the layer's columns): the serving fast path."""
-    return _checked(conn.execute(select(Layer.__table__).where(Layer.slug == slug)).first(), slug, reader)
+    stmt, params = layer_row_statement(slug)
+    row = check_layer(conn.execute(stmt, params).first(), slug, reader)
+    remember(row)
+    return row
+
+
+#: Last seen row of each layer, by slug: only a hint of which SQL to run. The fresh row, read in
+#: the same round trip as the data, always decides access (see ``same_layer``).
+_HINTS: dict[str, object] = {}
+
+
+def remember(row) -> None:
+    """Keep ``row`` as the hint for its slug."""
+    if len(_HINTS) > 1024:
+        _HINTS.clear()
+    _HINTS[row.slug] = row
+
+
+def hint(slug: str, reader: Reader):
+    """The last seen row of ``slug`` if ``reader`` could read it then, else None."""
+    row = _HINTS.get(slug)
+    if row is not None and row.published and can_read(row, reader):
+        return row
+    return None
+
+
+def same_layer(a, b) -> bool:
+    """True when rows ``a`` and ``b`` describe the same data (the same query applies)."""
+    return (a.id, a.data_version, a.source_table, a.source_filter) == (b.id, b.data_version, b.source_table,
+                                                                      b.source_filter)
 
 
 def list_layers(session: Session, reader: Reader, *, q: str | None = None, producer: str | None = None,

@@ -228,12 +228,51 @@ def order_sql(query: ItemsQuery) -> str:
     return "ORDER BY " + ", ".join(keys)
 
 
-def items(conn, source: Source, query: ItemsQuery) -> tuple[list[str], int | None]:
-    """Return the Feature texts of one page, and numberMatched when it is cheap (else None)."""
+_COMPILED: dict[str, object] = {}
+
+
+def pipelined(conn, statements: list[tuple]) -> list[list]:
+    """Run text statements ``[(text(sql), params)]`` in one network round trip; return their rows.
+
+    Uses psycopg's pipeline mode on the connection's driver connection; statements are compiled by
+    SQLAlchemy (parameters stay bound, never interpolated). Rows are tuples, or named tuples for
+    entries ``(stmt, params, True)``.
+    """
+    from psycopg.rows import namedtuple_row, tuple_row
+
+    raw = conn.connection.driver_connection
+    cursors = []
+    with raw.pipeline():
+        for stmt, params, *named in statements:
+            compiled = _COMPILED.get(stmt.text)
+            if compiled is None:
+                compiled = stmt.compile(dialect=conn.dialect)
+                if len(_COMPILED) > 256:
+                    _COMPILED.clear()
+                _COMPILED[stmt.text] = compiled
+            cur = raw.cursor(row_factory=namedtuple_row if named and named[0] else tuple_row)
+            cur.execute(compiled.string, compiled.construct_params(params or {}))
+            cursors.append(cur)
+    try:
+        return [cur.fetchall() for cur in cursors]
+    finally:
+        for cur in cursors:
+            cur.close()
+
+
+def items(conn, source: Source, query: ItemsQuery, also=None) -> tuple[list[str], int | None, list]:
+    """Return the Feature texts of one page, numberMatched when it is cheap (else None), and the
+    rows of ``also`` (an optional statement run in the same round trip, e.g. the layer's row)."""
     where, params = where_sql(source, query)
-    sql = (f"SELECT {feature_sql(source, query.crs)} FROM {source.qualified} t WHERE {where} "
-           f"{order_sql(query)} LIMIT :limit OFFSET :offset")
-    rows = conn.execute(text(sql), {**params, "limit": query.limit, "offset": query.offset}).scalars().all()
+    sql = text(f"SELECT {feature_sql(source, query.crs)} AS f FROM {source.qualified} t WHERE {where} "
+               f"{order_sql(query)} LIMIT :limit OFFSET :offset")
+    page_params = {**params, "limit": query.limit, "offset": query.offset}
+    extra: list = []
+    if also is not None:
+        page, extra = pipelined(conn, [(sql, page_params, False), (*also, True)])
+        rows = [r[0] for r in page]
+    else:
+        rows = conn.execute(sql, page_params).scalars().all()
     matched = None
     if query.bbox is None:
         if query.offset == 0 and len(rows) < query.limit:
@@ -242,7 +281,7 @@ def items(conn, source: Source, query: ItemsQuery) -> tuple[list[str], int | Non
             n = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {source.qualified} t WHERE {where} "
                                   f"LIMIT {COUNT_CAP + 1}) s"), params).scalar_one()
             matched = n if n <= COUNT_CAP else None
-    return rows, matched
+    return rows, matched, extra
 
 
 def item(conn, source: Source, feature_id: str, crs: Crs) -> str:

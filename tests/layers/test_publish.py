@@ -153,3 +153,17 @@ def test_cli_publish(runner, connection, tmp_path):
     assert "layer potelets created: 3 features" in result.output
     result = runner.invoke(args=["layers", "publish", str(path), "--producer", "nope", "--title", "Zut"])
     assert result.exit_code != 0 and "unknown producer" in result.output
+
+
+def test_new_version_with_other_columns_is_served_at_once(connection, client, tmp_path):
+    first = tmp_path / "a.geojson"
+    _points(2).to_file(first, driver="GeoJSON")
+    publish(connection, first, producer="voirie", title="Plots")
+    for _ in range(2):  # the second request takes the fast path
+        props = client.get("/ogc/collections/plots/items").get_json(force=True)["features"][0]["properties"]
+        assert "hauteur" in props
+    second = tmp_path / "b.geojson"
+    gpd.GeoDataFrame({"couleur": ["rouge"]}, geometry=[Point(2.3, 48.8)], crs="EPSG:4326").to_file(second)
+    publish(connection, second, producer="voirie", slug="plots")
+    doc = client.get("/ogc/collections/plots/items").get_json(force=True)
+    assert doc["numberReturned"] == 1 and doc["features"][0]["properties"] == {"couleur": "rouge"}

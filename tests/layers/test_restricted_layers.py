@@ -76,3 +76,13 @@ def test_unpublished_layer_is_invisible(client, connection, login_as):
     assert client.get("/catalogue/t-places").status_code == 404
     assert client.get("/tiles/t-places/14/8296/5638.pbf").status_code == 404
     assert login_as("admin").get("/catalogue/t-places").status_code == 200
+
+
+def test_access_change_applies_at_once(client, connection):
+    assert client.get("/ogc/collections/t-places/items?limit=1").status_code == 200  # served, hint kept
+    assert client.get("/ogc/collections/t-places/items?limit=1").status_code == 200  # fast path
+    connection.execute(text("UPDATE layers SET restricted_to = '{banque}' WHERE slug = 't-places'"))
+    resp = client.get("/ogc/collections/t-places/items?limit=1")
+    assert resp.status_code == 401 and b"Lieu n" not in resp.data
+    connection.execute(text("UPDATE layers SET restricted_to = '{}', published = false WHERE slug = 't-places'"))
+    assert client.get("/ogc/collections/t-places/items?limit=1").status_code == 404
