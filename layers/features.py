@@ -177,8 +177,8 @@ def properties_sql(source: Source, alias: str = "t") -> str:
         return "'{}'::jsonb"
     chunks = []
     for i in range(0, len(names), 40):
-        pairs = ", ".join(f"'{n}', {alias}.{quote_ident(n)}" for n in names[i:i + 40]
-                          if "'" not in n)
+        # names are plain identifiers (sources.describe), safe inside a literal
+        pairs = ", ".join(f"'{n}', {alias}.{quote_ident(n)}" for n in names[i:i + 40])
         chunks.append(f"jsonb_build_object({pairs})")
     return " || ".join(chunks)
 

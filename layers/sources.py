@@ -21,6 +21,8 @@ NUMERIC_TYPES = {"integer", "bigint", "smallint", "numeric", "double precision",
 HIDDEN_COLUMNS = {"geom"}
 
 _NAME = re.compile(r"^(?:([a-z_][a-z0-9_]*)\.)?([a-z_][a-z0-9_]*)$")
+#: Property columns served: plain identifiers only (a column named otherwise is not exposed).
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def quote_ident(name: str) -> str:
@@ -93,7 +95,7 @@ def describe(conn, table: str, filters: dict | None = None) -> Source:
              "AND f_geometry_column = 'geom'"),
         {"s": schema, "t": name},
     ).first()
-    columns = {k: v for k, v in types.items() if k not in HIDDEN_COLUMNS and k != "id"}
+    columns = {k: v for k, v in types.items() if k not in HIDDEN_COLUMNS and k != "id" and _COLUMN.match(k)}
     temporal = next((c for c in TEMPORAL_PREFERENCE if types.get(c) in TEMPORAL_TYPES), None)
     if temporal is None:
         temporal = next((c for c, t in columns.items() if t in TEMPORAL_TYPES), None)

@@ -6,9 +6,9 @@ import logging
 from urllib.parse import urlencode
 
 import psycopg
-from sqlalchemy.exc import DBAPIError
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError
 
 from layers import ogc
 from layers.catalogue import (cached_stats, check_layer, get_layer, get_layer_row, hint, layer_row_statement,

@@ -5,12 +5,12 @@ They live in their own schema ``layertest`` so that no other package's tests see
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pyogrio
 import pytest
 from sqlalchemy import text
-
-from pathlib import Path
 
 GEODATA = Path(__file__).resolve().parents[2] / "geodata"
 
@@ -55,7 +55,7 @@ def _create(conn) -> None:
             "licence, attribution, keywords, theme) VALUES (:s, :t, :a, :p, :tbl, CAST(:f AS jsonb), :r, "
             "'ODbL 1.0', 'Ville de test', ARRAY['test'], 'Tests')"),
             {"s": slug, "t": title, "a": f"Résumé de {title}", "p": producer, "tbl": table,
-             "f": __import__("json").dumps(filt), "r": restricted})
+             "f": json.dumps(filt), "r": restricted})
 
 
 def _drop(conn) -> None:

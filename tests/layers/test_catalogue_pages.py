@@ -120,3 +120,14 @@ def test_seeded_layers_served_at_once(client, connection):
     assert {"quartiers", "zones-prioritaires", "signalements", "etablissements"} <= ids
     assert client.get("/ogc/collections/signalements/items").status_code == 200
     assert client.get("/catalogue/quartiers").status_code == 200
+
+
+def test_odd_column_names_are_not_exposed(connection):
+    from layers.sources import describe
+
+    connection.execute(text('CREATE TABLE layertest.odd (id integer PRIMARY KEY, "a:b" text, "x\'y" text, ok text, '
+                            "geom geometry(Point, 2154))"))
+    source = describe(connection, "layertest.odd")
+    assert list(source.columns) == ["ok"] and source.geometry_type == "POINT"
+    with pytest.raises(InvalidInput, match="unknown property"):
+        source.column("a:b")
