@@ -485,4 +485,21 @@ class IncidentReport(Base):
     confirmation: Mapped[str | None] = mapped_column(String(16))
     confirmation_comment: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+# --- layers ---
+
+class LayerVersion(Base):
+    """One published version of a layer's data: who, when, how many features, and a note."""
+
+    __tablename__ = "layer_versions"
+    __table_args__ = (
+        UniqueConstraint("layer_id", "version", name="uq_layer_versions_layer_id_version"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("layers.id", ondelete="CASCADE"))
+    #: The layer's data_version once this version was published.
+    version: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(String(300))
+    feature_count: Mapped[int] = mapped_column(Integer)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _now()

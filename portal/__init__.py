@@ -22,6 +22,9 @@ BLUEPRINTS = (
     ("portal.achats.views:bp", None),
     ("portal.incidents.views:bp", "/incidents"),
     ("portal.open311.views:bp", "/open311/v2"),
+    ("portal.ogc.views:bp", "/ogc"),
+    ("portal.catalogue.views:bp", "/catalogue"),
+    ("portal.tiles.views:bp", "/tiles"),
 )
 
 csrf = CSRFProtect()

@@ -31,6 +31,9 @@ def register(app) -> None:
     from portal.open311.cli import open311
 
     app.cli.add_command(open311)
+    from portal.catalogue.cli import layers_cli
+
+    app.cli.add_command(layers_cli)
 
 
 def _bind():

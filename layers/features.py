@@ -1,0 +1,302 @@
+"""Feature queries of a layer: parameters parsed and checked, GeoJSON built in PostGIS (no Flask)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from sqlalchemy import text
+
+from layers.sources import Source, quote_ident
+from ova.errors import InvalidInput, NotFound
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+@dataclass(frozen=True)
+class Crs:
+    """A CRS the API serves: its URI, SRID, whether axes are latitude first, and precision."""
+
+    uri: str
+    srid: int
+    lat_first: bool
+    decimals: int
+
+
+#: CRS registry: URI → description. Short names are accepted too (see ``crs_from``).
+CRS_LIST = (
+    Crs(CRS84, 4326, False, 7),
+    Crs("http://www.opengis.net/def/crs/EPSG/0/4326", 4326, True, 7),
+    Crs("http://www.opengis.net/def/crs/EPSG/0/2154", 2154, False, 2),
+    Crs("http://www.opengis.net/def/crs/EPSG/0/3857", 3857, False, 2),
+)
+CRS_BY_URI = {c.uri: c for c in CRS_LIST}
+_SHORT = {"CRS84": CRS84, "OGC:CRS84": CRS84, "EPSG:4326": CRS_LIST[1].uri, "EPSG:2154": CRS_LIST[2].uri,
+          "EPSG:3857": CRS_LIST[3].uri}
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10_000
+#: numberMatched is given only when counting stops below this many rows (and never for bbox).
+COUNT_CAP = 100_000
+#: Query parameters with a meaning of their own (never property filters).
+RESERVED = {"f", "lang", "api_key", "bbox", "bbox-crs", "datetime", "limit", "offset", "sortby", "crs"}
+
+
+def crs_from(value: str | None, name: str = "crs") -> Crs:
+    """The served CRS named by ``value`` (URI or EPSG:xxxx/CRS84), CRS84 by default."""
+    if not value:
+        return CRS_BY_URI[CRS84]
+    uri = _SHORT.get(value.strip(), value.strip())
+    try:
+        return CRS_BY_URI[uri]
+    except KeyError:
+        raise InvalidInput(f"{name}: unsupported CRS '{value}' (supported: {', '.join(CRS_BY_URI)})") from None
+
+
+@dataclass
+class ItemsQuery:
+    """Checked parameters of an items request."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: Crs = field(default_factory=lambda: CRS_BY_URI[CRS84])
+    crs: Crs = field(default_factory=lambda: CRS_BY_URI[CRS84])
+    interval: tuple[dt.datetime | None, dt.datetime | None] | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    sortby: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
+
+    def args(self, **changes) -> dict[str, str]:
+        """The query string reproducing this query (for next/prev links), with ``changes``."""
+        out: dict[str, str] = {"limit": str(self.limit), "offset": str(self.offset)}
+        if self.bbox:
+            out["bbox"] = ",".join(_num(v) for v in self.bbox)
+            if self.bbox_crs.uri != CRS84:
+                out["bbox-crs"] = self.bbox_crs.uri
+        if self.crs.uri != CRS84:
+            out["crs"] = self.crs.uri
+        if self.interval:
+            out["datetime"] = "/".join(v.isoformat() if v else ".." for v in self.interval)
+        if self.sortby:
+            out["sortby"] = ",".join(("-" if d else "+") + c for c, d in self.sortby)
+        out.update(self.properties)
+        out.update({k: str(v) for k, v in changes.items()})
+        return out
+
+
+def _num(v: float) -> str:
+    return repr(v) if not float(v).is_integer() else str(int(v))
+
+
+def _int(args: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: '{raw}' is not an integer") from None
+    if value < minimum:
+        raise InvalidInput(f"{name}: must be at least {minimum}")
+    return value
+
+
+def _instant(raw: str) -> dt.datetime | None:
+    if raw in ("..", ""):
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"datetime: '{raw}' is not an RFC 3339 date-time or interval") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def parse_items(args: Mapping[str, str], source: Source) -> ItemsQuery:
+    """Check the query parameters of an items request against ``source``'s columns."""
+    query = ItemsQuery()
+    query.limit = min(_int(args, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
+    query.offset = _int(args, "offset", 0, 0)
+    query.crs = crs_from(args.get("crs"))
+    query.bbox_crs = crs_from(args.get("bbox-crs"), "bbox-crs")
+    if args.get("bbox"):
+        try:
+            values = [float(v) for v in args["bbox"].split(",")]
+        except ValueError:
+            raise InvalidInput("bbox: expected 4 (or 6) comma-separated numbers") from None
+        if len(values) == 6:
+            values = values[0:2] + values[3:5]
+        if len(values) != 4 or not all(math.isfinite(v) for v in values):
+            raise InvalidInput("bbox: expected 4 (or 6) comma-separated numbers")
+        if query.bbox_crs.lat_first:
+            values = [values[1], values[0], values[3], values[2]]
+        if values[1] > values[3]:
+            raise InvalidInput("bbox: the lower corner is above the upper corner")
+        query.bbox = tuple(values)
+    if args.get("datetime"):
+        parts = args["datetime"].split("/")
+        if len(parts) == 1:
+            instant = _instant(parts[0])
+            if instant is None:
+                raise InvalidInput("datetime: an instant cannot be '..'")
+            query.interval = (instant, instant)
+        elif len(parts) == 2:
+            query.interval = (_instant(parts[0]), _instant(parts[1]))
+        else:
+            raise InvalidInput("datetime: expected an instant or an interval start/end")
+    if args.get("sortby"):
+        for item in args["sortby"].split(","):
+            item = item.strip()
+            desc = item.startswith("-")
+            name = item.lstrip("+-").strip()
+            source.column(name)
+            query.sortby.append((name, desc))
+    for key, value in args.items():
+        if key in RESERVED:
+            continue
+        if key != "id" and key not in source.columns:
+            raise InvalidInput(f"unknown query parameter '{key}'")
+        query.properties[key] = value
+    return query
+
+
+def geometry_sql(source: Source, crs: Crs, alias: str = "t") -> str:
+    """ST_AsGeoJSON of the geometry in ``crs`` (latitude first for EPSG:4326)."""
+    geom = f"{alias}.geom"
+    if crs.srid != source.srid:
+        geom = f"ST_Transform({geom}, {int(crs.srid)})"
+    if crs.lat_first:
+        geom = f"ST_FlipCoordinates({geom})"
+    return f"ST_AsGeoJSON({geom}, {int(crs.decimals)})::json"
+
+
+def properties_sql(source: Source, alias: str = "t") -> str:
+    """A jsonb object of the source's property columns (chunks: json_build_object takes 100 args)."""
+    names = list(source.columns)
+    if not names:
+        return "'{}'::jsonb"
+    chunks = []
+    for i in range(0, len(names), 40):
+        # names are plain identifiers (sources.describe), safe inside a literal
+        pairs = ", ".join(f"'{n}', {alias}.{quote_ident(n)}" for n in names[i:i + 40])
+        chunks.append(f"jsonb_build_object({pairs})")
+    return " || ".join(chunks)
+
+
+def feature_sql(source: Source, crs: Crs, alias: str = "t") -> str:
+    """SQL of one GeoJSON Feature (text) per row of ``alias``."""
+    return (f"json_build_object('type', 'Feature', 'id', {alias}.id, 'geometry', {geometry_sql(source, crs, alias)}, "
+            f"'properties', {properties_sql(source, alias)})::text")
+
+
+def where_sql(source: Source, query: ItemsQuery) -> tuple[str, dict]:
+    """WHERE clause and parameters of ``query`` (the layer's filters included)."""
+    clauses, params = source.where_filters()
+    if query.bbox:
+        bc = query.bbox_crs
+        env = f"ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, {int(bc.srid)})"
+        if bc.srid != source.srid:
+            env = f"ST_Transform(ST_Segmentize({env}, {0.01 if bc.srid == 4326 else 1000}), {int(source.srid)})"
+        clauses.append(f"t.geom && {env} AND ST_Intersects(t.geom, {env})")
+        params.update(bx0=query.bbox[0], by0=query.bbox[1], bx1=query.bbox[2], by1=query.bbox[3])
+    if query.interval and source.temporal:
+        col = f"t.{quote_ident(source.temporal)}"
+        start, end = query.interval
+        if start is not None:
+            clauses.append(f"{col} >= :t0")
+            params["t0"] = start
+        if end is not None:
+            clauses.append(f"{col} <= :t1")
+            params["t1"] = end
+    for i, (key, value) in enumerate(sorted(query.properties.items())):
+        clauses.append(f"t.{source.column(key)}::text = :p{i}")
+        params[f"p{i}"] = value
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def order_sql(query: ItemsQuery) -> str:
+    """ORDER BY clause of ``query`` ('' when none): its sort keys then id, so that paging is stable.
+
+    A bbox query without ``sortby`` is not sorted: sorting by id forces PostgreSQL to read every
+    matching row (tens of thousands spread over the heap) to return 100; unsorted, the bitmap scan
+    stops after ``limit`` rows, in physical order, which is stable for a given plan.
+    """
+    if query.bbox is not None and not query.sortby:
+        return ""
+    keys = [f"t.{quote_ident(c)} {'DESC' if d else 'ASC'}" for c, d in query.sortby]
+    keys.append("t.id")
+    return "ORDER BY " + ", ".join(keys)
+
+
+_COMPILED: dict[str, object] = {}
+
+
+def pipelined(conn, statements: list[tuple]) -> list[list]:
+    """Run text statements ``[(text(sql), params)]`` in one network round trip; return their rows.
+
+    Uses psycopg's pipeline mode on the connection's driver connection; statements are compiled by
+    SQLAlchemy (parameters stay bound, never interpolated). Rows are tuples, or named tuples for
+    entries ``(stmt, params, True)``.
+    """
+    from psycopg.rows import namedtuple_row, tuple_row
+
+    raw = conn.connection.driver_connection
+    cursors = []
+    with raw.pipeline():
+        for stmt, params, *named in statements:
+            compiled = _COMPILED.get(stmt.text)
+            if compiled is None:
+                compiled = stmt.compile(dialect=conn.dialect)
+                if len(_COMPILED) > 256:
+                    _COMPILED.clear()
+                _COMPILED[stmt.text] = compiled
+            cur = raw.cursor(row_factory=namedtuple_row if named and named[0] else tuple_row)
+            cur.execute(compiled.string, compiled.construct_params(params or {}))
+            cursors.append(cur)
+    try:
+        return [cur.fetchall() for cur in cursors]
+    finally:
+        for cur in cursors:
+            cur.close()
+
+
+def items(conn, source: Source, query: ItemsQuery, also=None) -> tuple[list[str], int | None, list]:
+    """Return the Feature texts of one page, numberMatched when it is cheap (else None), and the
+    rows of ``also`` (an optional statement run in the same round trip, e.g. the layer's row)."""
+    where, params = where_sql(source, query)
+    sql = text(f"SELECT {feature_sql(source, query.crs)} AS f FROM {source.qualified} t WHERE {where} "
+               f"{order_sql(query)} LIMIT :limit OFFSET :offset")
+    page_params = {**params, "limit": query.limit, "offset": query.offset}
+    extra: list = []
+    if also is not None:
+        page, extra = pipelined(conn, [(sql, page_params, False), (*also, True)])
+        rows = [r[0] for r in page]
+    else:
+        rows = conn.execute(sql, page_params).scalars().all()
+    matched = None
+    if query.bbox is None:
+        if query.offset == 0 and len(rows) < query.limit:
+            matched = len(rows)
+        else:
+            n = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {source.qualified} t WHERE {where} "
+                                  f"LIMIT {COUNT_CAP + 1}) s"), params).scalar_one()
+            matched = n if n <= COUNT_CAP else None
+    return rows, matched, extra
+
+
+def item(conn, source: Source, feature_id: str, crs: Crs) -> str:
+    """Return one Feature (text) by id, or raise NotFound."""
+    where, params = source.where_filters()
+    if source.id_type in ("integer", "bigint", "smallint"):
+        try:
+            fid: int | str = int(feature_id)
+        except ValueError:
+            raise NotFound(f"no feature '{feature_id}'") from None
+    else:
+        fid = feature_id
+    where.append("t.id = :fid")
+    row = conn.execute(text(f"SELECT {feature_sql(source, crs)} FROM {source.qualified} t WHERE "
+                            + " AND ".join(where)), {**params, "fid": fid}).scalar()
+    if row is None:
+        raise NotFound(f"no feature '{feature_id}'")
+    return row

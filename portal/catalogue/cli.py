@@ -1,0 +1,55 @@
+"""``ova layers``: seed the catalogue and publish a producer's file as a layer."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from ova.errors import OvaError
+
+
+def _bind():
+    from portal.database import get_bind
+
+    return get_bind()
+
+
+@click.group("layers", cls=AppGroup)
+def layers_cli():
+    """Catalogue layers."""
+
+
+@layers_cli.command("seed")
+@click.option("--file", "path", type=click.Path(exists=True), help="YAML file (default: layers/seed/layers.yml)")
+def seed_cmd(path):
+    """Create or update the catalogue layers declared in YAML (idempotent)."""
+    from layers.catalogue import SEED_FILE, seed_layers
+
+    try:
+        n = seed_layers(_bind(), path or SEED_FILE)
+    except OvaError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(f"layers: {n}")
+
+
+@layers_cli.command("publish")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--producer", required=True, help="producer slug (e.g. voirie)")
+@click.option("--title", help="title of a new layer")
+@click.option("--slug", help="slug of the layer (default: from the title); an existing one gets a new version")
+@click.option("--note", help="version note")
+@click.option("--crs", help="CRS when the file declares none, e.g. EPSG:2154")
+@click.option("--licence", default="Licence Ouverte 2.0", show_default=True,
+              type=click.Choice(["Licence Ouverte 2.0", "ODbL 1.0"]))
+def publish_cmd(path, producer, title, slug, note, crs, licence):
+    """Publish a vector file (GeoJSON, GPKG, zipped SHP, CSV) as a layer, or a new version of it."""
+    from flask import current_app
+
+    from layers.publish import publish
+
+    try:
+        done = publish(_bind(), path, producer=producer, title=title, slug=slug, note=note, crs=crs,
+                       licence=licence, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    except OvaError as err:
+        raise click.ClickException(err.message) from err
+    state = "created" if done.created else "updated"
+    click.echo(f"layer {done.slug} {state}: {done.features} features in {done.table}, version {done.version}")

@@ -1,0 +1,49 @@
+"""Serving connections for the hot read-only paths (OGC items, tiles).
+
+Deliberate options: autocommit and read-only (no BEGIN/ROLLBACK round trips, nothing can be
+written), no pool pre-ping (one round trip less per request; a dead connection is replaced by the
+pool after one failure), JIT and parallel workers off as everywhere (see ova.db.SERVER_OPTIONS).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, g
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from ova.db import SERVER_OPTIONS, normalise_url
+from portal.database import get_bind
+
+SERVING_OPTIONS = SERVER_OPTIONS + " -c default_transaction_read_only=on"
+
+
+def _engine(app: Flask) -> Engine:
+    engine = app.extensions.get("ova_serving_engine")
+    if engine is None:
+        engine = create_engine(
+            normalise_url(app.config["DATABASE_URL"]), pool_pre_ping=False, pool_recycle=600,
+            pool_size=5, max_overflow=10, isolation_level="AUTOCOMMIT",
+            connect_args={"options": SERVING_OPTIONS, "application_name": "portail-ova-serving"})
+        app.extensions["ova_serving_engine"] = engine
+    return engine
+
+
+def serving_connection():
+    """The request's read-only connection (the tests' connection when the app is bound to one)."""
+    if "ova_serving" not in g:
+        bind = get_bind()
+        if isinstance(bind, Engine):
+            g.ova_serving = (_engine(current_app).connect(), True)
+        else:
+            g.ova_serving = (bind, False)
+    return g.ova_serving[0]
+
+
+def _close(exc: BaseException | None) -> None:
+    conn, owned = g.pop("ova_serving", (None, False))
+    if owned:
+        conn.close()
+
+
+def init_blueprint(bp: Blueprint) -> None:
+    """Close the serving connection at the end of every request of the app ``bp`` is registered on."""
+    bp.record_once(lambda state: state.app.teardown_appcontext(_close))

@@ -1,0 +1,238 @@
+"""Catalogue pages: searchable list, a page per layer, metadata editing and the Atom feed."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from layers.catalogue import (LICENCE_URLS, ANONYMOUS, cached_stats, can_edit, get_layer, list_layers,
+                              source_of)
+from ova.models import Layer, Producer
+from portal.catalogue.access import current_reader
+from portal.catalogue.forms import LayerForm
+from portal.database import get_session
+from portal.maps import RemoteGeoJson, make_map, render_parts
+
+bp = Blueprint("catalogue", __name__)
+
+#: Download formats offered on a layer page: (format key, label).
+DOWNLOADS = (("geojson", "GeoJSON"), ("csv", "CSV"), ("gpkg", "GeoPackage"), ("shp", "Shapefile (zip)"))
+
+
+def _static(path: str) -> str:
+    return url_for("static", filename=path)
+
+
+@bp.route("")
+def index():
+    session = get_session()
+    reader = current_reader()
+    q = request.args.get("q", "").strip()[:200]
+    producer = request.args.get("producer", "").strip()[:64]
+    theme = request.args.get("theme", "").strip()[:100]
+    layers = list_layers(session, reader, q=q or None, producer=producer or None, theme=theme or None)
+    every = list_layers(session, reader)
+    producers = session.execute(select(Producer.slug, Producer.name).order_by(Producer.name)).all()
+    themes = sorted({layer.theme for layer in every if layer.theme})
+    return render_template("catalogue/index.html", layers=layers, producers=producers, themes=themes,
+                           q=q, producer=producer, theme=theme)
+
+
+@bp.route("/<slug>")
+def layer_page(slug):
+    session = get_session()
+    reader = current_reader()
+    layer = get_layer(session, slug, reader)
+    conn = session.connection()
+    source = source_of(conn, layer)
+    stats = cached_stats(conn, layer, source)
+    bounds = None
+    if stats["bbox"]:
+        minx, miny, maxx, maxy = stats["bbox"]
+        bounds = [[miny, minx], [maxy, maxx]]
+    m = make_map(_static, basemap_url=current_app.config["BASEMAP_URL"],
+                 basemap_attribution=current_app.config["BASEMAP_ATTRIBUTION"], bounds=bounds, height="360px")
+    props = list(source.columns)[:6]
+    RemoteGeoJson(url_for("ogc.collection_items", slug=slug, limit=1000, f="json"), layer.title,
+                  style={"color": "#000091", "weight": 1, "fillOpacity": 0.1},
+                  title_field=props[0] if props else None,
+                  popup_fields=[(p, p) for p in props[1:]]).add_to(m)
+    return render_template("catalogue/layer.html", layer=layer, stats=stats, source=source,
+                           map=render_parts(m, _static), downloads=DOWNLOADS,
+                           licence_url=LICENCE_URLS.get(layer.licence), editable=can_edit(layer, reader))
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit(slug):
+    session = get_session()
+    reader = current_reader()
+    if reader.role is None:
+        from portal.auth.services import login_manager
+
+        return login_manager.unauthorized()
+    layer = session.scalar(select(Layer).where(Layer.slug == slug))
+    if layer is None:
+        abort(404)
+    if not can_edit(layer, reader):
+        abort(403)
+    form = LayerForm(obj=layer)
+    if request.method == "GET":
+        form.keywords.data = ", ".join(layer.keywords or [])
+    if form.validate_on_submit():
+        layer.title = form.title.data.strip()
+        layer.abstract = form.abstract.data or None
+        layer.keywords = [k.strip() for k in (form.keywords.data or "").split(",") if k.strip()]
+        layer.theme = form.theme.data or None
+        layer.contact = form.contact.data or None
+        layer.licence = form.licence.data
+        layer.attribution = form.attribution.data or None
+        layer.update_frequency = form.update_frequency.data or None
+        layer.restricted_to = list(form.restricted_to.data or [])
+        layer.published = bool(form.published.data)
+        session.commit()
+        flash(_("Métadonnées enregistrées."), "success")
+        return redirect(url_for("catalogue.layer_page", slug=slug))
+    return render_template("catalogue/edit.html", layer=layer, form=form)
+
+
+@bp.route("/feed.atom")
+def feed():
+    """Atom feed of the public layers, most recently updated first."""
+    layers = sorted(list_layers(get_session(), ANONYMOUS), key=lambda layer: layer.last_update, reverse=True)
+    updated = max((layer.last_update for layer in layers), default=dt.datetime.now(dt.timezone.utc))
+    body = render_template("catalogue/feed.atom", layers=layers[:100], updated=updated)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _meta(layer):
+    from layers.downloads import Meta
+
+    return Meta(slug=layer.slug, title=layer.title, licence=layer.licence, attribution=layer.attribution,
+                producer=layer.producer.name, licence_url=LICENCE_URLS.get(layer.licence))
+
+
+@bp.route("/<slug>/download.<fmt>")
+def download(slug, fmt):
+    """Download a layer as GeoJSON, CSV, GeoPackage or zipped Shapefile (streamed)."""
+    from layers.downloads import FORMATS, TEXT_WRITERS, build_file, iter_file
+    from portal.catalogue.streaming import stream_with_connection
+
+    if fmt not in FORMATS:
+        abort(404)
+    session = get_session()
+    layer = get_layer(session, slug, current_reader())
+    source = source_of(session.connection(), layer)
+    meta = _meta(layer)
+    mimetype, ext, kind = FORMATS[fmt]
+    headers = {"Content-Disposition": f'attachment; filename="{slug}.{ext}"',
+               "Cache-Control": "private, no-store" if layer.restricted_to else "public, max-age=60"}
+    if meta.licence_url:
+        headers["Link"] = f'<{meta.licence_url}>; rel="license"'
+    if kind == "text":
+        extra = {"geometry": request.args.get("geometry", "auto")} if fmt == "csv" else {}
+        if extra.get("geometry") not in (None, "auto", "wkt", "lonlat"):
+            abort(400)
+        gen = stream_with_connection(TEXT_WRITERS[fmt], source, meta, **extra)
+        return Response(gen, mimetype=mimetype, headers=headers)
+    path = build_file(session.connection(), source, meta, fmt)
+    headers["Content-Length"] = str(path.stat().st_size)
+    return Response(iter_file(path), mimetype=mimetype, headers=headers, direct_passthrough=True)
+
+
+def _publish_form(reader, layer=None):
+    from portal.catalogue.forms import PublishForm
+
+    form = PublishForm()
+    producers = get_session().execute(select(Producer.slug, Producer.name, Producer.id).order_by(Producer.name)).all()
+    if layer is not None:
+        producers = [p for p in producers if p.id == layer.producer_id]
+    elif not reader.is_admin:
+        producers = [p for p in producers if p.id == reader.producer_id]
+    form.producer.choices = [(p.slug, p.name) for p in producers]
+    return form
+
+
+@bp.route("/publish", methods=["GET", "POST"], defaults={"slug": None})
+@bp.route("/<slug>/publish", methods=["GET", "POST"])
+def publish(slug):
+    """Upload a vector file as a new layer (or a new version of ``slug``): agents and admins."""
+    import tempfile
+    from pathlib import Path
+
+    from flask_login import current_user
+    from werkzeug.utils import secure_filename
+
+    from layers.publish import publish as publish_file
+    from ova.errors import OvaError
+    from portal.auth.services import login_manager
+    from portal.database import get_bind
+
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    reader = current_reader()
+    if reader.role not in ("agent", "admin"):
+        abort(403)
+    session = get_session()
+    layer = None
+    if slug is not None:
+        layer = session.scalar(select(Layer).where(Layer.slug == slug))
+        if layer is None:
+            abort(404)
+        if not can_edit(layer, reader):
+            abort(403)
+    form = _publish_form(reader, layer)
+    if form.validate_on_submit():
+        upload = form.file.data
+        name = secure_filename(upload.filename or "upload") or "upload"
+        with tempfile.TemporaryDirectory(prefix="ova-up-") as tmp:
+            path = Path(tmp) / name
+            upload.save(path)
+            try:
+                done = publish_file(get_bind(), path, producer=form.producer.data, title=form.title.data or None,
+                                    slug=slug, note=form.note.data or None, crs=form.crs.data or None,
+                                    licence=form.licence.data, user_id=current_user.id, filename=name,
+                                    max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+                session.commit()
+            except OvaError as err:
+                session.rollback()
+                flash(err.message, "danger")
+                return render_template("catalogue/publish.html", form=form, layer=layer), err.status
+        flash(_("Couche publiée : %(n)s objets, version %(v)s.", n=done.features, v=done.version), "success")
+        return redirect(url_for("catalogue.layer_page", slug=done.slug))
+    return render_template("catalogue/publish.html", form=form, layer=layer)
+
+
+def _dcat_graph():
+    from layers.dcat import catalogue_graph
+
+    session = get_session()
+    conn = session.connection()
+    entries = []
+    for layer in list_layers(session, ANONYMOUS):  # only what anyone may harvest
+        entries.append((layer, cached_stats(conn, layer, source_of(conn, layer))))
+
+    def urls(layer):
+        return {
+            "page": url_for("catalogue.layer_page", slug=layer.slug, _external=True),
+            "collection": url_for("ogc.collection", slug=layer.slug, _external=True),
+            "api": url_for("ogc.landing", _external=True),
+            "download": {fmt: url_for("catalogue.download", slug=layer.slug, fmt=fmt, _external=True)
+                         for fmt, _ in DOWNLOADS},
+        }
+
+    return catalogue_graph(entries, catalogue_url=url_for("catalogue.index", _external=True),
+                           title=_("Catalogue du Portail OVA"), urls=urls)
+
+
+@bp.route("/dcat.jsonld")
+def dcat_jsonld():
+    """The public catalogue as DCAT-AP JSON-LD."""
+    return Response(_dcat_graph().serialize(format="json-ld", auto_compact=True), mimetype="application/ld+json")
+
+
+@bp.route("/dcat.ttl")
+def dcat_turtle():
+    """The public catalogue as DCAT-AP Turtle."""
+    return Response(_dcat_graph().serialize(format="turtle"), mimetype="text/turtle")

@@ -1,0 +1,170 @@
+"""OGC API Features under /ogc: a thin Flask adapter over layers.ogc and layers.features."""
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlencode
+
+import psycopg
+from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError
+
+from layers import ogc
+from layers.catalogue import (cached_stats, check_layer, get_layer, get_layer_row, hint, layer_row_statement,
+                              list_layers, remember, same_layer, source_of)
+from layers.features import crs_from, item, items, parse_items
+from ova.errors import InvalidInput
+from portal.catalogue.access import current_reader, token_args
+from portal.catalogue.serving import init_blueprint, serving_connection
+from portal.database import get_session
+
+LOGGER = logging.getLogger(__name__)
+bp = Blueprint("ogc", __name__)
+init_blueprint(bp)
+
+API_TITLE = "Portail OVA — OGC API Features"
+
+
+def _format() -> str:
+    """'json' or 'html', from ``f`` or else the Accept header (JSON by default)."""
+    f = request.args.get("f")
+    if f:
+        if f in ("json", "geojson"):
+            return "json"
+        if f == "html":
+            return "html"
+        raise InvalidInput(f"f: unsupported format '{f}' (json, geojson, html)")
+    best = request.accept_mimetypes.best_match([ogc.GEOJSON, ogc.JSON, ogc.HTML], default=ogc.JSON)
+    return "html" if best == ogc.HTML else "json"
+
+
+def _base() -> str:
+    return url_for("ogc.landing", _external=True).rstrip("/")
+
+
+def _json(doc: dict, mimetype: str = ogc.JSON, headers: dict | None = None) -> Response:
+    return Response(json.dumps(doc, ensure_ascii=False, default=str), mimetype=mimetype, headers=headers)
+
+
+def _html(title: str, doc: dict, **kwargs) -> str:
+    return render_template("ogc/page.html", title=title, doc=doc, **kwargs)
+
+
+@bp.route("", strict_slashes=False)
+def landing():
+    doc = ogc.landing(_base(), API_TITLE, token_args())
+    if _format() == "html":
+        return _html(API_TITLE, doc)
+    return _json(doc)
+
+
+@bp.route("/conformance")
+def conformance():
+    doc = ogc.conformance()
+    if _format() == "html":
+        return _html(_("Conformité"), doc, items_list=doc["conformsTo"])
+    return _json(doc)
+
+
+@bp.route("/api")
+def api():
+    slugs = [layer.slug for layer in list_layers(get_session(), current_reader())]
+    doc = ogc.openapi(_base(), API_TITLE, slugs)
+    if request.args.get("f") == "html":
+        return _html(_("Définition de l'API"), {"links": []}, pre=json.dumps(doc, indent=2, ensure_ascii=False))
+    return _json(doc, ogc.OPENAPI_JSON)
+
+
+def _collection_doc(layer) -> dict:
+    conn = get_session().connection()
+    source = source_of(conn, layer)
+    return ogc.collection(_base(), layer, cached_stats(conn, layer, source), token_args())
+
+
+@bp.route("/collections")
+def collections():
+    layers = list_layers(get_session(), current_reader())
+    doc = ogc.collections(_base(), [_collection_doc(layer) for layer in layers], token_args())
+    if _format() == "html":
+        return _html(_("Collections"), doc, collections=doc["collections"])
+    return _json(doc)
+
+
+@bp.route("/collections/<slug>")
+def collection(slug):
+    layer = get_layer(get_session(), slug, current_reader())
+    doc = _collection_doc(layer)
+    if _format() == "html":
+        return _html(layer.title, doc, collections=[doc])
+    return _json(doc)
+
+
+@bp.route("/collections/<slug>/items")
+def collection_items(slug):
+    fmt = _format()
+    conn = serving_connection()
+    reader = current_reader()
+    args = {k: v for k, v in request.args.items() if k not in ("f", "lang", "api_key")}
+    layer = hint(slug, reader)
+    rows = None
+    if layer is not None:
+        # Fast path: the page and the layer's fresh row in one round trip; the fresh row decides.
+        source = source_of(conn, layer)
+        query = parse_items(args, source)
+        try:
+            if conn.in_transaction():  # tests (and any transactional bind): keep it recoverable
+                with conn.begin_nested():
+                    rows, matched, fresh = items(conn, source, query, also=layer_row_statement(slug))
+            else:
+                rows, matched, fresh = items(conn, source, query, also=layer_row_statement(slug))
+        except (psycopg.DatabaseError, DBAPIError):  # e.g. the table was replaced since the hint was taken
+            rows = None
+            LOGGER.info("stale layer hint for %s: querying again", slug)
+        if rows is not None:
+            fresh_layer = check_layer(fresh[0] if fresh else None, slug, reader)  # raises when denied
+            if same_layer(fresh_layer, layer):
+                layer = fresh_layer
+                remember(layer)
+            else:
+                rows = None  # the layer changed meanwhile: query again with its new description
+    if rows is None:
+        layer = get_layer_row(conn, slug, reader)
+        source = source_of(conn, layer)
+        query = parse_items(args, source)
+        rows, matched, _ = items(conn, source, query)
+    head, tail = ogc.items_envelope(_base(), slug, query, len(rows), matched, token_args())
+    headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    if fmt == "html":
+        features = [json.loads(r) for r in rows]
+        links = json.loads("{" + tail[3:])["links"]
+        return _html(layer.title, {"links": links}, features=features, columns=list(source.columns),
+                     number_matched=matched), 200, headers
+    body = head + ",".join(rows) + tail
+    return Response(body, mimetype=ogc.GEOJSON, headers=headers)
+
+
+@bp.route("/collections/<slug>/items/<feature_id>")
+def collection_item(slug, feature_id):
+    fmt = _format()
+    conn = serving_connection()
+    layer = get_layer_row(conn, slug, current_reader())
+    source = source_of(conn, layer)
+    crs = crs_from(request.args.get("crs"))
+    feature = json.loads(item(conn, source, feature_id, crs))
+    base = _base()
+    extra = token_args()
+    suffix = urlencode(extra)
+    feature["links"] = [
+        {"href": f"{base}/collections/{slug}/items/{feature_id}?f=json" + ("&" + suffix if suffix else ""),
+         "rel": "self", "type": ogc.GEOJSON},
+        {"href": f"{base}/collections/{slug}/items/{feature_id}?f=html" + ("&" + suffix if suffix else ""),
+         "rel": "alternate", "type": ogc.HTML},
+        {"href": f"{base}/collections/{slug}" + ("?" + suffix if suffix else ""), "rel": "collection",
+         "type": ogc.JSON},
+    ]
+    headers = {"Content-Crs": f"<{crs.uri}>"}
+    if fmt == "html":
+        return _html(f"{layer.title} — {feature_id}", {"links": feature["links"]}, features=[feature],
+                     columns=list(source.columns)), 200, headers
+    return _json(feature, ogc.GEOJSON, headers)
