@@ -485,6 +485,9 @@ class IncidentReport(Base):
     confirmation: Mapped[str | None] = mapped_column(String(16))
     confirmation_comment: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _now()
+
+
 # --- layers ---
 
 class LayerVersion(Base):
