@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = (
     ("portal.home.views:bp", None),
     ("portal.auth.views:bp", None),
+    ("portal.quartiers.views:bp", None),
 )
 
 csrf = CSRFProtect()
