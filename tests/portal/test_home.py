@@ -90,3 +90,22 @@ def test_layer_control_lists_catalogue_layers_the_role_may_read(app, connection,
     shown = {t for t in ("Couche publique", "Couche des urbanistes", "Couche non publiée") if t in page}
     assert shown == visible
     assert "/ogc/collections/publique/items?limit=1000" in page
+
+
+def test_basemap_is_configurable_and_optional(db_url, connection, quartier):
+    from portal import create_app, database
+
+    tiles = "http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png"
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "x", "BASEMAP_URL": tiles,
+                      "BASEMAP_ATTRIBUTION": "© OpenStreetMap contributors"})
+    database.bind(app, connection)
+    with_tiles = app.test_client().get("/quartiers/Q1").text
+    app.extensions["ova_engine"].dispose()
+    assert tiles in with_tiles and "OpenStreetMap contributors" in with_tiles
+    # No basemap: no tile layer at all, but outlines and name labels (permanent tooltips) are drawn.
+    app2 = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "x", "BASEMAP_URL": ""})
+    database.bind(app2, connection)
+    for page in (app2.test_client().get("/").text, app2.test_client().get("/quartiers/Q1").text):
+        assert "L.tileLayer" not in page and "tile.openstreetmap" not in page
+        assert '"labelField": "name"' in page
+    app2.extensions["ova_engine"].dispose()

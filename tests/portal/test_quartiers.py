@@ -116,3 +116,33 @@ def test_establishments_and_outline_feeds(client, connection, quartier):
     out = client.get("/api/quartiers/Q1/outline.geojson").get_json()
     assert out["features"][0]["properties"]["name"] == "Les Halles-Test"
     assert client.get("/api/quartiers/Q1/zones.geojson").get_json()["features"] == []
+
+
+def generate_incidents(conn, quartier_id: int, n: int) -> None:
+    """Insert ``n`` incidents spread over the 1 km test square, in one set-based statement."""
+    conn.execute(text("""
+        INSERT INTO incidents (source, external_id, category, description, address, reported_at, resolved_at,
+                               expected_at, times_simulated, status, quartier_id, geom)
+        SELECT 'bulk', g::text,
+               (ARRAY['graffiti','proprete','eclairage','voirie','depot-sauvage','encombrants'])[1 + g % 6],
+               'Signalement généré n° ' || g || repeat(' texte', 20), g || ' rue du Volume',
+               now() - make_interval(mins => g),
+               CASE WHEN g % 3 = 0 THEN now() - make_interval(mins => g) + interval '20 hours' END,
+               now() - make_interval(mins => g) + interval '48 hours', g % 2 = 0,
+               (ARRAY['new','acknowledged','in_progress','resolved'])[1 + g % 4], :q,
+               ST_SetSRID(ST_MakePoint(651000 + (g::bigint * 7919) % 1000, 6862000 + (g::bigint * 104729) % 1000), 2154)
+        FROM generate_series(1, :n) g
+    """), {"q": quartier_id, "n": n})
+
+
+def test_quartier_page_stays_light_with_50000_incidents(client, connection, quartier):
+    generate_incidents(connection, quartier, 50_000)
+    page = client.get("/quartiers/Q1")
+    assert page.status_code == 200
+    assert "50\u202f000" in page.text or "50\xa0000" in page.text  # the total, formatted for fr
+    assert len(page.data) < 300_000, f"quartier page is {len(page.data)} bytes"
+    assert page.text.count("Signalement généré") == services.RECENT_LIMIT
+    feed = client.get("/api/quartiers/Q1/incidents.geojson").get_json()
+    assert len(feed["features"]) == services.FEED_LIMIT and feed["truncated"] is True
+    home = client.get("/")
+    assert len(home.data) < 300_000
