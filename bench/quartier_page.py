@@ -48,12 +48,16 @@ def main() -> None:
             """), {"q": qid, "n": N})
             conn.execute(text("ANALYZE incidents"))
         print(f"inserted {N} incidents in {time.perf_counter() - t0:.1f} s")
+        with engine.connect() as conn:
+            bbox = ",".join(f"{v:.6f}" for v in conn.execute(text("""
+                SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ST_Transform(
+                    ST_MakeEnvelope(651000, 6862000, 651200, 6862200, 2154), 4326) AS b) s""")).one())
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
         client = app.test_client()
         for label, path in (("quartier page", "/quartiers/BENCH"),
                             ("incidents feed (whole quartier, limit 1000)", "/api/quartiers/BENCH/incidents.geojson"),
-                            ("incidents feed (bbox 200 m)", "/api/quartiers/BENCH/incidents.geojson"
-                             "?bbox=2.3400,48.8500,2.3427,48.8518"),
+                            ("incidents feed (bbox 200 m, limit 1000)",
+                             f"/api/quartiers/BENCH/incidents.geojson?bbox={bbox}"),
                             ("home page", "/")):
             client.get(path)  # warm
             t0 = time.perf_counter()

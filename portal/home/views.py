@@ -113,4 +113,17 @@ def _locale_formatters():
     from flask_babel import format_date, format_datetime, format_decimal, format_percent
 
     return {"format_decimal": format_decimal, "format_date": format_date,
-            "format_datetime": format_datetime, "format_percent": format_percent}
+            "format_datetime": format_datetime, "format_percent": format_percent,
+            "lang_url": lang_url}
+
+
+def lang_url(lang: str) -> str:
+    """The current page in ``lang``, keeping its other query parameters (indicator, search…)."""
+    from urllib.parse import urlencode
+
+    args = request.args.to_dict()
+    args["lang"] = lang
+    rule = request.url_rule
+    if request.endpoint and rule is not None and "GET" in (rule.methods or ()):
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return "?" + urlencode(args)

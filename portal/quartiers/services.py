@@ -76,31 +76,59 @@ def get_quartier(session: Session, code: str) -> dict:
     return dict(row)
 
 
+# All incident figures of a quartier in one scan: totals, per status and per category.
+_FIGURES_SQL = """
+    SELECT GROUPING(category) AS by_all_categories, GROUPING(status) AS by_all_statuses,
+           category, status,
+           count(*) AS total,
+           count(*) FILTER (WHERE status = ANY (:open)) AS open,
+           count(*) FILTER (WHERE status = ANY (:open) AND expected_at < now()) AS overdue,
+           count(*) FILTER (WHERE resolved_at > expected_at) AS resolved_late,
+           count(*) FILTER (WHERE times_simulated) AS simulated,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM resolved_at - reported_at) / 3600.0)
+               FILTER (WHERE resolved_at IS NOT NULL) AS median_delay_hours,
+           max(reported_at) AS last_reported_at
+    FROM incidents WHERE quartier_id = :qid
+    GROUP BY GROUPING SETS ((), (status), (category))
+"""
+
+
+def incident_figures(session: Session, quartier_id: int) -> dict:
+    """Key figures, counts by status and figures by category of the quartier (one query).
+
+    Returns ``{"figures": {...}, "by_status": {status: n}, "by_category": [{...}, ...]}``;
+    ``figures`` has total, open, overdue, resolved_late, simulated, median_delay_hours,
+    last_reported_at and establishments.
+    """
+    rows = session.execute(text(_FIGURES_SQL), {"qid": quartier_id, "open": list(OPEN_STATUSES)}).mappings().all()
+    figures: dict = {"total": 0, "open": 0, "overdue": 0, "resolved_late": 0, "simulated": 0,
+                     "median_delay_hours": None, "last_reported_at": None}
+    by_status: dict[str, int] = {}
+    by_category: list[dict] = []
+    keys = ("total", "open", "overdue", "median_delay_hours")
+    for r in rows:
+        if r["by_all_categories"] and r["by_all_statuses"]:
+            figures.update({k: r[k] for k in figures})
+        elif r["by_all_categories"]:
+            by_status[r["status"]] = r["total"]
+        else:
+            by_category.append({"category": r["category"], **{k: r[k] for k in keys}})
+    by_category.sort(key=lambda c: (-c["total"], c["category"]))
+    figures["establishments"] = session.execute(text(
+        "SELECT count(*) FROM establishments WHERE quartier_id = :qid AND closed_on IS NULL"
+    ), {"qid": quartier_id}).scalar_one()
+    return {"figures": figures, "by_status": by_status, "by_category": by_category}
+
+
 def key_figures(session: Session, quartier_id: int) -> dict:
-    """Incident counts (total, open, overdue), median resolution delay (hours), establishments."""
-    row = session.execute(text("""
-        SELECT count(*) AS total,
-               count(*) FILTER (WHERE status = ANY (:open)) AS open,
-               count(*) FILTER (WHERE status = ANY (:open) AND expected_at < now()) AS overdue,
-               count(*) FILTER (WHERE resolved_at > expected_at) AS resolved_late,
-               count(*) FILTER (WHERE times_simulated) AS simulated,
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY extract(epoch FROM resolved_at - reported_at) / 3600.0)
-                   FILTER (WHERE resolved_at IS NOT NULL) AS median_delay_hours,
-               max(reported_at) AS last_reported_at,
-               (SELECT count(*) FROM establishments e
-                WHERE e.quartier_id = :qid AND e.closed_on IS NULL) AS establishments
-        FROM incidents WHERE quartier_id = :qid
-    """), {"qid": quartier_id, "open": list(OPEN_STATUSES)}).mappings().one()
-    return dict(row)
+    """Incident counts (total, open, overdue…), median resolution delay (hours), establishments."""
+    return incident_figures(session, quartier_id)["figures"]
 
 
 def incidents_by_status(session: Session, quartier_id: int) -> dict[str, int]:
     """Number of incidents of the quartier per status."""
-    rows = session.execute(text(
-        "SELECT status, count(*) FROM incidents WHERE quartier_id = :qid GROUP BY status"
-    ), {"qid": quartier_id}).all()
-    return {status: n for status, n in rows}
+    return incident_figures(session, quartier_id)["by_status"]
 
 
 def categories(session: Session) -> list[dict]:
@@ -116,17 +144,7 @@ def categories(session: Session) -> list[dict]:
 
 def incidents_by_category(session: Session, quartier_id: int) -> list[dict]:
     """Per category with incidents in the quartier: total, open, overdue, median delay (hours)."""
-    rows = session.execute(text("""
-        SELECT category,
-               count(*) AS total,
-               count(*) FILTER (WHERE status = ANY (:open)) AS open,
-               count(*) FILTER (WHERE status = ANY (:open) AND expected_at < now()) AS overdue,
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY extract(epoch FROM resolved_at - reported_at) / 3600.0)
-                   FILTER (WHERE resolved_at IS NOT NULL) AS median_delay_hours
-        FROM incidents WHERE quartier_id = :qid GROUP BY category ORDER BY count(*) DESC, category
-    """), {"qid": quartier_id, "open": list(OPEN_STATUSES)}).mappings().all()
-    return [dict(r) for r in rows]
+    return incident_figures(session, quartier_id)["by_category"]
 
 
 def recent_incidents(session: Session, quartier_id: int, limit: int = RECENT_LIMIT) -> list[dict]:

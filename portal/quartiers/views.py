@@ -85,8 +85,8 @@ def show(code: str):
     add_catalogue_overlays(m, session)
     folium.LayerControl(collapsed=False).add_to(m)
 
-    figures = services.key_figures(session, qid)
-    by_category = services.incidents_by_category(session, qid)
+    stats = services.incident_figures(session, qid)
+    figures, by_category = stats["figures"], stats["by_category"]
     for row in by_category:
         c = cat_by_code.get(row["category"], {})
         row["label"] = c.get(f"label_{lang}", row["category"]) if c else row["category"]
@@ -97,7 +97,7 @@ def show(code: str):
         row["category_label"] = c[f"label_{lang}"] if c else row["category"]
     return render_template(
         "quartiers/show.html", q=q, map=render_parts(m, _static), figures=figures,
-        by_status=services.incidents_by_status(session, qid), statuses=statuses,
+        by_status=stats["by_status"], statuses=statuses,
         by_category=by_category, recent=recent, norms=services.applicable_norms(session, qid),
         contacts=services.contacts(session, qid), zones=services.zones(session, qid), lang=lang,
         categories=[c for c in cats if any(r["category"] == c["code"] for r in by_category)],

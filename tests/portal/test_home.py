@@ -109,3 +109,10 @@ def test_basemap_is_configurable_and_optional(db_url, connection, quartier):
         assert "L.tileLayer" not in page and "tile.openstreetmap" not in page
         assert '"labelField": "name"' in page
     app2.extensions["ova_engine"].dispose()
+
+
+def test_language_switch_keeps_the_other_parameters(client, quartier):
+    page = client.get("/?indicator=establishments").text
+    assert 'href="/?indicator=establishments&amp;lang=en"' in page
+    en = client.get("/quartiers/Q1?lang=en").text
+    assert 'href="/quartiers/Q1?lang=fr"' in en and '<html lang="en">' in en
