@@ -21,9 +21,17 @@ def paris_quartiers(engine):
                    ST_PointOnSurface(q.geom)
             FROM quartiers q CROSS JOIN LATERAL generate_series(1, 1 + q.id % 9) g
         """))
+        conn.execute(text("""
+            INSERT INTO layers (slug, title, licence, producer_id, source_table, geometry_type, restricted_to)
+            VALUES ('bt-public', 'Toilettes publiques (test)', 'ODbL', (SELECT id FROM producers WHERE slug = 'sig'),
+                    'incidents', 'Point', '{}'),
+                   ('bt-agents', 'Tournées des agents (test)', 'ODbL', (SELECT id FROM producers WHERE slug = 'sig'),
+                    'incidents', 'Point', '{agent}')
+        """))
     yield
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM incidents WHERE source = 'browser-home'"))
+        conn.execute(text("DELETE FROM layers WHERE slug LIKE 'bt-%'"))
         conn.execute(text("DELETE FROM quartiers"))
 
 
@@ -31,6 +39,10 @@ def test_home_map_draws_quartiers_from_local_assets(page, live_server, paris_qua
     page.goto(live_server + "/")
     page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane path.ova-quartier').length >= 80")
     assert page.locator(".leaflet-control-layers").count() == 1
+    # The catalogue's public layer is offered (unticked: loaded by bbox when ticked), not the agents' one.
+    control = page.locator(".leaflet-control-layers").inner_text()
+    assert "Toilettes publiques (test)" in control and "Tournées des agents (test)" not in control
+    assert not page.locator(".leaflet-control-layers label", has_text="Toilettes").locator("input").is_checked()
     # Several choropleth colours are drawn, and the legend lists the classes.
     fills = page.evaluate("[...new Set([...document.querySelectorAll('path.ova-quartier')].map(p => p.getAttribute('fill')))]")
     assert len(fills) >= 3
