@@ -76,48 +76,61 @@ def get_quartier(session: Session, code: str) -> dict:
     return dict(row)
 
 
-# All incident figures of a quartier in one scan: totals, per status and per category.
-_FIGURES_SQL = """
-    SELECT GROUPING(category) AS by_all_categories, GROUPING(status) AS by_all_statuses,
-           category, status,
-           count(*) AS total,
-           count(*) FILTER (WHERE status = ANY (:open)) AS open,
-           count(*) FILTER (WHERE status = ANY (:open) AND expected_at < now()) AS overdue,
+# Incident counts of a quartier per (category, status): one parallel hash aggregate, a few
+# dozen rows whatever the volume; totals per status and per category are summed from them.
+_COUNTS_SQL = """
+    SELECT category, status, count(*) AS total,
+           count(*) FILTER (WHERE expected_at < now()) AS past_deadline,
            count(*) FILTER (WHERE resolved_at > expected_at) AS resolved_late,
            count(*) FILTER (WHERE times_simulated) AS simulated,
-           percentile_cont(0.5) WITHIN GROUP (
-               ORDER BY extract(epoch FROM resolved_at - reported_at) / 3600.0)
-               FILTER (WHERE resolved_at IS NOT NULL) AS median_delay_hours,
            max(reported_at) AS last_reported_at
-    FROM incidents WHERE quartier_id = :qid
-    GROUP BY GROUPING SETS ((), (status), (category))
+    FROM incidents WHERE quartier_id = :qid GROUP BY category, status
+"""
+# Median resolution delay (hours) per category and overall (ROLLUP row: category NULL).
+_MEDIANS_SQL = """
+    SELECT GROUPING(category) AS overall, category,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM resolved_at - reported_at) / 3600.0) AS median_delay_hours
+    FROM incidents WHERE quartier_id = :qid AND resolved_at IS NOT NULL
+    GROUP BY ROLLUP (category)
 """
 
 
 def incident_figures(session: Session, quartier_id: int) -> dict:
-    """Key figures, counts by status and figures by category of the quartier (one query).
+    """Key figures, counts by status and figures by category of the quartier.
 
     Returns ``{"figures": {...}, "by_status": {status: n}, "by_category": [{...}, ...]}``;
-    ``figures`` has total, open, overdue, resolved_late, simulated, median_delay_hours,
-    last_reported_at and establishments.
+    ``figures`` has total, open, overdue (open and past the deadline), resolved_late, simulated,
+    median_delay_hours, last_reported_at and establishments.
     """
-    rows = session.execute(text(_FIGURES_SQL), {"qid": quartier_id, "open": list(OPEN_STATUSES)}).mappings().all()
+    params = {"qid": quartier_id}
     figures: dict = {"total": 0, "open": 0, "overdue": 0, "resolved_late": 0, "simulated": 0,
                      "median_delay_hours": None, "last_reported_at": None}
     by_status: dict[str, int] = {}
-    by_category: list[dict] = []
-    keys = ("total", "open", "overdue", "median_delay_hours")
-    for r in rows:
-        if r["by_all_categories"] and r["by_all_statuses"]:
-            figures.update({k: r[k] for k in figures})
-        elif r["by_all_categories"]:
-            by_status[r["status"]] = r["total"]
-        else:
-            by_category.append({"category": r["category"], **{k: r[k] for k in keys}})
-    by_category.sort(key=lambda c: (-c["total"], c["category"]))
+    categories_: dict[str, dict] = {}
+    for r in session.execute(text(_COUNTS_SQL), params).mappings():
+        is_open = r["status"] in OPEN_STATUSES
+        cat = categories_.setdefault(r["category"], {"category": r["category"], "total": 0, "open": 0,
+                                                      "overdue": 0, "median_delay_hours": None})
+        for target in (figures, cat):
+            target["total"] += r["total"]
+            if is_open:
+                target["open"] += r["total"]
+                target["overdue"] += r["past_deadline"]
+        figures["resolved_late"] += r["resolved_late"]
+        figures["simulated"] += r["simulated"]
+        if figures["last_reported_at"] is None or r["last_reported_at"] > figures["last_reported_at"]:
+            figures["last_reported_at"] = r["last_reported_at"]
+        by_status[r["status"]] = by_status.get(r["status"], 0) + r["total"]
+    for r in session.execute(text(_MEDIANS_SQL), params).mappings():
+        if r["overall"]:
+            figures["median_delay_hours"] = r["median_delay_hours"]
+        elif r["category"] in categories_:
+            categories_[r["category"]]["median_delay_hours"] = r["median_delay_hours"]
+    by_category = sorted(categories_.values(), key=lambda c: (-c["total"], c["category"]))
     figures["establishments"] = session.execute(text(
         "SELECT count(*) FROM establishments WHERE quartier_id = :qid AND closed_on IS NULL"
-    ), {"qid": quartier_id}).scalar_one()
+    ), params).scalar_one()
     return {"figures": figures, "by_status": by_status, "by_category": by_category}
 
 

@@ -19,6 +19,11 @@ def test_key_figures(session, connection, quartier):
     assert f["median_delay_hours"] == pytest.approx(20.0)
     assert f["establishments"] == 1
     assert services.incidents_by_status(session, quartier) == {"new": 1, "in_progress": 1, "resolved": 2}
+    add_incident(connection, quartier, category="proprete", status="resolved", resolved_after_hours=4)
+    [graffiti, proprete] = services.incidents_by_category(session, quartier)
+    assert (graffiti["category"], graffiti["total"], graffiti["open"], graffiti["overdue"]) == ("graffiti", 4, 2, 1)
+    assert graffiti["median_delay_hours"] == pytest.approx(20.0)
+    assert (proprete["total"], proprete["open"], proprete["median_delay_hours"]) == (1, 0, pytest.approx(4.0))
 
 
 def test_norms_apply_by_scope(session, connection, quartier):
