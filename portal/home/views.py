@@ -18,7 +18,8 @@ bp = Blueprint("home", __name__)
 DATA_ATTRIBUTION = "Quartiers, DansMaRue : Ville de Paris (ODbL)"
 
 
-def _static(path: str) -> str:
+def static_url(path: str) -> str:
+    """URL of a file under portal/static/ (Folium assets are pointed at these)."""
     return url_for("static", filename=path)
 
 
@@ -37,7 +38,7 @@ def indicator_labels() -> dict[str, str]:
 
 def base_map(**kwargs) -> folium.Map:
     """A map with the configured basemap (or none) and local assets."""
-    return make_map(_static, basemap_url=current_app.config["BASEMAP_URL"],
+    return make_map(static_url, basemap_url=current_app.config["BASEMAP_URL"],
                     basemap_attribution=current_app.config["BASEMAP_ATTRIBUTION"], **kwargs)
 
 
@@ -79,7 +80,7 @@ def index():
     folium.LayerControl(collapsed=False).add_to(m)
     for r in rows:
         r["commune"] = r.pop("commune_name")
-    return render_template("home/index.html", map=render_parts(m, _static), quartiers=rows,
+    return render_template("home/index.html", map=render_parts(m, static_url), quartiers=rows,
                            indicator=ind, indicators=labels, legend=legend, overlays=overlays)
 
 

@@ -205,10 +205,13 @@ def contacts(session: Session, quartier_id: int) -> list[dict]:
         FROM taches_standard t
         JOIN champs_action ch ON ch.code = t.champ_code
         LEFT JOIN tache_producers tp ON tp.tache_code = t.code
+        -- A service with a competence area answers only for the quartiers that area touches.
         LEFT JOIN producers p ON p.id = tp.producer_id
+             AND (p.competence_area IS NULL OR EXISTS (
+                  SELECT 1 FROM quartiers q WHERE q.id = :qid AND ST_Intersects(q.geom, p.competence_area)))
         GROUP BY ch.code, ch.label_fr, ch.label_en, ch.position, t.code, t.label_fr, t.label_en, t.position
         ORDER BY ch.position, t.position
-    """)).mappings().all()
+    """), {"qid": quartier_id}).mappings().all()
     norms_by_tache: dict[str, list[dict]] = {}
     for n in applicable_norms(session, quartier_id):
         norms_by_tache.setdefault(n["tache_code"], []).append(n)

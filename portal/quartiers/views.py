@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from portal.database import get_session
 from portal.home.services import fold_name, search_quartiers
-from portal.home.views import DATA_ATTRIBUTION, _static, add_catalogue_overlays, base_map
+from portal.home.views import DATA_ATTRIBUTION, static_url, add_catalogue_overlays, base_map
 from portal.maps import RemoteGeoJson, render_parts
 from portal.quartiers import services
 
@@ -96,7 +96,7 @@ def show(code: str):
         c = cat_by_code.get(row["category"])
         row["category_label"] = c[f"label_{lang}"] if c else row["category"]
     return render_template(
-        "quartiers/show.html", q=q, map=render_parts(m, _static), figures=figures,
+        "quartiers/show.html", q=q, map=render_parts(m, static_url), figures=figures,
         by_status=stats["by_status"], statuses=statuses,
         by_category=by_category, recent=recent, norms=services.applicable_norms(session, qid),
         contacts=services.contacts(session, qid), zones=services.zones(session, qid), lang=lang,

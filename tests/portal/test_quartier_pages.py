@@ -151,3 +151,18 @@ def test_quartier_page_stays_light_with_50000_incidents(client, connection, quar
     assert len(feed["features"]) == services.FEED_LIMIT and feed["truncated"] is True
     home = client.get("/")
     assert len(home.data) < 300_000
+
+
+def test_contacts_respect_competence_areas(session, connection, quartier):
+    other = add_quartier(connection, "Q2", "Ailleurs", x0=655000)
+    # The street-lighting service only covers the square of Q2.
+    connection.execute(text("""
+        UPDATE producers SET competence_area = ST_Multi(ST_MakeEnvelope(655000, 6862000, 656000, 6863000, 2154))
+        WHERE slug = 'eclairage'
+    """))
+
+    def ps1(qid):
+        return next(t for c in services.contacts(session, qid) for t in c["taches"] if t["code"] == "PS1")
+
+    assert ps1(quartier)["services"] == []
+    assert [s["name"] for s in ps1(other)["services"]] == ["Service de l'éclairage public"]
