@@ -158,11 +158,11 @@ def class_of(value: float | None, breaks: list[float]) -> int | None:
 
 
 def class_colours(breaks: list[float]) -> list[str]:
-    """Colours of ``breaks`` spread over the ramp so that the darkest is always the top class."""
+    """Colours of ``breaks`` spread over the ramp: the lightest for the lowest class, the darkest for the top one."""
     n = len(breaks)
     if n == 0:
         return []
     ramp = CHOROPLETH_COLOURS
-    if n == 1:
-        return [ramp[-1]]
+    if n == 1:  # every quartier has the same value (often 0): nothing stands out
+        return [ramp[0]]
     return [ramp[round(i * (len(ramp) - 1) / (n - 1))] for i in range(n)]

@@ -13,7 +13,7 @@ def test_class_breaks_are_quantiles_and_unique():
     breaks = class_breaks(list(range(1, 11)))
     assert breaks == [2, 4, 6, 8, 10]
     assert class_of(1, breaks) == 0 and class_of(10, breaks) == 4 and class_of(None, breaks) is None
-    assert class_colours([0]) == ["#bd0026"]
+    assert class_colours([0]) == ["#ffffb2"]
     assert class_colours(breaks)[0] == "#ffffb2" and class_colours(breaks)[-1] == "#bd0026"
 
 
