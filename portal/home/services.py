@@ -59,6 +59,7 @@ _INDICATORS_SQL = """
     FROM quartiers q
     LEFT JOIN inc ON inc.quartier_id = q.id
     LEFT JOIN est ON est.quartier_id = q.id
+    WHERE CAST(:commune AS text) IS NULL OR q.commune_name = :commune
     ORDER BY q.commune_name, q.name
 """
 _GEOMETRY = (", ST_AsGeoJSON(ST_Transform(ST_Multi(ST_SimplifyPreserveTopology(q.geom, 2.0)), 4326), 6)"
@@ -70,11 +71,38 @@ def indicator(key: str | None) -> Indicator:
     return INDICATORS.get(key or "", INDICATORS[DEFAULT_INDICATOR])
 
 
-def quartier_indicators(session: Session, *, with_geometry: bool = False) -> list[dict]:
-    """Every quartier with all its indicators (and its WGS 84 GeoJSON geometry when asked)."""
+def quartier_indicators(session: Session, *, with_geometry: bool = False,
+                        commune: str | None = None) -> list[dict]:
+    """Every quartier (of ``commune`` when given) with all its indicators, and its WGS 84 geometry when asked."""
     sql = _INDICATORS_SQL.format(geometry=_GEOMETRY if with_geometry else "")
-    rows = session.execute(text(sql), {"open": list(OPEN_STATUSES)}).mappings().all()
+    rows = session.execute(text(sql), {"open": list(OPEN_STATUSES), "commune": commune}).mappings().all()
     return [dict(r) for r in rows]
+
+
+def communes(session: Session) -> list[str]:
+    """Names of the communes that have quartiers, the one with most quartiers first."""
+    return list(session.execute(text(
+        "SELECT commune_name FROM quartiers WHERE commune_name IS NOT NULL "
+        "GROUP BY commune_name ORDER BY count(*) DESC, commune_name"
+    )).scalars())
+
+
+def choose_commune(available: list[str], asked: str | None, default: str | None) -> str | None:
+    """The commune to show: the one asked for, else the configured territory, else the largest one."""
+    for name in (asked, default):
+        if name and name in available:
+            return name
+    return available[0] if available else None
+
+
+def extent(session: Session, commune: str | None) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the quartiers (of ``commune``) in WGS 84, None when empty."""
+    row = session.execute(text("""
+        SELECT ST_YMin(e), ST_XMin(e), ST_YMax(e), ST_XMax(e) FROM (
+            SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, 2154), 4326) AS e FROM quartiers
+            WHERE CAST(:commune AS text) IS NULL OR commune_name = :commune) s
+    """), {"commune": commune}).one()
+    return None if row[0] is None else [[row[0], row[1]], [row[2], row[3]]]
 
 
 def classify(rows: list[dict], ind: Indicator) -> dict:
@@ -139,3 +167,20 @@ def search_quartiers(session: Session, query: str) -> list[dict]:
         elif wanted in name:
             partial.append(dict(r))
     return exact + partial
+
+
+#: Credits of reference data by the name prefix of the quartiers' source file (ODbL asks for it).
+CREDITS = {
+    "paris_": "Quartiers, DansMaRue : Ville de Paris (ODbL)",
+    "nantes_": "Quartiers : Nantes Métropole (ODbL)",
+}
+DEFAULT_CREDIT = CREDITS["paris_"]
+
+
+def data_credit(session: Session, commune: str | None) -> str:
+    """The attribution of the quartiers shown (of ``commune``), from their source files."""
+    sources = session.execute(text(
+        "SELECT DISTINCT source FROM quartiers WHERE CAST(:commune AS text) IS NULL OR commune_name = :commune"
+    ), {"commune": commune}).scalars()
+    credits = {c for src in sources for prefix, c in CREDITS.items() if src.lower().startswith(prefix)}
+    return " · ".join(sorted(credits)) or DEFAULT_CREDIT

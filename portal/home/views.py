@@ -7,15 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 
-from layers.quartiers import quartier_extent, quartiers_geojson
+from layers.quartiers import quartiers_geojson
 from portal.database import get_session
 from portal.home import services
 from portal.maps import RemoteGeoJson, make_map, render_parts
 
 bp = Blueprint("home", __name__)
 
-#: Credit of the reference data drawn on every map (quartiers of Paris, DansMaRue).
-DATA_ATTRIBUTION = "Quartiers, DansMaRue : Ville de Paris (ODbL)"
 
 
 def static_url(path: str) -> str:
@@ -61,15 +59,18 @@ def add_catalogue_overlays(m: folium.Map, session) -> list[dict]:
 def index():
     session = get_session()
     ind = services.indicator(request.args.get("indicator"))
-    rows = services.quartier_indicators(session)
+    communes = services.communes(session)
+    commune = services.choose_commune(communes, request.args.get("commune"),
+                                      current_app.config.get("TERRITORY_NAME"))
+    rows = services.quartier_indicators(session, commune=commune)
     legend = services.classify(rows, ind)
-    m = base_map(bounds=quartier_extent(session))
+    m = base_map(bounds=services.extent(session, commune))
     labels = indicator_labels()
     RemoteGeoJson(
-        url_for("home.choropleth_feed", indicator=ind.key), _("Quartiers : %(indicator)s", indicator=labels[ind.key]),
+        url_for("home.choropleth_feed", indicator=ind.key, commune=commune), _("Quartiers : %(indicator)s", indicator=labels[ind.key]),
         style={"color": "#1e1e50", "weight": 1.2, "fillOpacity": 0.7, "fillColor": "#e5e5e5"},
         fill_field="fill", label_field="name", label_min_zoom=13, title_field="name",
-        attribution=DATA_ATTRIBUTION, class_name="ova-quartier",
+        attribution=services.data_credit(session, commune), class_name="ova-quartier",
         popup_fields=[("commune", _("Commune")), ("value", labels[ind.key]),
                       ("open_incidents", _("Signalements en cours")), ("incidents", _("Signalements (total)")),
                       ("establishments", _("Établissements"))],
@@ -81,7 +82,8 @@ def index():
     for r in rows:
         r["commune"] = r.pop("commune_name")
     return render_template("home/index.html", map=render_parts(m, static_url), quartiers=rows,
-                           indicator=ind, indicators=labels, legend=legend, overlays=overlays)
+                           indicator=ind, indicators=labels, legend=legend, overlays=overlays,
+                           communes=communes, commune=commune)
 
 
 @bp.route("/api/territory.geojson")
@@ -89,7 +91,7 @@ def choropleth_feed():
     """Quartiers with every indicator and the fill colour of the chosen one (WGS 84)."""
     session = get_session()
     ind = services.indicator(request.args.get("indicator"))
-    rows = services.quartier_indicators(session, with_geometry=True)
+    rows = services.quartier_indicators(session, with_geometry=True, commune=request.args.get("commune") or None)
     services.classify(rows, ind)
     for r in rows:
         r["commune"] = r.pop("commune_name")

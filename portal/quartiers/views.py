@@ -7,8 +7,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from portal.database import get_session
-from portal.home.services import fold_name, search_quartiers
-from portal.home.views import DATA_ATTRIBUTION, static_url, add_catalogue_overlays, base_map
+from portal.home.services import data_credit, fold_name, search_quartiers
+from portal.home.views import add_catalogue_overlays, base_map, static_url
 from portal.maps import RemoteGeoJson, render_parts
 from portal.quartiers import services
 
@@ -53,7 +53,7 @@ def show(code: str):
     m = base_map(bounds=[[q["south"], q["west"]], [q["north"], q["east"]]])
     RemoteGeoJson(url_for("quartiers.outline_feed", code=code), _("Limite du quartier"),
                   style={"color": "#000091", "weight": 3, "fill": False},
-                  label_field="name", attribution=DATA_ATTRIBUTION, class_name="ova-boundary").add_to(m)
+                  label_field="name", attribution=data_credit(session, q["commune_name"]), class_name="ova-boundary").add_to(m)
     RemoteGeoJson(url_for("quartiers.zones_feed", code=code), _("Zones commerciales prioritaires"),
                   style={"color": "#b34000", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.12},
                   tooltip_field="name", title_field="name", class_name="ova-zone",

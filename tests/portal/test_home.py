@@ -116,3 +116,23 @@ def test_language_switch_keeps_the_other_parameters(client, quartier):
     assert 'href="/?indicator=establishments&amp;lang=en"' in page
     en = client.get("/quartiers/Q1?lang=en").text
     assert 'href="/quartiers/Q1?lang=fr"' in en and '<html lang="en">' in en
+
+
+def test_home_shows_one_commune_at_a_time(client, connection):
+    add_quartier(connection, "P1", "Parisien", commune="Paris")
+    add_quartier(connection, "P2", "Parisien bis", commune="Paris", x0=653000)
+    add_quartier(connection, "N1", "Nantais", commune="Nantes", x0=355000, y0=6690000)
+    page = client.get("/").text  # the configured territory (Paris) first
+    assert "Parisien" in page and "Nantais" not in page.split('aria-labelledby="quartiers-table-title"')[1]
+    assert "commune=Nantes" in page
+    nantes = client.get("/?commune=Nantes").text
+    assert "Nantais" in nantes.split('aria-labelledby="quartiers-table-title"')[1]
+    feed = client.get("/api/territory.geojson?commune=Nantes").get_json()
+    assert [f["id"] for f in feed["features"]] == ["N1"]
+
+
+def test_credit_follows_the_source_of_the_quartiers(session, connection):
+    add_quartier(connection, "N1", "Nantais", commune="Nantes", x0=355000, y0=6690000)
+    connection.execute(text("UPDATE quartiers SET source = 'nantes_metropole_quartiers.geojson' WHERE code = 'N1'"))
+    assert services.data_credit(session, "Nantes") == "Quartiers : Nantes Métropole (ODbL)"
+    assert "Ville de Paris" in services.data_credit(session, "Paris")  # none loaded: the default credit
