@@ -128,5 +128,5 @@ def lang_url(lang: str) -> str:
     args["lang"] = lang
     rule = request.url_rule
     if request.endpoint and rule is not None and "GET" in (rule.methods or ()):
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
+        return url_for(request.endpoint, **{**args, **(request.view_args or {})})
     return "?" + urlencode(args)

@@ -116,6 +116,8 @@ def test_language_switch_keeps_the_other_parameters(client, quartier):
     assert 'href="/?indicator=establishments&amp;lang=en"' in page
     en = client.get("/quartiers/Q1?lang=en").text
     assert 'href="/quartiers/Q1?lang=fr"' in en and '<html lang="en">' in en
+    # A query parameter named like a path parameter does not break the page.
+    assert client.get("/quartiers/Q1?code=other&lang=en").status_code == 200
 
 
 def test_home_shows_one_commune_at_a_time(client, connection):
