@@ -1,6 +1,8 @@
 """Home page: the territory map of quartiers (choropleth of an indicator), and its GeoJSON feeds."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import folium
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
@@ -46,7 +48,7 @@ def add_catalogue_overlays(m: folium.Map, session) -> list[dict]:
     for layer in layers:
         point = (layer["geometry_type"] or "").lower().endswith("point")
         RemoteGeoJson(
-            f"/ogc/collections/{layer['slug']}/items?limit=1000", layer["title"], show=False,
+            f"/ogc/collections/{quote(layer['slug'], safe='')}/items?limit=1000", layer["title"], show=False,
             by_bbox=True, cluster=point, attribution=layer["attribution"],
             style={"color": "#6a3d9a", "weight": 2, "fillOpacity": 0.15},
             point_style={"radius": 5, "color": "#3d2366", "fillColor": "#6a3d9a"},

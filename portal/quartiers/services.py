@@ -241,18 +241,21 @@ def _bbox_params(bbox: Bbox | None) -> dict:
 
 
 def incidents_geojson(session: Session, quartier_id: int, *, bbox: Bbox | None, limit: int,
-                      lang: str = "fr") -> str:
-    """The quartier's most recent incidents in ``bbox`` (at most ``limit``) as GeoJSON text.
+                      lang: str = "fr", category: str | None = None) -> str:
+    """The quartier's most recent incidents in ``bbox`` (of ``category`` when given, at most ``limit``).
 
-    ``truncated`` is true when more incidents matched than were returned.
+    Returns GeoJSON text; ``truncated`` is true when more incidents matched than were returned.
     """
     colours = {c["code"]: c["colour"] for c in categories(session)}
+    if category is not None and category not in colours:
+        raise InvalidInput(f"unknown incident category: {category}")
     sql = f"""
         WITH hits AS (
             SELECT i.id, i.category, i.status, i.address, left(i.description, 300) AS description,
                    i.reported_at, i.times_simulated, i.geom, c.{_label_column(lang)} AS category_label
             FROM incidents i JOIN incident_categories c ON c.code = i.category
             WHERE i.quartier_id = :qid {_bbox_clause(bbox, 'i')}
+              AND (CAST(:category AS text) IS NULL OR i.category = :category)
             ORDER BY i.reported_at DESC, i.id DESC
             LIMIT :limit + 1
         ), shown AS (SELECT * FROM hits ORDER BY reported_at DESC, id DESC LIMIT :limit)
@@ -270,7 +273,8 @@ def incidents_geojson(session: Session, quartier_id: int, *, bbox: Bbox | None, 
             ) ORDER BY s.reported_at DESC, s.id DESC), '[]'::json)
         )::text FROM shown s
     """
-    params = {"qid": quartier_id, "limit": limit, "colours": json.dumps(colours), **_bbox_params(bbox)}
+    params = {"qid": quartier_id, "limit": limit, "colours": json.dumps(colours), "category": category,
+              **_bbox_params(bbox)}
     return session.execute(text(sql), params).scalar_one()
 
 

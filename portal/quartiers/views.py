@@ -59,7 +59,11 @@ def show(code: str):
                   tooltip_field="name", title_field="name", class_name="ova-zone",
                   popup_fields=[("code", _("Code")), ("status", _("Statut"))],
                   value_labels={"status": {"draft": _("Projet"), "approved": _("Approuvée")}}).add_to(m)
-    RemoteGeoJson(url_for("quartiers.incidents_feed", code=code, lang=lang), _("Signalements récents"),
+    category = request.args.get("category") or None
+    if category not in cat_by_code:
+        category = None
+    RemoteGeoJson(url_for("quartiers.incidents_feed", code=code, lang=lang, category=category),
+                  _("Signalements récents"),
                   cluster=True, by_bbox=True, color_field="colour", class_name="ova-incident",
                   point_style={"radius": 7, "weight": 1},
                   tooltip_field="category_label", title_field="category_label",
@@ -101,6 +105,7 @@ def show(code: str):
         by_category=by_category, recent=recent, norms=services.applicable_norms(session, qid),
         contacts=services.contacts(session, qid), zones=services.zones(session, qid), lang=lang,
         categories=[c for c in cats if any(r["category"] == c["code"] for r in by_category)],
+        category=category,
     )
 
 
@@ -111,7 +116,8 @@ def incidents_feed(code: str):
     q = services.get_quartier(session, code)
     return _feed(services.incidents_geojson(
         session, q["id"], bbox=services.Bbox.parse(request.args.get("bbox")),
-        limit=services.parse_limit(request.args.get("limit")), lang=_lang()))
+        limit=services.parse_limit(request.args.get("limit")), lang=_lang(),
+        category=request.args.get("category") or None))
 
 
 @bp.route("/api/quartiers/<code>/establishments.geojson")

@@ -166,3 +166,14 @@ def test_contacts_respect_competence_areas(session, connection, quartier):
 
     assert ps1(quartier)["services"] == []
     assert [s["name"] for s in ps1(other)["services"]] == ["Service de l'éclairage public"]
+
+
+def test_incidents_can_be_filtered_by_category(client, connection, quartier):
+    add_incident(connection, quartier, category="graffiti")
+    add_incident(connection, quartier, category="proprete")
+    feed = client.get("/api/quartiers/Q1/incidents.geojson?category=proprete").get_json()
+    assert [f["properties"]["category"] for f in feed["features"]] == ["proprete"]
+    assert client.get("/api/quartiers/Q1/incidents.geojson?category=nope").status_code == 400
+    page = client.get("/quartiers/Q1?category=proprete").text
+    assert "/api/quartiers/Q1/incidents.geojson?lang=fr&category=proprete" in page.replace("\\u0026", "&")
+    assert '<option value="proprete" selected>' in page
