@@ -25,6 +25,7 @@ BLUEPRINTS = (
     ("portal.ogc.views:bp", "/ogc"),
     ("portal.catalogue.views:bp", "/catalogue"),
     ("portal.tiles.views:bp", "/tiles"),
+    ("portal.quartiers.views:bp", None),
 )
 
 csrf = CSRFProtect()

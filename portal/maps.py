@@ -64,7 +64,12 @@ var {{ this.get_name() }} = OVA.remoteGeoJson({{ this._parent.get_name() }}, {{ 
                  point_style: dict | None = None, tooltip_field: str | None = None,
                  title_field: str | None = None, popup_fields: list[tuple[str, str]] | None = None,
                  link_template: str | None = None, link_field: str | None = None,
-                 link_label: str | None = None):
+                 link_label: str | None = None, fill_field: str | None = None,
+                 color_field: str | None = None, label_field: str | None = None,
+                 label_min_zoom: int = 0, value_labels: dict | None = None,
+                 date_fields: list[str] | None = None, status_element: str | None = None,
+                 status_texts: dict | None = None, max_zoom_fit: int = 17,
+                 attribution: str | None = None, class_name: str | None = None):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "RemoteGeoJson"
         self.options = {
@@ -72,6 +77,11 @@ var {{ this.get_name() }} = OVA.remoteGeoJson({{ this._parent.get_name() }}, {{ 
             "style": style or {}, "pointStyle": point_style, "tooltipField": tooltip_field,
             "titleField": title_field, "popupFields": popup_fields or [],
             "linkTemplate": link_template, "linkField": link_field, "linkLabel": link_label,
+            "fillField": fill_field, "colorField": color_field, "labelField": label_field,
+            "labelMinZoom": label_min_zoom, "valueLabels": value_labels or {},
+            "dateFields": date_fields or [], "statusElement": status_element,
+            "statusTexts": status_texts or {}, "maxZoomFit": max_zoom_fit,
+            "attribution": attribution, "className": class_name,
         }
         if cluster:
             # Asks Folium's MarkerCluster assets (local copies) on the page.
@@ -84,6 +94,8 @@ def make_map(static_url: Callable[[str], str], *, basemap_url: str = "", basemap
     """Return a Folium map whose basemap is optional and whose assets are local."""
     m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles=None, control_scale=True,
                    height=height, prefer_canvas=False)
+    # Folium passes max/min zoom to its own tiles only; marker clustering needs them on the map.
+    m.options.update({"maxZoom": 19, "minZoom": 5})
     if basemap_url:
         folium.TileLayer(basemap_url, attr=basemap_attribution or "—", name="Fond de carte",
                          max_zoom=19).add_to(m)
@@ -105,3 +117,52 @@ def render_parts(m: folium.Map, static_url: Callable[[str], str]) -> dict[str, s
         "html": root.html.render(),
         "script": root.script.render(),
     }
+
+
+#: Sequential colour ramp of choropleths (ColorBrewer YlOrRd, 5 classes), light to dark.
+CHOROPLETH_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+
+#: Colours of incident categories on maps (cycled in category order); all readable on white.
+CATEGORY_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                    "#bcbd22", "#17becf", "#ff7f0e", "#393b79", "#637939", "#8c6d31", "#843c39",
+                    "#7b4173", "#3182bd")
+
+
+def class_breaks(values: list[float], classes: int = len(CHOROPLETH_COLOURS)) -> list[float]:
+    """Quantile class breaks (upper bounds, ascending, unique) of ``values`` for a choropleth.
+
+    The last break is the maximum; fewer classes come back when values repeat (e.g. many zeros).
+    """
+    data = sorted(v for v in values if v is not None)
+    if not data:
+        return []
+    breaks: list[float] = []
+    for k in range(1, classes + 1):
+        idx = max(0, min(len(data) - 1, round(k * len(data) / classes) - 1))
+        b = data[idx]
+        if not breaks or b > breaks[-1]:
+            breaks.append(b)
+    if breaks[-1] < data[-1]:
+        breaks.append(data[-1])
+    return breaks
+
+
+def class_of(value: float | None, breaks: list[float]) -> int | None:
+    """Index of the class of ``value`` (first break it does not exceed), None when no value."""
+    if value is None or not breaks:
+        return None
+    for i, b in enumerate(breaks):
+        if value <= b:
+            return i
+    return len(breaks) - 1
+
+
+def class_colours(breaks: list[float]) -> list[str]:
+    """Colours of ``breaks`` spread over the ramp: the lightest for the lowest class, the darkest for the top one."""
+    n = len(breaks)
+    if n == 0:
+        return []
+    ramp = CHOROPLETH_COLOURS
+    if n == 1:  # every quartier has the same value (often 0): nothing stands out
+        return [ramp[0]]
+    return [ramp[round(i * (len(ramp) - 1) / (n - 1))] for i in range(n)]

@@ -26,8 +26,22 @@
     return root;
   }
 
+  function display(opts, field, value) {
+    if (value === null || value === undefined || value === "") { return value; }
+    var labels = (opts.valueLabels || {})[field];
+    if (labels && Object.prototype.hasOwnProperty.call(labels, String(value))) { return labels[String(value)]; }
+    if ((opts.dateFields || []).indexOf(field) >= 0) {
+      var d = new Date(value);
+      if (!isNaN(d.getTime())) {
+        return d.toLocaleString(document.documentElement.lang || "fr", { dateStyle: "medium", timeStyle: "short" });
+      }
+    }
+    if (typeof value === "number") { return value.toLocaleString(document.documentElement.lang || "fr"); }
+    return value;
+  }
+
   function popupFor(opts, props) {
-    var rows = (opts.popupFields || []).map(function (f) { return [f[1], props[f[0]]]; });
+    var rows = (opts.popupFields || []).map(function (f) { return [f[1], display(opts, f[0], props[f[0]])]; });
     var node = textBlock(props[opts.titleField], rows);
     if (opts.linkTemplate && props[opts.linkField] !== undefined) {
       var a = document.createElement("a");
@@ -38,17 +52,50 @@
     return node;
   }
 
+  /* Show or hide permanent labels by zoom level (a CSS class on the map container). */
+  function labelsByZoom(map, minZoom) {
+    function update() {
+      map.getContainer().classList.toggle("ova-labels-hidden", map.getZoom() < minZoom);
+    }
+    map.on("zoomend", update);
+    map.whenReady(update);
+  }
+
+  function setStatus(opts, text) {
+    if (!opts.statusElement) { return; }
+    var el = document.getElementById(opts.statusElement);
+    if (el) { el.textContent = text; }
+  }
+
   /* Create a Leaflet layer filled from opts.url; returns it at once and fills it when loaded. */
   function remoteGeoJson(map, opts) {
-    var group = opts.cluster && L.markerClusterGroup ? L.markerClusterGroup() : L.featureGroup();
+    var groupOpts = opts.attribution ? { attribution: opts.attribution } : {};
+    var group = opts.cluster && L.markerClusterGroup ? L.markerClusterGroup(L.Util.extend({ maxClusterRadius: 40, disableClusteringAtZoom: 18 }, groupOpts)) : L.featureGroup([], groupOpts);
     var inner = L.geoJSON(null, {
-      style: function () { return opts.style || {}; },
+      style: function (f) {
+        var style = L.Util.extend({}, opts.style || {});
+        if (opts.className) { style.className = opts.className; }
+        var props = (f && f.properties) || {};
+        if (opts.fillField && props[opts.fillField]) { style.fillColor = props[opts.fillField]; }
+        return style;
+      },
       pointToLayer: function (f, latlng) {
-        return L.circleMarker(latlng, opts.pointStyle || { radius: 5, weight: 1, fillOpacity: 0.8 });
+        var style = L.Util.extend({ radius: 6, weight: 1, fillOpacity: 0.85 }, opts.pointStyle || {});
+        if (opts.className) { style.className = opts.className; }
+        var props = f.properties || {};
+        if (opts.colorField && props[opts.colorField]) { style.fillColor = props[opts.colorField]; style.color = "#222"; }
+        return L.circleMarker(latlng, style);
       },
       onEachFeature: function (feature, layer) {
         var props = feature.properties || {};
-        if (opts.tooltipField && props[opts.tooltipField] !== undefined) {
+        if (opts.labelField && props[opts.labelField] !== undefined && props[opts.labelField] !== null) {
+          var label = document.createElement("span");
+          label.textContent = String(props[opts.labelField]);
+          layer.bindTooltip(label, { permanent: true, direction: "center", className: "ova-label" });
+          // Labels hidden at small zooms still show for the quartier under the pointer.
+          layer.on("mouseover", function () { var el = layer.getTooltip().getElement(); if (el) { el.classList.add("ova-label-show"); } });
+          layer.on("mouseout", function () { var el = layer.getTooltip().getElement(); if (el) { el.classList.remove("ova-label-show"); } });
+        } else if (opts.tooltipField && props[opts.tooltipField] !== undefined) {
           var tip = document.createElement("span");
           tip.textContent = String(props[opts.tooltipField]);
           layer.bindTooltip(tip, { sticky: true });
@@ -78,8 +125,15 @@
           inner.clearLayers();
           inner.addData(data);
           if (opts.cluster) { group.clearLayers(); group.addLayer(inner); }
-          if (opts.fitBounds && inner.getBounds().isValid()) { map.fitBounds(inner.getBounds()); }
-          group.fire("ova:loaded", { count: (data.features || []).length });
+          if (opts.fitBounds && inner.getBounds().isValid()) {
+            map.fitBounds(inner.getBounds(), { maxZoom: opts.maxZoomFit || 17 });
+            opts.fitBounds = false;  // once: later loads (by bbox) must not move the map
+          }
+          var count = (data.features || []).length;
+          var texts = opts.statusTexts || {};
+          var msg = (data.truncated ? texts.truncated : texts.loaded) || "";
+          setStatus(opts, msg.replace("__N__", count.toLocaleString(document.documentElement.lang || "fr")));
+          group.fire("ova:loaded", { count: count, truncated: !!data.truncated });
         })
         .catch(function (err) {
           if (err.name !== "AbortError") { group.fire("ova:error", { error: err }); console.warn("OVA layer", opts.url, err.message); }
@@ -87,11 +141,12 @@
     }
 
     group.on("add", function () { load(); if (opts.byBbox) { map.on("moveend", load); } });
-    group.on("remove", function () { if (opts.byBbox) { map.off("moveend", load); } });
+    group.on("remove", function () { if (opts.byBbox) { map.off("moveend", load); } setStatus(opts, ""); });
+    if (opts.labelField && opts.labelMinZoom) { labelsByZoom(map, opts.labelMinZoom); }
     group.ovaReload = load;
     if (opts.show !== false) { group.addTo(map); }
     return group;
   }
 
-  global.OVA = { remoteGeoJson: remoteGeoJson, textBlock: textBlock };
+  global.OVA = { remoteGeoJson: remoteGeoJson, textBlock: textBlock, display: display };
 })(window);
