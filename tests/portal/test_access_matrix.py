@@ -46,10 +46,45 @@ ACCESS = {
     "open311.service_definition": PUBLIC,
     "open311.service_list": PUBLIC,
     "open311.unknown": PUBLIC,
+    # Catalogue and OGC API: public layers for all; restricted layers are tested per channel in
+    # tests/layers/test_restricted_layers.py. Editing and publishing are the producers' agents'.
+    "catalogue.index": PUBLIC,
+    "catalogue.layer_page": PUBLIC,
+    "catalogue.download": PUBLIC,
+    "catalogue.feed": PUBLIC,
+    "catalogue.dcat_jsonld": PUBLIC,
+    "catalogue.dcat_turtle": PUBLIC,
+    "catalogue.edit": {"agent"},
+    "catalogue.publish": {"agent"},
+    "ogc.landing": PUBLIC,
+    "ogc.api": PUBLIC,
+    "ogc.conformance": PUBLIC,
+    "ogc.collections": PUBLIC,
+    "ogc.collection": PUBLIC,
+    "ogc.collection_items": PUBLIC,
+    "ogc.collection_item": PUBLIC,
+    "tiles.tile": PUBLIC,
+    "tiles.tilejson_doc": PUBLIC,
+    "home.choropleth_feed": PUBLIC,
+    "quartiers.search": PUBLIC,
+    "quartiers.show": PUBLIC,
+    "quartiers.outline_feed": PUBLIC,
+    "quartiers.incidents_feed": PUBLIC,
+    "quartiers.establishments_feed": PUBLIC,
+    "quartiers.zones_feed": PUBLIC,
 }
 
-#: Values for URL arguments, created by the ``url_values`` fixture or fixed here.
-FIXED_ARGS = {"filename": "css/ova.css", "fmt": "json"}
+#: Values of URL arguments; ``{incident}`` is replaced by the id the ``objects`` fixture creates.
+ARGS = {"filename": "css/ova.css", "fmt": "json", "code": "MATRIX", "slug": "matrix-layer",
+        "incident_id": "{incident}", "request_id": "{incident}", "feature_id": "{incident}",
+        "token": "not-the-token", "anything": "nothing-here", "z": 14, "x": 8299, "y": 5636}
+#: Per-endpoint values where the generic one does not fit.
+ENDPOINT_ARGS = {
+    "catalogue.download": {"fmt": "geojson"},
+    "indicators.export": {"fmt": "csv"},
+    "achats.export": {"fmt": "csv"},
+    "open311.service_definition": {"code": "graffiti"},
+}
 
 
 def _allowed(rule: str, role: str | None) -> bool:
@@ -73,17 +108,34 @@ def _get_routes(app):
             yield rule
 
 
+@pytest.fixture
+def objects(connection):
+    """One quartier, one incident and a public layer of the test agent's service (propreté)."""
+    from sqlalchemy import text
+
+    connection.execute(text(
+        "INSERT INTO quartiers (code, name, source, geom) VALUES ('MATRIX', 'Matrix', 'test', "
+        "ST_Multi(ST_MakeEnvelope(651000, 6862000, 652000, 6863000, 2154)))"))
+    incident = connection.scalar(text(
+        "INSERT INTO incidents (source, external_id, category, reported_at, geom) VALUES "
+        "('test', 'matrix', 'graffiti', now(), ST_SetSRID(ST_MakePoint(651500, 6862500), 2154)) RETURNING id"))
+    connection.execute(text(
+        "INSERT INTO layers (slug, title, producer_id, source_table, licence) VALUES "
+        "('matrix-layer', 'Matrix', (SELECT id FROM producers WHERE slug = 'proprete'), 'incidents', 'ODbL')"))
+    return {"incident": incident}
+
+
 @pytest.mark.parametrize("role", (None,) + ROLES)
-def test_access_matrix(app, login_as, role):
+def test_access_matrix(app, login_as, objects, role):
     client = app.test_client() if role is None else login_as(role)
     failures = []
     for rule in _get_routes(app):
         policy = ACCESS.get(rule.endpoint)
         if policy is None:
             continue
-        args = {a: FIXED_ARGS[a] for a in rule.arguments if a in FIXED_ARGS}
-        if set(rule.arguments) - set(args):
-            continue  # object routes are covered by their package's tests
+        values = {**ARGS, **ENDPOINT_ARGS.get(rule.endpoint, {})}
+        args = {a: str(values[a]).format(**objects) for a in rule.arguments if a in values}
+        assert set(rule.arguments) <= set(args), f"{rule.rule}: no test value for {rule.arguments}"
         with app.test_request_context():
             from flask import url_for
 
