@@ -14,8 +14,10 @@ import pandas as pd
 
 #: Metropolitan France and Corsica in WGS 84 (lon/lat), the extent Lambert-93 is defined for.
 FRANCE_BBOX = (-5.6, 41.2, 10.0, 51.3)
-#: La Poste's establishments share SIREN 356000000, whose SIRETs follow another key rule.
+#: La Poste's establishments share SIREN 356000000: their SIRETs (except the head office's,
+#: which passes Luhn) have a digit sum that is a multiple of 5 instead of a Luhn key.
 LA_POSTE_SIREN = "356000000"
+LA_POSTE_HEAD_OFFICE = "35600000000048"
 PARIS_TZ = "Europe/Paris"
 
 
@@ -43,8 +45,8 @@ def luhn_ok(values: pd.Series, width: int) -> np.ndarray:
 def normalise_ident(values: pd.Series, width: int) -> tuple[pd.Series, np.ndarray]:
     """SIREN (9) or SIRET (14) numbers: spaces removed, length and Luhn key checked.
 
-    La Poste SIRETs (SIREN 356000000) do not pass Luhn; their rule is that the sum of the
-    14 digits is a multiple of 5.
+    La Poste SIRETs (SIREN 356000000) other than the head office's (35600000000048) do not
+    pass Luhn; their rule is that the sum of the 14 digits is a multiple of 5.
     """
     clean = pd.Series([v.replace(" ", "").replace(".", "") if isinstance(v, str) else None
                        for v in blank_to_none(values)], index=values.index, dtype=object)
@@ -55,7 +57,7 @@ def normalise_ident(values: pd.Series, width: int) -> tuple[pd.Series, np.ndarra
         subset = clean[shaped]
         ok = luhn_ok(subset, width)
         if width == 14:
-            poste = subset.str.startswith(LA_POSTE_SIREN).to_numpy()
+            poste = np.array([v.startswith(LA_POSTE_SIREN) and v != LA_POSTE_HEAD_OFFICE for v in subset], dtype=bool)
             sums = _digits_matrix(subset.to_numpy(dtype=str), width).astype(np.int64).sum(axis=1)
             ok = np.where(poste, sums % 5 == 0, ok)
         valid[np.flatnonzero(shaped)] = ok
