@@ -136,7 +136,7 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     naive = ~aware & text.notna()
     if naive.any():
         local = _parse_naive(text[naive])
-        result[naive] = local.dt.tz_localize(PARIS_TZ, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC").dt.as_unit("us")
+        result[naive] = local.dt.tz_localize(PARIS_TZ, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="shift_forward").dt.tz_convert("UTC").dt.as_unit("us")
     return result
 
 

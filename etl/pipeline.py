@@ -24,6 +24,7 @@ import io
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,7 +283,7 @@ def _normalise(ctx: _Context, fld: Field, raw: pd.Series, rows: np.ndarray) -> p
 def _points(ctx: _Context, frame: pd.DataFrame, rows: np.ndarray):
     """x/y in Lambert-93 (NaN where missing) from x/y columns or point geometries."""
     read = ctx.mapping.read
-    if "x" in read and "y" in read:
+    if "x" in read and "y" in read and "geometry" not in frame.columns:
         x, bad_x = checks.to_float(frame[read["x"]])
         y, bad_y = checks.to_float(frame[read["y"]])
         bad = bad_x | bad_y
@@ -383,7 +384,10 @@ def _transform(ctx: _Context, frame: pd.DataFrame) -> pd.DataFrame:
             raise InvalidInput(f"mapping {mapping.name}: unknown field(s) {', '.join(unknown)} for {target.name} "
                                f"(known: {', '.join(target.by_name)})")
         present = set(frame.columns)
-        for column in sorted(mapping.columns_needed()):
+        needed = mapping.columns_needed()
+        if "geometry" in present:  # a vector file: its geometry wins over x/y hints meant for CSV
+            needed -= {mapping.read.get("x"), mapping.read.get("y")}
+        for column in sorted(needed):
             if column not in present:
                 raise DataFileError(path, "required column missing from the file", field=column)
         for fld in target.fields:
@@ -535,6 +539,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                          **({"chunk_rows": options.chunk_rows} if options.chunk_rows else {}))
     summary = LoadSummary(target=target.name, path=str(path), dry_run=options.dry_run)
     max_rate = options.max_reject_rate if options.max_reject_rate is not None else target.max_reject_rate
+    started = time.perf_counter()
     try:
         with transaction(bind) as conn:
             categories = set(conn.scalars(text("SELECT code FROM incident_categories")))
@@ -568,11 +573,15 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                           f"rejected ({rate:.1%} > {max_rate:.0%} allowed): nothing loaded",
                     row=int(first["row"]), field=str(first["field"]))
             conn.execute(text(f"ANALYZE {stage}"))
+            staged_at = time.perf_counter()
             inserted, updated, changed = _merge(conn, target, stage, columns, target.params(conn, options))
+            merged_at = time.perf_counter()
             summary.inserted, summary.updated = inserted, updated
             summary.unchanged = summary.read - summary.rejected - inserted - updated
             target.after_merge(conn, summary, changed)
             conn.execute(text(f"DROP TABLE {stage}"))
+            summary.extra["seconds (read+validate+COPY / merge / after)"] = (
+                f"{staged_at - started:.1f} / {merged_at - staged_at:.1f} / {time.perf_counter() - merged_at:.1f}")
             if options.dry_run:
                 raise _DryRun
     except _DryRun:

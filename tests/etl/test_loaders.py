@@ -71,6 +71,8 @@ def test_suppliers_and_contracts_join_rate(connection, tmp_path):
         "SELECT amount, cpv_code FROM public_contracts WHERE decp_id = '00016666EC6070DC2D524ACC4896B3E7'")).first()
     assert cpv == "90513500" and amount is not None
     assert (tmp_path / "rejects.csv").read_text().startswith("row,field,value,reason")
+    again = load(connection, "contracts", DECP, preset="decp")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, contracts.inserted)
 
 
 def test_decp_official_json(connection, tmp_path):
