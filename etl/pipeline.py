@@ -552,7 +552,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                 _copy(conn, stage, staged[["_row"] + columns + (["x", "y"] if target.geometry == "point" else
                                                                 ["wkb"] if target.geometry else [])])
                 if options.progress:
-                    options.progress(ctx.read, reader.detected.rows)
+                    options.progress(ctx.read, reader.estimated_rows)
             summary.detected = reader.detected.describe()
             summary.read = ctx.read
             if ctx.read == 0:

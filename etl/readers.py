@@ -63,6 +63,8 @@ class Reader:
         self.layer = layer
         self.chunk_rows = chunk_rows
         self.detected = Detected(self.format)
+        #: Row count when known or estimated before reading (progress bars only).
+        self.estimated_rows: int | None = None
 
     def chunks(self) -> Iterator[pd.DataFrame]:  # pragma: no cover - contract
         raise NotImplementedError
@@ -113,6 +115,7 @@ class VectorReader(Reader):
         self.detected.layer = layer if kind == "gpkg" else None
         self.detected.crs = info.get("crs")
         self.detected.rows = info.get("features")
+        self.estimated_rows = self.detected.rows
         offset = 0
         try:
             with pyogrio.raw.open_arrow(source, layer=layer, batch_size=self.chunk_rows, use_pyarrow=True) as (meta, stream):
@@ -176,6 +179,8 @@ class CsvReader(Reader):
         self.detected.decimal = "," if separator != "," and comma_numbers else "."
         if len(lines) < 2:
             raise self.fail("no data rows (header only)")
+        sample_lines = sample.count(b"\n") or 1
+        self.estimated_rows = int(self.path.stat().st_size / (len(sample) / sample_lines)) - 1
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         self.detect()

@@ -36,6 +36,7 @@ class _Progress:
         if total is None or done > self.bar.length:
             self.bar.length = done
         self.bar.update(done - self.done)
+        self.bar.render_progress()
         self.done = done
 
     def close(self) -> None:
