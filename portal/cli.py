@@ -23,7 +23,9 @@ def main():
 
 def register(app) -> None:
     """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
-    for group in (db, users, load, seed):
+    from portal.etl_cli import load, simulate
+
+    for group in (db, users, load, seed, simulate):
         app.cli.add_command(group)
     from portal.indicators.cli import indicators
 
@@ -96,24 +98,3 @@ def users_create(email, name, role, producer_slug, password):
             click.echo(f"user {user.email} created with role {user.role}")
     except OvaError as err:
         _fail(err)
-
-
-@click.group(cls=AppGroup)
-def load():
-    """Load open-data files into the database."""
-
-
-@load.command("quartiers")
-@click.argument("path", type=click.Path(exists=True))
-@click.option("--preset", required=True, help="column mapping of the file (paris-quartiers, nantes-quartiers)")
-@click.option("--crs", help="CRS of the file when it declares none, e.g. EPSG:2154")
-def load_quartiers_cmd(path, preset, crs):
-    """Load quartier polygons."""
-    from etl.quartiers import load_quartiers
-
-    try:
-        summary = load_quartiers(_bind(), path, preset=preset, crs=crs)
-    except OvaError as err:
-        _fail(err)
-    click.echo(f"{path}: read {summary.read}, inserted {summary.inserted}, "
-               f"updated {summary.updated}, unchanged {summary.unchanged}")

@@ -1,0 +1,74 @@
+"""Establishments (SIRENE, DECP suppliers) → ``establishments``.
+
+Natural key: (``source``, ``external_id``). SIREN and SIRET are checked (Luhn; La Poste's own
+rule); the SIREN is taken from the SIRET when not given. Rows without coordinates are kept with
+``geo_precision = 'unknown'`` and no geometry. After the merge, establishments are placed in
+quartiers and priority zones.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from etl.assignment import assign_points
+from etl.mapping import load_mapping
+from etl.pipeline import Field, LoadOptions, LoadSummary, Target, id_scope, run_load
+from ova.models import GEO_PRECISIONS, Establishment
+
+
+class EstablishmentsTarget(Target):
+    name = "establishments"
+    table = "establishments"
+    model = Establishment
+    key = ("source", "external_id")
+    fields = (
+        Field("external_id", required=True),
+        Field("siret", "siret"),
+        Field("siren", "siren", required=True),
+        Field("name"),
+        Field("naf_code"),
+        Field("size_class"),
+        Field("commune_insee"),
+        Field("created_on", "date"),
+        Field("closed_on", "date"),
+        Field("geo_precision", "enum", choices=GEO_PRECISIONS),
+    )
+    geometry = "point"
+    geometry_required = False
+    outside_france = "drop"
+
+    def derived_fields(self):
+        return ("siren", "geo_precision")
+
+    def derive(self, values, frame):
+        siret = values.get("siret")
+        siren = values.get("siren")
+        if siren is None:
+            siren = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        if siret is not None:
+            siren = siren.where(siren.notna(), siret.map(lambda v: v.replace(" ", "")[:9] if isinstance(v, str) else None))
+        values["siren"] = siren
+        if "geo_precision" not in values:
+            values["geo_precision"] = pd.Series(["address"] * len(frame), index=frame.index, dtype=object)
+
+    def after_merge(self, conn, summary, changed_ids):
+        if changed_ids:
+            assign_points(conn, "establishments", id_scope(changed_ids))
+        summary.extra["outside every quartier"] = conn.scalar(text(
+            "SELECT count(*) FROM establishments e JOIN etl_stage_establishments s "
+            "ON (e.source, e.external_id) = (s.source, s.external_id) "
+            "WHERE e.geom IS NOT NULL AND e.quartier_id IS NULL"))
+        summary.extra["without coordinates"] = conn.scalar(text(
+            "SELECT count(*) FROM etl_stage_establishments WHERE x IS NULL"))
+
+
+TARGET = EstablishmentsTarget()
+
+
+def load_establishments(bind: Engine | Connection, path: str | Path, *, preset: str | None = None,
+                        mapping: str | Path | None = None, **options) -> LoadSummary:
+    """Upsert the establishments of ``path`` (see module docstring)."""
+    return run_load(bind, TARGET, path, load_mapping(preset=preset, mapping_file=mapping), LoadOptions(**options))

@@ -1,0 +1,103 @@
+"""``ova load …`` and ``ova simulate …``: thin click adapters over ``etl`` (no logic here)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from ova.errors import OvaError
+
+TARGET_NAMES = ("quartiers", "zones", "incidents", "establishments", "contracts")
+
+
+def _bind():
+    from portal.database import get_bind
+
+    return get_bind()
+
+
+class _Progress:
+    """A click progress bar fed by the loader's callback; silent when not a TTY or CI=true."""
+
+    def __init__(self):
+        from etl.pipeline import quiet
+
+        self.enabled = not quiet()
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total or done, label="chargement", file=click.get_text_stream("stderr"))
+            self.bar.__enter__()
+        if total is None or done > self.bar.length:
+            self.bar.length = done
+        self.bar.update(done - self.done)
+        self.bar.render_progress()
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@click.group("load", cls=AppGroup)
+def load():
+    """Load open-data files into the database (all-or-nothing, idempotent)."""
+
+
+def _make_command(target: str):
+    @click.argument("path", type=click.Path(exists=True, path_type=Path))
+    @click.option("--preset", help="shipped column mapping (see etl/presets/)")
+    @click.option("--mapping", "mapping_file", type=click.Path(exists=True), help="your own mapping YAML file")
+    @click.option("--producer", help="producer slug the rows belong to")
+    @click.option("--crs", help="CRS of the coordinates when the file declares none, e.g. EPSG:2154")
+    @click.option("--layer", help="layer of a GeoPackage")
+    @click.option("--dry-run", is_flag=True, help="validate and count, then roll back")
+    @click.option("--max-reject-rate", type=float, help="refuse the load above this share of rejected rows (default 0.05)")
+    @click.option("--reject-file", type=click.Path(path_type=Path),
+                  help="CSV of rejected rows (default: <file>.rejects.csv in the current directory)")
+    def command(path, preset, mapping_file, producer, crs, layer, dry_run, max_reject_rate, reject_file):
+        from etl.targets import load as run
+
+        progress = _Progress()
+        if reject_file is None:
+            reject_file = Path.cwd() / f"{path.stem}.rejects.csv"
+        try:
+            summary = run(_bind(), target, path, preset=preset, mapping=mapping_file, producer=producer, crs=crs,
+                          layer=layer, dry_run=dry_run, max_reject_rate=max_reject_rate,
+                          reject_file=reject_file, progress=progress)
+        except OvaError as err:
+            progress.close()
+            raise click.ClickException(err.message) from err
+        progress.close()
+        for line in summary.lines():
+            click.echo(line)
+
+    command.__doc__ = f"Load {target} from PATH (GeoJSON, Shapefile/zip, GeoPackage, CSV, JSON)."
+    return load.command(target)(command)
+
+
+for _name in TARGET_NAMES:
+    _make_command(_name)
+
+
+@click.group("simulate", cls=AppGroup)
+def simulate():
+    """Documented simulations filling what the open data lacks."""
+
+
+@simulate.command("resolutions")
+@click.option("--seed", default=42, show_default=True, type=int)
+def simulate_resolutions(seed):
+    """Simulate acknowledgement/resolution times of DansMaRue incidents (see etl/simulation.py)."""
+    from etl.simulation import simulate_resolutions as run
+
+    try:
+        counts = run(_bind(), seed=seed)
+    except OvaError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))

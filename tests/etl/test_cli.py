@@ -1,0 +1,36 @@
+"""``ova load …`` and ``ova simulate resolutions`` through the click runner."""
+from sqlalchemy import text
+
+from tests.etl.conftest import PARIS_QUARTIERS, write_csv
+
+
+def test_load_quartiers_command_reports_detection_and_counts(runner, connection, tmp_path):
+    result = runner.invoke(args=["load", "quartiers", str(PARIS_QUARTIERS), "--preset", "paris-quartiers",
+                                 "--producer", "sig", "--reject-file", str(tmp_path / "r.csv")])
+    assert result.exit_code == 0, result.output
+    assert "format=geojson crs=EPSG:4326 rows=80" in result.output
+    assert "quartiers: read 80, inserted 80, updated 0, unchanged 0, rejected 0" in result.output
+    assert connection.scalar(text("SELECT count(*) FROM quartiers q JOIN producers p ON p.id = q.producer_id "
+                                  "WHERE p.slug = 'sig'")) == 80
+
+
+def test_load_errors_are_clean_messages(runner, connection, tmp_path, dansmarue_rows):
+    header, rows = dansmarue_rows
+    path = write_csv(tmp_path / "d.csv", header, rows)
+    result = runner.invoke(args=["load", "incidents", str(path), "--preset", "nope"])
+    assert result.exit_code != 0 and "unknown preset 'nope'" in result.output
+    result = runner.invoke(args=["load", "incidents", str(path), "--preset", "dansmarue", "--dry-run",
+                                 "--reject-file", str(tmp_path / "r.csv")])
+    assert result.exit_code == 0 and "dry run: rolled back" in result.output
+    assert connection.scalar(text("SELECT count(*) FROM incidents")) == 0
+    result = runner.invoke(args=["load", "incidents", str(path), "--preset", "dansmarue", "--producer", "nobody"])
+    assert result.exit_code != 0 and "unknown producer 'nobody'" in result.output
+
+
+def test_simulate_resolutions_command(runner, connection, tmp_path, dansmarue_rows):
+    header, rows = dansmarue_rows
+    runner.invoke(args=["load", "incidents", str(write_csv(tmp_path / "d.csv", header, rows)), "--preset", "dansmarue",
+                        "--reject-file", str(tmp_path / "r.csv")])
+    result = runner.invoke(args=["simulate", "resolutions", "--seed", "42"])
+    assert result.exit_code == 0, result.output
+    assert "incidents: 60" in result.output
