@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from etl import checks
 from etl.mapping import Mapping
 from etl.readers import Reader, open_reader
+from layers import catalogue
 from ova.db import transaction
 from ova.errors import DataFileError, InvalidInput
 from ova.settings import STORAGE_SRID
@@ -132,6 +133,8 @@ class Target:
     computed: dict[str, str] = {}
     #: Columns refreshed on update but not compared (e.g. ``loaded_at``).
     touched: dict[str, str] = {}
+    #: Other tables whose rows a load of this target changes (e.g. zones re-place incidents).
+    also_changes: tuple[str, ...] = ()
 
     def __init__(self):
         for attr in ("name", "table", "model", "key", "fields"):
@@ -579,6 +582,11 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
             summary.inserted, summary.updated = inserted, updated
             summary.unchanged = summary.read - summary.rejected - inserted - updated
             target.after_merge(conn, summary, changed)
+            if inserted or updated:
+                # Catalogue layers over the changed tables get a new data_version, which
+                # invalidates tile and download caches in the same transaction.
+                for table in (target.table, *target.also_changes):
+                    catalogue.touch(conn, table)
             conn.execute(text(f"DROP TABLE {stage}"))
             summary.extra["seconds (read+validate+COPY / merge / after)"] = (
                 f"{staged_at - started:.1f} / {merged_at - staged_at:.1f} / {time.perf_counter() - merged_at:.1f}")

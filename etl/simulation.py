@@ -29,6 +29,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from layers import catalogue
 from ova.db import transaction
 
 LOGGER = logging.getLogger(__name__)
@@ -120,6 +121,8 @@ def simulate_resolutions(bind: Engine | Connection, *, seed: int = 42, now=None)
                  AND (i.acknowledged_at, i.resolved_at, i.status, i.times_simulated)
                      IS DISTINCT FROM (s.acknowledged_at, s.resolved_at, s.status, true)"""), {"s": SOURCE}).rowcount
         conn.execute(text("DROP TABLE etl_simulated"))
+        if changed:
+            catalogue.touch(conn, "incidents")
     counts = {"incidents": len(simulated), "changed": changed}
     counts.update(simulated["status"].value_counts().sort_index().to_dict())
     LOGGER.info("simulated resolutions (seed %s): %s", seed, counts)

@@ -20,6 +20,7 @@ from ova.models import ZONE_STATUSES, PriorityZone
 class ZonesTarget(Target):
     name = "zones"
     table = "priority_zones"
+    also_changes = ("incidents", "establishments")
     model = PriorityZone
     key = ("code", "valid_from")
     fields = (

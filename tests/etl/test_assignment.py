@@ -50,3 +50,25 @@ def test_incidents_get_the_zone_version_valid_when_reported(connection):
 def test_unknown_table_is_refused(connection):
     with pytest.raises(ValueError, match="unknown point table"):
         assign_points(connection, "users; DROP TABLE users")
+
+
+def test_a_load_invalidates_the_caches_of_layers_over_the_table(connection):
+    """Loading incidents bumps data_version of catalogue layers over incidents, not of others."""
+    from etl.targets import load
+    from tests.conftest import GEODATA
+
+    connection.execute(text(
+        "INSERT INTO layers (slug, title, producer_id, source_table, licence) VALUES "
+        "('t-incidents', 'I', (SELECT id FROM producers WHERE slug = 'sig'), 'incidents', 'ODbL'), "
+        "('t-quartiers', 'Q', (SELECT id FROM producers WHERE slug = 'sig'), 'quartiers', 'ODbL')"))
+    load(connection, "quartiers", GEODATA / "paris" / "paris_quartiers_administratifs.geojson",
+         preset="paris-quartiers")
+    before = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug LIKE 't-%'")).all())
+    load(connection, "incidents", GEODATA / "incidents" / "paris_dansmarue_18-19-20e_extrait.geojson",
+         preset="dansmarue")
+    after = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug LIKE 't-%'")).all())
+    assert after == {"t-incidents": before["t-incidents"] + 1, "t-quartiers": before["t-quartiers"]}
+    load(connection, "incidents", GEODATA / "incidents" / "paris_dansmarue_18-19-20e_extrait.geojson",
+         preset="dansmarue")  # unchanged data: caches stay valid
+    again = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug LIKE 't-%'")).all())
+    assert again == after
