@@ -25,6 +25,10 @@ def register(app) -> None:
     """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
     for group in (db, users, load, seed):
         app.cli.add_command(group)
+    from portal.norms.cli import COMMANDS as norms_commands
+
+    for group in norms_commands:
+        app.cli.add_command(group)
 
 
 def _bind():

@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 OVA=${VENV:-.venv}/bin/ova
 $OVA load quartiers geodata/paris/paris_quartiers_administratifs.geojson --preset paris-quartiers
 $OVA load quartiers geodata/nantes/nantes_metropole_quartiers.geojson --preset nantes-quartiers
+$OVA norms seed
