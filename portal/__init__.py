@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = (
     ("portal.home.views:bp", None),
     ("portal.auth.views:bp", None),
+    ("portal.norms.views:bp", "/normes"),
+    ("portal.zones.views:bp", "/zones"),
 )
 
 csrf = CSRFProtect()

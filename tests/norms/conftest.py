@@ -36,14 +36,14 @@ class Fixtures:
                   "cats": list(categories) if metric == "response_delay" else [], "quartier_id": None,
                   "zone_code": None, "valid_from": dt.date(2020, 1, 1), "valid_to": None, "min_sample": None,
                   "target_rate": 0.9, "activity_kind": None, "events_required": None, "period": None,
-                  "tache": tache}
+                  "tache": tache, "producer_id": None}
         params.update(extra)
         return self.conn.scalar(text(
             "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, zone_code, "
             "category_codes, delay_hours, activity_kind, events_required, period, target_rate, min_sample, "
-            "valid_from, valid_to) VALUES (:code, :tache, :code, :code, :metric, :scope, :quartier_id, "
+            "valid_from, valid_to, producer_id) VALUES (:code, :tache, :code, :code, :metric, :scope, :quartier_id, "
             ":zone_code, :cats, :hours, :activity_kind, :events_required, :period, :target_rate, :min_sample, "
-            ":valid_from, :valid_to) RETURNING id"), params)
+            ":valid_from, :valid_to, :producer_id) RETURNING id"), params)
 
     def incident(self, reported_at, resolved_at=None, *, category="graffiti", quartier_id=None, zone_id=None,
                  xy=(650100, 6860100), status=None, simulated=False):
