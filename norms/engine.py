@@ -127,7 +127,8 @@ _FREQUENCY = """
             WHERE c.period = 'week' AND extract(isodow FROM d) = 1
             UNION ALL
             SELECT date_trunc(c.period, c.month::timestamp),
-                   date_trunc(c.period, c.month::timestamp) + ('1 ' || c.period)::interval
+                   date_trunc(c.period, c.month::timestamp)
+                   + CASE c.period WHEN 'quarter' THEN interval '3 months' ELSE ('1 ' || c.period)::interval END
             WHERE c.period <> 'week'
         ) per
         WHERE c.metric = 'frequency' AND per.start <= :as_of_local

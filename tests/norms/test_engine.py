@@ -187,3 +187,17 @@ def test_document_norm_is_met_from_the_month_of_delivery(connection, fx):
     compute_all(connection, since=dt.date(2024, 2, 1), as_of=dt.datetime(2024, 3, 20, tzinfo=UTC))
     assert [(r["month"], r["status"]) for r in fx.results(n)] == [
         (dt.date(2024, 2, 1), "not_met"), (dt.date(2024, 3, 1), "met")]
+
+
+def test_quarterly_frequency(connection, fx):
+    q = fx.quartier("Q1")
+    n = fx.norm("animations", metric="frequency", activity_kind="animation", events_required=3, period="quarter",
+                tache="IA1", target_rate=1, valid_from=dt.date(2024, 1, 1))
+    for month in (1, 2):                         # only two events in Q1 2024
+        fx.activity("animation", dt.datetime(2024, month, 10, 18, tzinfo=UTC), q)
+    for day in (1, 2, 3):                        # three in April: Q2 met early
+        fx.activity("animation", dt.datetime(2024, 4, day, 18, tzinfo=UTC), q)
+    compute_all(connection, since=dt.date(2024, 1, 1), as_of=dt.datetime(2024, 5, 15, tzinfo=UTC))
+    status = {r["month"]: r["status"] for r in fx.results(n)}
+    assert status == {dt.date(2024, 1, 1): "insufficient_data", dt.date(2024, 2, 1): "insufficient_data",
+                      dt.date(2024, 3, 1): "not_met", dt.date(2024, 4, 1): "met", dt.date(2024, 5, 1): "met"}
