@@ -56,23 +56,30 @@ _RESPONSE_DELAY = """
            count(*) FILTER (WHERE b.resolved_at IS NULL AND b.deadline < :as_of) AS open_overdue,
            count(*) FILTER (WHERE b.times_simulated) AS simulated
     FROM (
-        SELECT n.id AS norm_id, i.quartier_id, i.zone_id, i.resolved_at, i.times_simulated,
-               date_trunc('month', i.reported_at AT TIME ZONE 'Europe/Paris')::date AS month,
+        SELECT n.norm_id, i.quartier_id, i.zone_id, i.resolved_at, i.times_simulated,
+               date_trunc('month', i.local_at)::date AS month,
                i.reported_at + make_interval(hours => n.delay_hours) AS deadline,
                extract(epoch FROM i.resolved_at - i.reported_at) / 3600.0 AS hours
-        FROM incidents i
-        {key_join}
+        FROM (
+            -- The Paris wall-clock time of each report is computed once per incident, not per norm.
+            SELECT i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
+                   i.reported_at AT TIME ZONE 'Europe/Paris' AS local_at
+            FROM incidents i
+            {key_join}
+            WHERE i.quartier_id IS NOT NULL AND i.status <> 'rejected' AND {incident_where}
+        ) i
+        -- One row per (norm, category): an equi-join the planner can hash.
+        JOIN (SELECT n.id AS norm_id, n.scope, n.quartier_id, n.zone_code, n.delay_hours, n.valid_from,
+                     n.valid_to, unnest(n.category_codes) AS category
+              FROM norms n WHERE n.metric = 'response_delay') n ON n.category = i.category
         LEFT JOIN priority_zones z ON z.id = i.zone_id
-        JOIN norms n ON n.metric = 'response_delay'
-         AND i.category = ANY (n.category_codes)
-         AND (i.reported_at AT TIME ZONE 'Europe/Paris')::date >= n.valid_from
-         AND (n.valid_to IS NULL OR (i.reported_at AT TIME ZONE 'Europe/Paris')::date < n.valid_to)
-         AND (n.scope = 'territory'
-              OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
-              OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
-                  AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
-              OR (n.scope = 'zone' AND z.code = n.zone_code))
-        WHERE i.quartier_id IS NOT NULL AND i.status <> 'rejected' AND {incident_where}
+        WHERE i.local_at::date >= n.valid_from
+          AND (n.valid_to IS NULL OR i.local_at::date < n.valid_to)
+          AND (n.scope = 'territory'
+               OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
+               OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
+                   AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
+               OR (n.scope = 'zone' AND z.code = n.zone_code))
     ) b
     GROUP BY GROUPING SETS ((b.norm_id, b.quartier_id, b.month), (b.norm_id, b.quartier_id, b.zone_id, b.month))
     HAVING GROUPING(b.zone_id) = 1 OR b.zone_id IS NOT NULL
@@ -112,14 +119,7 @@ _FREQUENCY = """
         SELECT c.norm_id, c.quartier_id, c.month, c.events_required, per.start, per.stop,
                CASE WHEN c.period = 'week' THEN per.stop <= :as_of_local
                     ELSE per.stop <= c.month + interval '1 month' AND per.stop <= :as_of_local END AS complete,
-               (SELECT count(*) FROM activities a
-                 LEFT JOIN priority_zones z ON z.id = a.zone_id
-                 WHERE a.kind = c.activity_kind AND a.quartier_id = c.quartier_id
-                   AND a.occurred_at >= (per.start AT TIME ZONE 'Europe/Paris')
-                   AND a.occurred_at < (least(per.stop, c.month + interval '1 month') AT TIME ZONE 'Europe/Paris')
-                   AND (c.scope IN ('territory', 'quartier')
-                        OR (c.scope = 'priority_zones' AND a.zone_id IS NOT NULL)
-                        OR (c.scope = 'zone' AND z.code = c.zone_code))) AS events
+               ev.events
         FROM cells c
         CROSS JOIN LATERAL (
             SELECT d::timestamp AS start, d::timestamp + interval '1 week' AS stop
@@ -131,6 +131,16 @@ _FREQUENCY = """
                    + CASE c.period WHEN 'quarter' THEN interval '3 months' ELSE ('1 ' || c.period)::interval END
             WHERE c.period <> 'week'
         ) per
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS events FROM activities a
+             LEFT JOIN priority_zones z ON z.id = a.zone_id
+             WHERE a.kind = c.activity_kind AND a.quartier_id = c.quartier_id
+               AND a.occurred_at >= (per.start AT TIME ZONE 'Europe/Paris')
+               AND a.occurred_at < (least(per.stop, c.month + interval '1 month') AT TIME ZONE 'Europe/Paris')
+               AND (c.scope IN ('territory', 'quartier')
+                    OR (c.scope = 'priority_zones' AND a.zone_id IS NOT NULL)
+                    OR (c.scope = 'zone' AND z.code = c.zone_code))
+        ) ev
         WHERE c.metric = 'frequency' AND per.start <= :as_of_local
     ) p
     GROUP BY p.norm_id, p.quartier_id, p.month
@@ -142,7 +152,8 @@ _DOCUMENT = """
            (EXISTS (SELECT 1 FROM document_deliveries d WHERE d.norm_id = c.norm_id
                     AND (d.quartier_id IS NULL OR d.quartier_id = c.quartier_id)
                     AND d.delivered_on < c.month + interval '1 month'))::integer AS compliant,
-           NULL::float8, NULL::float8, 0::bigint, 0::bigint
+           NULL::float8 AS median_delay_hours, NULL::float8 AS p90_delay_hours, 0::bigint AS open_overdue,
+           0::bigint AS simulated
     FROM cells c
     WHERE c.metric = 'document'
 """
