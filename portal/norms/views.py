@@ -6,6 +6,7 @@ import datetime as dt
 import folium
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from norms import queries, services
@@ -18,7 +19,7 @@ from portal.norms.forms import AuditForm, NormForm
 
 bp = Blueprint("norms", __name__)
 
-STATUS_LABELS = {"met": "Atteinte", "not_met": "Non atteinte", "insufficient_data": "Données insuffisantes"}
+STATUS_LABELS = {"met": _l("Atteinte"), "not_met": _l("Non atteinte"), "insufficient_data": _l("Données insuffisantes")}
 
 
 def _static(path: str) -> str:
@@ -41,7 +42,7 @@ def _month_arg(months: list[dt.date]) -> dt.date | None:
 
 @bp.app_context_processor
 def _labels():
-    return {"status_label": lambda s: _(STATUS_LABELS.get(s, s))}
+    return {"status_label": lambda s: str(STATUS_LABELS.get(s, s))}
 
 
 @bp.route("/")
