@@ -112,3 +112,62 @@ def audit_summary(conn: Connection, year: int) -> dict[int, dict]:
             "GROUP BY 1, 2"), {"y": year}):
         out[q]["oui" if clear else "non"] = n
     return dict(out)
+
+
+def _months_from(day: dt.date, until: dt.date) -> list[dt.date]:
+    months, m = [], day.replace(day=1)
+    while m <= until:
+        months.append(m)
+        m = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return months
+
+
+def log_activity(conn: Connection, *, kind: str, quartier_id: int, occurred_at: dt.datetime,
+                 producer_id: int | None, zone_id: int | None = None, note: str | None = None,
+                 source: str = "portal", external_id: str | None = None) -> int:
+    """Record an activity for frequency norms and recompute its quartier-month."""
+    from zoneinfo import ZoneInfo
+
+    from norms.engine import recompute
+
+    kind = (kind or "").strip()
+    if not kind or len(kind) > 64:
+        raise InvalidInput("kind: 1 to 64 characters")
+    if occurred_at.tzinfo is None:
+        occurred_at = occurred_at.replace(tzinfo=ZoneInfo("Europe/Paris"))
+    activity_id = conn.scalar(text(
+        "INSERT INTO activities (kind, producer_id, quartier_id, zone_id, occurred_at, source, external_id, note) "
+        "VALUES (:k, :p, :q, :z, :t, :s, :e, :n) RETURNING id"),
+        {"k": kind, "p": producer_id, "q": quartier_id, "z": zone_id, "t": occurred_at, "s": source,
+         "e": external_id, "n": note or None})
+    local = occurred_at.astimezone(ZoneInfo("Europe/Paris")).date()
+    # A yearly or quarterly norm met in this month stays met in the following months of its period.
+    recompute(conn, keys=[(quartier_id, m) for m in _months_from(local, dt.date.today())])
+    return activity_id
+
+
+def record_delivery(conn: Connection, *, norm_id: int, quartier_id: int | None, delivered_on: dt.date,
+                    note: str | None = None) -> int:
+    """Record a document delivery (one quartier, or every quartier when None) and recompute from its month."""
+    from norms.engine import recompute
+
+    if get_norm(conn, norm_id)["metric"] != "document":
+        raise InvalidInput("norm: not a document norm")
+    delivery_id = conn.scalar(text(
+        "INSERT INTO document_deliveries (norm_id, quartier_id, delivered_on, note) VALUES (:n, :q, :d, :note) "
+        "RETURNING id"), {"n": norm_id, "q": quartier_id, "d": delivered_on, "note": note or None})
+    quartiers = [quartier_id] if quartier_id else list(conn.scalars(text("SELECT id FROM quartiers")))
+    months = _months_from(delivered_on, dt.date.today())
+    recompute(conn, keys=[(q, m) for q in quartiers for m in months])
+    return delivery_id
+
+
+def recent_activities(conn: Connection, limit: int = 50) -> list[dict]:
+    """The latest logged activities and document deliveries, newest first."""
+    rows = conn.execute(text(
+        "SELECT 'activite' AS type, a.kind AS what, q.name AS quartier, a.occurred_at AS at, a.source, a.note "
+        "FROM activities a LEFT JOIN quartiers q ON q.id = a.quartier_id "
+        "UNION ALL SELECT 'document', n.label_fr, coalesce(q.name, '*'), d.delivered_on::timestamptz, 'portal', d.note "
+        "FROM document_deliveries d JOIN norms n ON n.id = d.norm_id LEFT JOIN quartiers q ON q.id = d.quartier_id "
+        "ORDER BY at DESC LIMIT :l"), {"l": limit}).mappings().all()
+    return [dict(r) for r in rows]

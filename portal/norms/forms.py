@@ -1,7 +1,8 @@
 """Forms of the norms blueprint (CSRF-protected by Flask-WTF)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (DateField, DateTimeLocalField, DecimalField, IntegerField, RadioField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ova.models import NORM_METRICS, NORM_PERIODS, NORM_SCOPES
@@ -36,3 +37,18 @@ class AuditForm(FlaskForm):
     clear_commitment = RadioField(_l("Responsabilité claire et engagement public ?"),
                                   choices=[("oui", "OUI"), ("non", "NON")], validators=[DataRequired()])
     comment = TextAreaField(_l("Commentaire"), validators=[Optional(), Length(max=2000)])
+
+
+class ActivityForm(FlaskForm):
+    kind = SelectField(_l("Activité"), validators=[DataRequired()])
+    quartier_id = SelectField(_l("Quartier"), coerce=int, validators=[DataRequired()])
+    occurred_at = DateTimeLocalField(_l("Date et heure (heure de Paris)"), format="%Y-%m-%dT%H:%M",
+                                     validators=[InputRequired()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+class DeliveryForm(FlaskForm):
+    norm_id = SelectField(_l("Document (norme)"), coerce=int, validators=[DataRequired()])
+    quartier_id = SelectField(_l("Quartier (vide : tous)"), coerce=_coerce_int_or_none, validators=[Optional()])
+    delivered_on = DateField(_l("Remis le"), validators=[InputRequired()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])

@@ -15,7 +15,7 @@ from ova.errors import InvalidInput
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.maps import RemoteGeoJson, make_map, render_parts
-from portal.norms.forms import AuditForm, NormForm
+from portal.norms.forms import ActivityForm, AuditForm, DeliveryForm, NormForm
 
 bp = Blueprint("norms", __name__)
 
@@ -194,3 +194,40 @@ def audit_save(quartier_id: int, year: int):
 @bp.route("/publications")
 def publications():
     return render_template("norms/publications.html", publications=list_publications(_conn()))
+
+
+@bp.route("/activites", methods=["GET", "POST"])
+@roles_required("agent", "urbaniste")
+def activities():
+    """Log an activity (frequency norms) or a document delivery (document norms)."""
+    session = get_session()
+    conn = session.connection()
+    quartiers = conn.exec_driver_sql("SELECT id, name FROM quartiers ORDER BY name").all()
+    kinds = list(conn.exec_driver_sql(
+        "SELECT DISTINCT activity_kind FROM norms WHERE metric = 'frequency' ORDER BY 1").scalars())
+    documents = conn.exec_driver_sql("SELECT id, label_fr FROM norms WHERE metric = 'document' ORDER BY code").all()
+    activity, delivery = ActivityForm(prefix="a"), DeliveryForm(prefix="d")
+    activity.kind.choices = [(k, k) for k in kinds]
+    activity.quartier_id.choices = [(q.id, q.name) for q in quartiers]
+    delivery.norm_id.choices = [(d.id, d.label_fr) for d in documents]
+    delivery.quartier_id.choices = [(None, "—")] + [(q.id, q.name) for q in quartiers]
+    try:
+        if "a-kind" in request.form and activity.validate_on_submit():
+            services.log_activity(conn, kind=activity.kind.data, quartier_id=activity.quartier_id.data,
+                                  occurred_at=activity.occurred_at.data, producer_id=current_user.producer_id,
+                                  note=activity.note.data)
+        elif "d-norm_id" in request.form and delivery.validate_on_submit():
+            services.record_delivery(conn, norm_id=delivery.norm_id.data, quartier_id=delivery.quartier_id.data,
+                                     delivered_on=delivery.delivered_on.data, note=delivery.note.data)
+        else:
+            if request.method == "POST":
+                flash(_("Formulaire incomplet."), "danger")
+            return render_template("norms/activities.html", activity=activity, delivery=delivery,
+                                   recent=services.recent_activities(conn))
+    except InvalidInput as err:
+        session.rollback()
+        flash(err.message, "danger")
+    else:
+        session.commit()
+        flash(_("Enregistré ; la conformité du quartier est recalculée."), "success")
+    return redirect(url_for("norms.activities"))

@@ -100,3 +100,30 @@ def test_publications_page(client, connection, data):
     publish_month(connection, dt.date(2024, 3, 1))
     body = client.get("/normes/publications").get_data(as_text=True)
     assert "2024-03" in body and "conformite-2024-03-v1" in body and "non (échéance 2024-04-05)" in body
+
+
+def test_activity_and_delivery_entry(login_as, connection, data):
+    connection.execute(text("INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, activity_kind, "
+                            "events_required, period, target_rate, valid_from) VALUES ('sweep', 'EP1', 'Balayage', "
+                            "'Sweeping', 'frequency', 'territory', 'balayage', 1, 'month', 1, '2020-01-01')"))
+    guide = connection.scalar(text(
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, target_rate, valid_from) VALUES "
+        "('guide', 'IG1', 'Guide', 'Guide', 'document', 'territory', 1, '2020-01-01') RETURNING id"))
+    assert login_as("citizen").get("/normes/activites").status_code == 403
+    agent = login_as("agent")
+    assert agent.get("/normes/activites").status_code == 200
+    r = agent.post("/normes/activites", data={"a-kind": "balayage", "a-quartier_id": str(data["q"]),
+                                              "a-occurred_at": "2024-03-05T07:30", "a-note": "rue <x>"})
+    assert r.status_code == 302
+    row = connection.execute(text("SELECT occurred_at, producer_id FROM activities WHERE kind = 'balayage'")).one()
+    assert row.occurred_at == dt.datetime(2024, 3, 5, 6, 30, tzinfo=UTC) and row.producer_id == data["producer"]
+    sweep = connection.execute(text("SELECT status FROM compliance_results r JOIN norms n ON n.id = r.norm_id "
+                                    "WHERE n.code = 'sweep' AND r.month = '2024-03-01'")).scalar()
+    assert sweep == "met"
+    r = agent.post("/normes/activites", data={"d-norm_id": str(guide), "d-quartier_id": "",
+                                              "d-delivered_on": "2024-03-10", "d-note": ""})
+    assert r.status_code == 302
+    status = connection.execute(text("SELECT status FROM compliance_results WHERE norm_id = :n AND month = '2024-03-01'"),
+                                {"n": guide}).scalar()
+    assert status == "met"
+    assert "rue &lt;x&gt;" in agent.get("/normes/activites").get_data(as_text=True)
