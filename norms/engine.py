@@ -40,9 +40,11 @@ DEFAULT_MIN_SAMPLE = 5
 _PARIS_MONTH = "date_trunc('month', {ts} AT TIME ZONE 'Europe/Paris')::date"
 
 #: Restricts the computation: every month from :since (full), or given (quartier, month) keys.
-_KEYS = """keys AS (
-        SELECT k.quartier_id, k.month FROM unnest(CAST(:key_quartiers AS integer[]),
-                                                  CAST(:key_months AS date[])) AS k(quartier_id, month))"""
+_KEYS = """keys AS MATERIALIZED (
+        SELECT k.quartier_id, k.month,
+               k.month::timestamp AT TIME ZONE 'Europe/Paris' AS start_at,
+               (k.month + interval '1 month') AT TIME ZONE 'Europe/Paris' AS stop_at
+        FROM unnest(CAST(:key_quartiers AS integer[]), CAST(:key_months AS date[])) AS k(quartier_id, month))"""
 
 _RESPONSE_DELAY = """
     SELECT b.norm_id, b.quartier_id, b.zone_id, b.month,
@@ -64,8 +66,7 @@ _RESPONSE_DELAY = """
             -- The Paris wall-clock time of each report is computed once per incident, not per norm.
             SELECT i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
                    i.reported_at AT TIME ZONE 'Europe/Paris' AS local_at
-            FROM incidents i
-            {key_join}
+            FROM {incident_source}
             WHERE i.quartier_id IS NOT NULL AND i.status <> 'rejected' AND {incident_where}
         ) i
         -- One row per (norm, category): an equi-join the planner can hash.
@@ -85,9 +86,11 @@ _RESPONSE_DELAY = """
     HAVING GROUPING(b.zone_id) = 1 OR b.zone_id IS NOT NULL
 """
 
-_KEY_JOIN_INCIDENTS = """JOIN keys k ON i.quartier_id = k.quartier_id
-         AND i.reported_at >= (k.month::timestamp AT TIME ZONE 'Europe/Paris')
-         AND i.reported_at < ((k.month + interval '1 month') AT TIME ZONE 'Europe/Paris')"""
+#: Incidents of the keys only: one index range scan (quartier_id, reported_at) per quartier-month.
+_KEYED_INCIDENTS = """keys k CROSS JOIN LATERAL (
+                SELECT * FROM incidents i
+                WHERE i.quartier_id = k.quartier_id AND i.reported_at >= k.start_at AND i.reported_at < k.stop_at
+            ) i"""
 
 #: Norm × quartier × month cells in scope of the frequency and document norms.
 _CELLS = """
@@ -202,7 +205,7 @@ def _month_start(day: dt.date) -> dt.date:
 
 def _statement(keyed: bool, since_sql: str) -> str:
     """The INSERT…SELECT of every metric, restricted to keys or to months from :first_month."""
-    fragments = {"key_join": _KEY_JOIN_INCIDENTS if keyed else "", "incident_where": since_sql}
+    fragments = {"incident_source": _KEYED_INCIDENTS if keyed else "incidents i", "incident_where": since_sql}
     union = " UNION ALL ".join(f"({sql.format(**fragments)})" for sql in METRICS.values())
     if keyed:
         months = "SELECT DISTINCT month FROM keys"
