@@ -87,9 +87,11 @@ _RESPONSE_DELAY = """
 """
 
 #: Incidents of the keys only: one index range scan (quartier_id, reported_at) per quartier-month.
+#: OFFSET 0 keeps the subquery from being flattened into a hash join over the whole table.
 _KEYED_INCIDENTS = """keys k CROSS JOIN LATERAL (
                 SELECT * FROM incidents i
                 WHERE i.quartier_id = k.quartier_id AND i.reported_at >= k.start_at AND i.reported_at < k.stop_at
+                OFFSET 0
             ) i"""
 
 #: Norm × quartier × month cells in scope of the frequency and document norms.
