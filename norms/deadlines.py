@@ -17,18 +17,20 @@ from sqlalchemy.engine import Connection
 _APPLICABLE = """
     SELECT DISTINCT ON (i.id) i.id, n.id AS norm_id,
            i.reported_at + make_interval(hours => n.delay_hours) AS expected_at
-    FROM incidents i
+    FROM (SELECT i.id, i.category, i.quartier_id, i.zone_id, i.reported_at,
+                 (i.reported_at AT TIME ZONE 'Europe/Paris')::date AS local_day
+          FROM incidents i WHERE {where}) i
+    -- One row per (norm, category) so that the planner can hash-join on the category.
+    JOIN (SELECT n.*, unnest(n.category_codes) AS category FROM norms n
+          WHERE n.metric = 'response_delay') n ON n.category = i.category
     LEFT JOIN priority_zones z ON z.id = i.zone_id
-    JOIN norms n ON n.metric = 'response_delay'
-     AND i.category = ANY (n.category_codes)
-     AND (i.reported_at AT TIME ZONE 'Europe/Paris')::date >= n.valid_from
-     AND (n.valid_to IS NULL OR (i.reported_at AT TIME ZONE 'Europe/Paris')::date < n.valid_to)
-     AND (n.scope = 'territory'
-          OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
-          OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
-              AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
-          OR (n.scope = 'zone' AND z.code = n.zone_code))
-    WHERE {where}
+    WHERE i.local_day >= n.valid_from
+      AND (n.valid_to IS NULL OR i.local_day < n.valid_to)
+      AND (n.scope = 'territory'
+           OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
+           OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
+               AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
+           OR (n.scope = 'zone' AND z.code = n.zone_code))
     ORDER BY i.id, n.delay_hours, n.id
 """
 

@@ -506,3 +506,139 @@ class LayerVersion(Base):
     feature_count: Mapped[int] = mapped_column(Integer)
     published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _now()
+
+
+# --- norms and compliance ---
+
+COMPLIANCE_STATUSES = ("met", "not_met", "insufficient_data")
+
+#: Lookups of compliance results by quartier and month (incremental recompute, dashboard) and of
+#: incidents by quartier-month (the engine's incremental path reads only those).
+Index("ix_incidents_quartier_id_reported_at", Incident.quartier_id, Incident.reported_at)
+
+
+class TacheAudit(Base):
+    """The yearly OVA audit of a tâche standard in a quartier: clear responsibility and commitment?"""
+
+    __tablename__ = "tache_audits"
+    __table_args__ = (
+        UniqueConstraint("quartier_id", "tache_code", "year", name="uq_tache_audits_quartier_tache_year"),
+        CheckConstraint("year BETWEEN 2000 AND 2100", name="year"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quartier_id: Mapped[int] = mapped_column(ForeignKey("quartiers.id", ondelete="CASCADE"))
+    tache_code: Mapped[str] = mapped_column(ForeignKey("taches_standard.code", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    #: "Responsabilité claire et engagement public ?" OUI (True) / NON (False).
+    clear_commitment: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = _now()
+
+
+class Activity(Base):
+    """One logged activity (a street sweeping round, a meeting …) measured by frequency norms."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_activities_source_external_id"),
+        Index("ix_activities_kind_occurred_at", "kind", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="SET NULL"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("priority_zones.id", ondelete="SET NULL"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(64), default="portal", server_default="portal")
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class DocumentDelivery(Base):
+    """A document delivered for a ``document`` norm (e.g. the services guide), in a quartier or everywhere."""
+
+    __tablename__ = "document_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"))
+    #: None: delivered in every quartier.
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="CASCADE"))
+    delivered_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class ComplianceResult(Base):
+    """Compliance of one norm in one quartier (and optionally one zone version) for one month.
+
+    ``zone_id`` NULL is the whole scope of the norm in the quartier; a row per zone version gives
+    the detail. ``cases`` are the judged cases (resolved incidents and open overdue ones; weeks
+    or periods for frequency norms; 1 for documents); ``rate`` = compliant / cases.
+    """
+
+    __tablename__ = "compliance_results"
+    __table_args__ = (
+        CheckConstraint(_in("status", COMPLIANCE_STATUSES), name="status"),
+        Index("ix_compliance_results_quartier_id_month", "quartier_id", "month"),
+        Index("ix_compliance_results_norm_id_month", "norm_id", "month"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"))
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="CASCADE"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("priority_zones.id", ondelete="CASCADE"))
+    #: First day of the month (Europe/Paris calendar).
+    month: Mapped[dt.date] = mapped_column(Date)
+    incidents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cases: Mapped[int] = mapped_column(Integer)
+    compliant: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 5))
+    median_delay_hours: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    p90_delay_hours: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    open_overdue: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    simulated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    status: Mapped[str] = mapped_column(String(20))
+    computed_at: Mapped[dt.datetime] = _now()
+
+
+class CompliancePublication(Base):
+    """A frozen monthly publication of compliance results; a new version supersedes the old one."""
+
+    __tablename__ = "compliance_publications"
+    __table_args__ = (UniqueConstraint("month", "version", name="uq_compliance_publications_month_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = _now()
+    #: Last day a publication counts as "on time" (the 5th of the following month by default).
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    published_by: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("compliance_publications.id", ondelete="RESTRICT"))
+    layer_id: Mapped[int | None] = mapped_column(ForeignKey("layers.id", ondelete="SET NULL"))
+    row_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PublishedResult(Base):
+    """A frozen compliance result of a publication (never updated: a new version is published)."""
+
+    __tablename__ = "published_results"
+    __table_args__ = (Index("ix_published_results_publication_id", "publication_id"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("compliance_publications.id", ondelete="RESTRICT"))
+    norm_code: Mapped[str] = mapped_column(String(64))
+    norm_label: Mapped[str] = mapped_column(String(300))
+    quartier_code: Mapped[str | None] = mapped_column(String(32))
+    quartier_name: Mapped[str | None] = mapped_column(String(200))
+    zone_code: Mapped[str | None] = mapped_column(String(64))
+    month: Mapped[dt.date] = mapped_column(Date)
+    cases: Mapped[int] = mapped_column(Integer)
+    compliant: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 5))
+    target_rate: Mapped[Decimal] = mapped_column(Numeric(4, 3))
+    median_delay_hours: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    p90_delay_hours: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    open_overdue: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    geom = mapped_column(geometry("MULTIPOLYGON"), nullable=True)

@@ -26,6 +26,8 @@ BLUEPRINTS = (
     ("portal.catalogue.views:bp", "/catalogue"),
     ("portal.tiles.views:bp", "/tiles"),
     ("portal.quartiers.views:bp", None),
+    ("portal.norms.views:bp", "/normes"),
+    ("portal.zones.views:bp", "/zones"),
 )
 
 csrf = CSRFProtect()

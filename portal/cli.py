@@ -36,6 +36,10 @@ def register(app) -> None:
     from portal.catalogue.cli import layers_cli
 
     app.cli.add_command(layers_cli)
+    from portal.norms.cli import COMMANDS as norms_commands
+
+    for group in norms_commands:
+        app.cli.add_command(group)
 
 
 def _bind():

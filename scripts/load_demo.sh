@@ -13,6 +13,8 @@ load quartiers geodata/paris/paris_quartiers_administratifs.geojson --preset par
 load quartiers geodata/nantes/nantes_metropole_quartiers.geojson --preset nantes-quartiers
 # Illustrative priority zones drawn for the demo (not official; see geodata/SOURCES.md).
 load zones geodata/demo/zones_commerciales_demo.geojson --preset ova-zones
+# Norms before incidents: each report gets its deadline when it is loaded.
+$OVA norms seed
 load incidents geodata/incidents/paris_dansmarue_2023-2024_extrait.csv --preset dansmarue
 load establishments geodata/etablissements/sirene_restauration_rapide_56.10C_dep44-59-69-75.csv --preset sirene-56.10C
 load establishments geodata/etablissements/decp_titulaires_sirene2022_commune.csv --preset decp-suppliers
@@ -21,4 +23,5 @@ load contracts geodata/commande_publique/decp_2019_marches_titulaires.csv --pres
 $OVA simulate resolutions --seed 42
 # Catalogue layers of the core tables, then the indicators (published as layers too).
 $OVA layers seed
+$OVA compliance compute
 $OVA indicators compute

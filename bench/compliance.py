@@ -1,0 +1,158 @@
+"""Benchmark of the compliance engine (on demand only: ``make bench`` or ``python bench/compliance.py``).
+
+On the TEST database (whose schema the test suite rebuilds anyway; the bench empties the tables it
+filled when done, so never run it while tests run): loads the 80 Paris quartiers, the seeded norms,
+40 priority zones, and N incidents (default 1 000 000) over 24 months, inserted in report order as a
+loader would, with resolution delays; places them once (``assign_points``, timed apart), commits and
+VACUUM ANALYZEs as a real database would be after a load; then times
+
+1. the full recompute (``norms.engine.compute_all``: one DELETE + one INSERT…SELECT, no spatial join),
+2. one hand-written statement doing the spatial join and the aggregation in the same run,
+3. an incremental update after 1 000 new incidents (placement + deadlines + ``recompute``).
+
+Usage: ``python bench/compliance.py [--incidents N]`` with TEST_DATABASE_URL (or DATABASE_URL) set.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from etl.assignment import assign_points  # noqa: E402
+from etl.quartiers import load_quartiers  # noqa: E402
+from norms.deadlines import refresh_deadlines  # noqa: E402
+from norms.engine import compute_all, recompute  # noqa: E402
+from norms.seeding import seed_norms  # noqa: E402
+from ova.db import make_engine  # noqa: E402
+from ova.seed import seed_all  # noqa: E402
+
+START = dt.date(2023, 1, 1)
+AS_OF = dt.datetime(2025, 1, 15, tzinfo=dt.timezone.utc)
+
+_ZONES = """
+    INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, source, geom)
+    SELECT 'BENCH-' || q.code, 'Zone ' || q.name, q.id, DATE '2022-01-01', 'approved', 'bench',
+           ST_Multi(ST_Buffer(ST_PointOnSurface(q.geom), 250))
+    FROM quartiers q ORDER BY q.code LIMIT 40
+"""
+
+# Random points in the quartiers' extent (some fall outside every quartier, as in real data);
+# categories of the seeded norms; delays log-normal-ish around two days; 3 % still open.
+_INCIDENTS = """
+    INSERT INTO incidents (source, external_id, category, reported_at, resolved_at, status, times_simulated, geom)
+    SELECT 'bench', :prefix || g, (ARRAY['graffiti', 'encombrants', 'depot-sauvage', 'eclairage', 'reclamation',
+                                          'affichage-sauvage', 'proprete', 'voirie'])[1 + (g % 8)],
+           r.reported_at,
+           CASE WHEN random() < 0.03 THEN NULL ELSE r.reported_at + make_interval(secs => 3600 * exp(ln(40) + random() * 1.8 - 0.9 + random() - 0.5)) END,
+           'resolved', true,
+           ST_SetSRID(ST_MakePoint(e.xmin + random() * (e.xmax - e.xmin), e.ymin + random() * (e.ymax - e.ymin)), 2154)
+    FROM generate_series(1, :n) g
+    CROSS JOIN (SELECT ST_XMin(x) xmin, ST_XMax(x) xmax, ST_YMin(x) ymin, ST_YMax(x) ymax
+                FROM (SELECT ST_Extent(geom) x FROM quartiers) s) e
+    CROSS JOIN LATERAL (SELECT :start + random() * (:stop - :start) + g * interval '0' AS reported_at) r
+    ORDER BY r.reported_at
+"""
+
+# The naive way: spatial join to quartiers and zone versions, then aggregate, in one statement.
+_HAND_WRITTEN = """
+    CREATE TEMP TABLE bench_hand ON COMMIT DROP AS
+    SELECT b.norm_id, b.quartier_id, b.zone_id, b.month, count(*) AS incidents,
+           count(*) FILTER (WHERE b.resolved_at IS NOT NULL OR b.deadline < :as_of) AS cases,
+           count(*) FILTER (WHERE b.resolved_at <= b.deadline) AS compliant,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY b.hours) FILTER (WHERE b.resolved_at IS NOT NULL) AS median,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY b.hours) FILTER (WHERE b.resolved_at IS NOT NULL) AS p90
+    FROM (
+        SELECT n.id AS norm_id, q.id AS quartier_id, z.id AS zone_id, i.resolved_at,
+               date_trunc('month', i.reported_at AT TIME ZONE 'Europe/Paris')::date AS month,
+               i.reported_at + make_interval(hours => n.delay_hours) AS deadline,
+               extract(epoch FROM i.resolved_at - i.reported_at) / 3600.0 AS hours
+        FROM incidents i
+        JOIN quartiers q ON ST_Intersects(q.geom, i.geom)
+        LEFT JOIN priority_zones z ON z.status = 'approved' AND ST_Intersects(z.geom, i.geom)
+             AND z.valid_from <= (i.reported_at AT TIME ZONE 'Europe/Paris')::date
+             AND (z.valid_to IS NULL OR (i.reported_at AT TIME ZONE 'Europe/Paris')::date < z.valid_to)
+        JOIN norms n ON n.metric = 'response_delay' AND i.category = ANY (n.category_codes)
+             AND (n.scope = 'territory' OR (n.scope = 'priority_zones' AND z.id IS NOT NULL))
+        WHERE i.status <> 'rejected'
+    ) b
+    GROUP BY GROUPING SETS ((b.norm_id, b.quartier_id, b.month), (b.norm_id, b.quartier_id, b.zone_id, b.month))
+"""
+
+
+def _timed(label, fn):
+    t0 = time.perf_counter()
+    out = fn()
+    elapsed = time.perf_counter() - t0
+    print(f"{label:<58} {elapsed:8.2f} s   {out if out is not None else ''}", flush=True)
+    return elapsed
+
+
+def _vacuum(engine) -> None:
+    """VACUUM ANALYZE the tables a load touched (outside any transaction)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("incidents", "compliance_results"):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    args = parser.parse_args()
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
+    engine = make_engine(url, application_name="ova-bench-compliance")
+    start = dt.datetime.combine(START, dt.time(), dt.timezone.utc)
+    stop = start + dt.timedelta(days=731)
+    try:
+        with engine.begin() as conn:
+            seed_all(conn)
+            load_quartiers(conn, ROOT / "geodata" / "paris" / "paris_quartiers_administratifs.geojson",
+                           preset="paris-quartiers")
+            seed_norms(conn)
+            conn.execute(text(_ZONES))
+            print(f"compliance benchmark: {args.incidents} incidents over 24 months, "
+                  f"{conn.scalar(text('SELECT count(*) FROM norms'))} norms, 80 quartiers, 40 zones")
+            _timed("generate incidents", lambda: conn.execute(text(_INCIDENTS), {
+                "n": args.incidents, "prefix": "b", "start": start, "stop": stop}).rowcount)
+            _timed("place incidents once (assign_points, spatial join)",
+                   lambda: assign_points(conn, "incidents")["changed"])
+        _vacuum(engine)
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL work_mem = '64MB'"))
+            full = _timed("FULL RECOMPUTE (compute_all)", lambda: compute_all(conn, as_of=AS_OF).inserted)
+            full2 = _timed("full recompute, second run", lambda: compute_all(conn, as_of=AS_OF).inserted)
+            hand = _timed("HAND-WRITTEN spatial join + aggregation statement",
+                          lambda: conn.execute(text(_HAND_WRITTEN), {"as_of": AS_OF}).rowcount)
+            print(f"ratio full recompute / hand-written: {min(full, full2) / hand:.2f} (target <= 0.5)")
+        _vacuum(engine)
+        with engine.begin() as conn:
+            new_start = dt.datetime(2024, 12, 1, tzinfo=dt.timezone.utc)
+            conn.execute(text(_INCIDENTS), {"n": 1000, "prefix": "new", "start": new_start,
+                                            "stop": new_start + dt.timedelta(days=30)})
+            ids = list(conn.scalars(text("SELECT id FROM incidents WHERE external_id LIKE 'new%'")))
+
+            def incremental():
+                assign_points(conn, "incidents", ids)
+                refresh_deadlines(conn, ids)
+                return recompute(conn, incident_ids=ids, as_of=AS_OF)
+
+            inc = _timed("INCREMENTAL after 1 000 new incidents (place+deadlines+recompute)", incremental)
+            only = _timed("  of which recompute alone (same keys again)",
+                          lambda: recompute(conn, incident_ids=ids, as_of=AS_OF).inserted)
+            print(f"incremental: {inc:.3f} s total, recompute {only:.3f} s (target < 0.2 s)")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE compliance_results, incidents, priority_zones, activities, "
+                              "document_deliveries, norms, quartiers CASCADE"))
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

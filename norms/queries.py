@@ -1,0 +1,144 @@
+"""Read side of compliance results for the dashboard (no Flask): matrix, series, failing incidents."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+STATUS_ORDER = ("not_met", "insufficient_data", "met")
+
+
+def months_with_results(conn: Connection) -> list[dt.date]:
+    """Months having compliance results, newest first."""
+    return list(conn.scalars(text("SELECT DISTINCT month FROM compliance_results ORDER BY month DESC")))
+
+
+def norms_list(conn: Connection, producer_id: int | None = None) -> list[dict]:
+    """Norms with their tâche and producer, in grid order."""
+    rows = conn.execute(text(
+        "SELECT n.*, t.label_fr AS tache_label, t.champ_code, p.name AS producer_name, p.slug AS producer_slug "
+        "FROM norms n JOIN taches_standard t ON t.code = n.tache_code "
+        "JOIN champs_action c ON c.code = t.champ_code LEFT JOIN producers p ON p.id = n.producer_id "
+        "WHERE (CAST(:p AS integer) IS NULL OR n.producer_id = :p) "
+        "ORDER BY c.position, t.position, n.code"), {"p": producer_id}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def matrix(conn: Connection, month: dt.date, producer_id: int | None = None) -> tuple[list[dict], list[dict]]:
+    """Quartiers × norms for ``month`` (whole-scope rows): (norms, rows of {quartier, cells by norm id})."""
+    norms = [n for n in norms_list(conn, producer_id)]
+    ids = [n["id"] for n in norms]
+    results = conn.execute(text(
+        "SELECT r.*, q.code AS quartier_code, q.name AS quartier_name, q.commune_name "
+        "FROM compliance_results r JOIN quartiers q ON q.id = r.quartier_id "
+        "WHERE r.month = :m AND r.zone_id IS NULL AND r.norm_id = ANY (:ids) "
+        "ORDER BY q.commune_name, q.name"), {"m": month, "ids": ids}).mappings().all()
+    rows: dict[int, dict] = {}
+    for r in results:
+        row = rows.setdefault(r["quartier_id"], {"id": r["quartier_id"], "code": r["quartier_code"],
+                                                 "name": r["quartier_name"], "commune": r["commune_name"],
+                                                 "cells": {}})
+        row["cells"][r["norm_id"]] = dict(r)
+    used = {nid for row in rows.values() for nid in row["cells"]}
+    return [n for n in norms if n["id"] in used], list(rows.values())
+
+
+def ranking(rows: list[dict]) -> list[dict]:
+    """Quartiers ranked by mean rate over their evaluable results; insufficient data never ranks."""
+    ranked = []
+    for row in rows:
+        rates = [c["rate"] for c in row["cells"].values() if c["status"] != "insufficient_data"]
+        if rates:
+            ranked.append({**row, "mean_rate": sum(rates) / len(rates), "evaluated": len(rates)})
+    return sorted(ranked, key=lambda r: r["mean_rate"], reverse=True)
+
+
+def quartier(conn: Connection, quartier_id: int) -> dict | None:
+    """A quartier with its WGS 84 bounds [[s, w], [n, e]]."""
+    row = conn.execute(text(
+        "SELECT id, code, name, commune_name, ST_YMin(e) AS s, ST_XMin(e) AS w, ST_YMax(e) AS n, ST_XMax(e) AS e "
+        "FROM (SELECT *, ST_Transform(geom, 4326) AS e FROM quartiers WHERE id = :q) s"),
+        {"q": quartier_id}).mappings().first()
+    if row is None:
+        return None
+    return {**row, "bounds": [[row["s"], row["w"]], [row["n"], row["e"]]]}
+
+
+def quartier_results(conn: Connection, quartier_id: int, month: dt.date) -> list[dict]:
+    """Every result of a quartier for a month (whole scope first, then zone versions)."""
+    rows = conn.execute(text(
+        "SELECT r.*, n.code AS norm_code, n.label_fr, n.label_en, n.metric, n.target_rate, n.delay_hours, "
+        "z.code AS zone_code, z.name AS zone_name, z.valid_from AS zone_from, z.valid_to AS zone_to "
+        "FROM compliance_results r JOIN norms n ON n.id = r.norm_id "
+        "LEFT JOIN priority_zones z ON z.id = r.zone_id "
+        "WHERE r.quartier_id = :q AND r.month = :m ORDER BY n.tache_code, n.code, r.zone_id NULLS FIRST"),
+        {"q": quartier_id, "m": month}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def quartier_series(conn: Connection, quartier_id: int) -> dict:
+    """Chart data: months and, per norm, the rate (None for insufficient data) of each month."""
+    rows = conn.execute(text(
+        "SELECT n.code, r.month, r.rate, r.status FROM compliance_results r JOIN norms n ON n.id = r.norm_id "
+        "WHERE r.quartier_id = :q AND r.zone_id IS NULL ORDER BY r.month"), {"q": quartier_id}).all()
+    months = sorted({r.month for r in rows})
+    series: dict[str, dict] = defaultdict(dict)
+    for r in rows:
+        series[r.code][r.month] = None if r.status == "insufficient_data" or r.rate is None else float(r.rate)
+    return {"labels": [m.strftime("%Y-%m") for m in months],
+            "datasets": [{"label": code, "data": [by_month.get(m) for m in months]}
+                         for code, by_month in sorted(series.items())]}
+
+
+_FAILING = """
+    SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+        'type', 'Feature', 'id', f.id,
+        'geometry', ST_AsGeoJSON(ST_Transform(f.geom, 4326), 6)::json,
+        'properties', json_build_object(
+            'id', f.id, 'category', f.category_label, 'address', f.address,
+            'reported_at', to_char(f.reported_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI'),
+            'deadline', to_char(f.deadline AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI'),
+            'resolved_at', to_char(f.resolved_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI'),
+            'delay_hours', round((extract(epoch FROM f.resolved_at - f.reported_at) / 3600)::numeric, 1),
+            'state', CASE WHEN f.resolved_at IS NULL THEN 'ouvert, en retard' ELSE 'résolu en retard' END,
+            'simulated', CASE WHEN f.times_simulated THEN 'oui (simulé)' ELSE 'non' END)
+    ) ORDER BY f.reported_at), '[]'::json))::text
+    FROM (
+        SELECT i.*, c.label_fr AS category_label, i.reported_at + make_interval(hours => n.delay_hours) AS deadline
+        FROM incidents i
+        JOIN norms n ON n.id = :norm AND n.metric = 'response_delay' AND i.category = ANY (n.category_codes)
+        JOIN incident_categories c ON c.code = i.category
+        LEFT JOIN priority_zones z ON z.id = i.zone_id
+        WHERE i.quartier_id = :q AND i.status <> 'rejected'
+          AND i.reported_at >= (CAST(:m AS date)::timestamp AT TIME ZONE 'Europe/Paris')
+          AND i.reported_at < ((CAST(:m AS date) + interval '1 month') AT TIME ZONE 'Europe/Paris')
+          AND (i.reported_at AT TIME ZONE 'Europe/Paris')::date >= n.valid_from
+          AND (n.valid_to IS NULL OR (i.reported_at AT TIME ZONE 'Europe/Paris')::date < n.valid_to)
+          AND (n.scope = 'territory' OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
+               OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
+                   AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
+               OR (n.scope = 'zone' AND z.code = n.zone_code))
+          AND (CAST(:zone AS integer) IS NULL OR i.zone_id = :zone)
+    ) f
+    WHERE coalesce(f.resolved_at, now()) > f.deadline
+"""
+
+
+def failing_incidents_geojson(conn: Connection, norm_id: int, quartier_id: int, month: dt.date,
+                              zone_id: int | None = None) -> str:
+    """The incidents of a norm × quartier × month that failed (late or open overdue), as WGS 84 GeoJSON."""
+    return conn.execute(text(_FAILING), {"norm": norm_id, "q": quartier_id, "m": month, "zone": zone_id}).scalar_one()
+
+
+def quartier_outline_geojson(conn: Connection, quartier_id: int) -> str:
+    """One quartier's outline with its priority zones valid today, as WGS 84 GeoJSON."""
+    return conn.execute(text(
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object("
+        "'type', 'Feature', 'geometry', ST_AsGeoJSON(ST_Transform(g, 4326), 6)::json, "
+        "'properties', json_build_object('name', name, 'kind', kind))))::text FROM ("
+        " SELECT geom AS g, name, 'quartier' AS kind FROM quartiers WHERE id = :q"
+        " UNION ALL SELECT geom, name, 'zone' FROM priority_zones WHERE quartier_id = :q AND status = 'approved'"
+        "   AND valid_from <= current_date AND (valid_to IS NULL OR valid_to > current_date)) s"),
+        {"q": quartier_id}).scalar_one()

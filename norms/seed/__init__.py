@@ -1,0 +1,1 @@
+"""Norm seed data (``norms.yml``), loaded by ``ova norms seed``."""

@@ -1,0 +1,233 @@
+"""Dashboard /normes: quartiers × norms matrix, quartier drill-down, producer view, grid, publications."""
+from __future__ import annotations
+
+import datetime as dt
+
+import folium
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from norms import queries, services
+from norms.publication import list_publications
+from ova.errors import InvalidInput
+from portal.auth.services import roles_required
+from portal.database import get_session
+from portal.maps import RemoteGeoJson, make_map, render_parts
+from portal.norms.forms import ActivityForm, AuditForm, DeliveryForm, NormForm
+
+bp = Blueprint("norms", __name__)
+
+STATUS_LABELS = {"met": _l("Atteinte"), "not_met": _l("Non atteinte"), "insufficient_data": _l("Données insuffisantes")}
+
+
+def _static(path: str) -> str:
+    return url_for("static", filename=path)
+
+
+def _conn():
+    return get_session().connection()
+
+
+def _month_arg(months: list[dt.date]) -> dt.date | None:
+    raw = request.args.get("month")
+    if raw:
+        try:
+            return dt.datetime.strptime(raw, "%Y-%m").date()
+        except ValueError as err:
+            raise InvalidInput(_("mois invalide : %(v)s (attendu AAAA-MM)", v=raw)) from err
+    return months[0] if months else None
+
+
+@bp.app_context_processor
+def _labels():
+    return {"status_label": lambda s: str(STATUS_LABELS.get(s, s))}
+
+
+@bp.route("/")
+def dashboard():
+    conn = _conn()
+    months = queries.months_with_results(conn)
+    month = _month_arg(months)
+    norms, rows = queries.matrix(conn, month) if month else ([], [])
+    return render_template("norms/dashboard.html", months=months, month=month, norms=norms, rows=rows,
+                           ranking=queries.ranking(rows)[:10], producer=None)
+
+
+@bp.route("/service")
+@roles_required("agent", "urbaniste")
+def producer_view():
+    """My service's compliance: agents see their producer; urbanists and admins pick one."""
+    conn = _conn()
+    producers = conn.exec_driver_sql("SELECT id, slug, name FROM producers ORDER BY name").mappings().all()
+    if current_user.role == "agent":
+        producer_id = current_user.producer_id
+    else:
+        producer_id = request.args.get("producer", type=int) or (producers[0]["id"] if producers else None)
+    producer = next((p for p in producers if p["id"] == producer_id), None)
+    if producer is None:
+        abort(404)
+    months = queries.months_with_results(conn)
+    month = _month_arg(months)
+    norms, rows = queries.matrix(conn, month, producer_id) if month else ([], [])
+    return render_template("norms/dashboard.html", months=months, month=month, norms=norms, rows=rows,
+                           ranking=queries.ranking(rows)[:10], producer=producer,
+                           producers=producers if current_user.role != "agent" else [])
+
+
+@bp.route("/quartier/<int:quartier_id>")
+def quartier(quartier_id: int):
+    conn = _conn()
+    q = queries.quartier(conn, quartier_id)
+    if q is None:
+        abort(404)
+    months = queries.months_with_results(conn)
+    month = _month_arg(months)
+    results = queries.quartier_results(conn, quartier_id, month) if month else []
+    norm_id = request.args.get("norm", type=int)
+    failing = [r for r in results if r["metric"] == "response_delay" and r["zone_id"] is None
+               and r["cases"] > r["compliant"]]
+    if norm_id is None and failing:
+        norm_id = failing[0]["norm_id"]
+    m = make_map(_static, basemap_url=current_app.config["BASEMAP_URL"],
+                 basemap_attribution=current_app.config["BASEMAP_ATTRIBUTION"], bounds=q["bounds"],
+                 height="420px")
+    RemoteGeoJson(url_for("norms.quartier_outline", quartier_id=quartier_id), _("Quartier et zones"),
+                  style={"color": "#000091", "weight": 2, "fillOpacity": 0.05},
+                  tooltip_field="name", title_field="name").add_to(m)
+    if norm_id and month:
+        RemoteGeoJson(
+            url_for("norms.failing_feed", norm=norm_id, quartier=quartier_id, month=month.strftime("%Y-%m")),
+            _("Signalements en échec"), point_style={"radius": 6, "color": "#b00020", "fillOpacity": 0.8},
+            tooltip_field="category", title_field="category",
+            popup_fields=[("state", _("État")), ("reported_at", _("Signalé le")), ("deadline", _("Échéance")),
+                          ("resolved_at", _("Résolu le")), ("delay_hours", _("Délai (h)")),
+                          ("simulated", _("Délais simulés")), ("address", _("Adresse"))],
+        ).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return render_template("norms/quartier.html", q=q, months=months, month=month, results=results,
+                           norm_id=norm_id, map=render_parts(m, _static),
+                           series=queries.quartier_series(conn, quartier_id))
+
+
+@bp.route("/api/echecs.geojson")
+def failing_feed():
+    norm_id = request.args.get("norm", type=int)
+    quartier_id = request.args.get("quartier", type=int)
+    if not norm_id or not quartier_id:
+        raise InvalidInput("norm and quartier are required")
+    month = _month_arg([]) or abort(400)
+    body = queries.failing_incidents_geojson(_conn(), norm_id, quartier_id, month,
+                                             request.args.get("zone", type=int))
+    return Response(body, mimetype="application/geo+json")
+
+
+@bp.route("/api/quartier/<int:quartier_id>.geojson")
+def quartier_outline(quartier_id: int):
+    body = queries.quartier_outline_geojson(_conn(), quartier_id)
+    return Response(body, mimetype="application/geo+json")
+
+
+@bp.route("/normes-qualite")
+def norm_list():
+    return render_template("norms/norm_list.html", norms=queries.norms_list(_conn()))
+
+
+@bp.route("/normes-qualite/<int:norm_id>", methods=["GET", "POST"])
+@roles_required("urbaniste")
+def norm_edit(norm_id: int):
+    session = get_session()
+    conn = session.connection()
+    norm = services.get_norm(conn, norm_id)
+    form = NormForm(data={**norm, "category_codes": ", ".join(norm["category_codes"] or [])})
+    quartiers = conn.exec_driver_sql("SELECT id, name FROM quartiers ORDER BY name").all()
+    form.quartier_id.choices = [(None, "—")] + [(q.id, q.name) for q in quartiers]
+    if form.validate_on_submit():
+        values = {k: getattr(form, k).data for k in services.EDITABLE if hasattr(form, k)}
+        values["category_codes"] = [c.strip() for c in (form.category_codes.data or "").split(",")]
+        values["period"] = form.period.data or None
+        values["producer_id"] = norm["producer_id"]
+        for key in ("zone_code", "activity_kind"):
+            values[key] = values[key] or None
+        try:
+            services.update_norm(conn, norm_id, values)
+        except InvalidInput as err:
+            session.rollback()
+            flash(err.message, "danger")
+        else:
+            session.commit()
+            flash(_("Norme enregistrée."), "success")
+            return redirect(url_for("norms.norm_list"))
+    return render_template("norms/norm_edit.html", form=form, norm=norm)
+
+
+@bp.route("/grille")
+def grid():
+    conn = _conn()
+    quartiers = conn.exec_driver_sql("SELECT id, name, commune_name FROM quartiers ORDER BY commune_name, name").all()
+    quartier_id = request.args.get("quartier", type=int) or (quartiers[0].id if quartiers else None)
+    years = services.audit_years(conn, quartier_id)
+    year = request.args.get("year", type=int) or years[0]
+    can_edit = current_user.is_authenticated and current_user.role in ("urbaniste", "admin")
+    return render_template("norms/grid.html", champs=services.grid(conn, quartier_id, year), quartiers=quartiers,
+                           quartier_id=quartier_id, years=years, year=year, can_edit=can_edit,
+                           form=AuditForm() if can_edit else None)
+
+
+@bp.route("/grille/<int:quartier_id>/<int:year>", methods=["POST"])
+@roles_required("urbaniste")
+def audit_save(quartier_id: int, year: int):
+    session = get_session()
+    form = AuditForm()
+    if not form.validate_on_submit():
+        flash(_("Audit non enregistré : formulaire incomplet."), "danger")
+    else:
+        services.save_audit(session.connection(), quartier_id=quartier_id, tache_code=form.tache_code.data,
+                            year=year, clear_commitment=form.clear_commitment.data == "oui",
+                            comment=form.comment.data, user_id=current_user.id)
+        session.commit()
+        flash(_("Audit enregistré."), "success")
+    return redirect(url_for("norms.grid", quartier=quartier_id, year=year))
+
+
+@bp.route("/publications")
+def publications():
+    return render_template("norms/publications.html", publications=list_publications(_conn()))
+
+
+@bp.route("/activites", methods=["GET", "POST"])
+@roles_required("agent", "urbaniste")
+def activities():
+    """Log an activity (frequency norms) or a document delivery (document norms)."""
+    session = get_session()
+    conn = session.connection()
+    quartiers = conn.exec_driver_sql("SELECT id, name FROM quartiers ORDER BY name").all()
+    kinds = list(conn.exec_driver_sql(
+        "SELECT DISTINCT activity_kind FROM norms WHERE metric = 'frequency' ORDER BY 1").scalars())
+    documents = conn.exec_driver_sql("SELECT id, label_fr FROM norms WHERE metric = 'document' ORDER BY code").all()
+    activity, delivery = ActivityForm(prefix="a"), DeliveryForm(prefix="d")
+    activity.kind.choices = [(k, k) for k in kinds]
+    activity.quartier_id.choices = [(q.id, q.name) for q in quartiers]
+    delivery.norm_id.choices = [(d.id, d.label_fr) for d in documents]
+    delivery.quartier_id.choices = [(None, "—")] + [(q.id, q.name) for q in quartiers]
+    try:
+        if "a-kind" in request.form and activity.validate_on_submit():
+            services.log_activity(conn, kind=activity.kind.data, quartier_id=activity.quartier_id.data,
+                                  occurred_at=activity.occurred_at.data, producer_id=current_user.producer_id,
+                                  note=activity.note.data)
+        elif "d-norm_id" in request.form and delivery.validate_on_submit():
+            services.record_delivery(conn, norm_id=delivery.norm_id.data, quartier_id=delivery.quartier_id.data,
+                                     delivered_on=delivery.delivered_on.data, note=delivery.note.data)
+        else:
+            if request.method == "POST":
+                flash(_("Formulaire incomplet."), "danger")
+            return render_template("norms/activities.html", activity=activity, delivery=delivery,
+                                   recent=services.recent_activities(conn))
+    except InvalidInput as err:
+        session.rollback()
+        flash(err.message, "danger")
+    else:
+        session.commit()
+        flash(_("Enregistré ; la conformité du quartier est recalculée."), "success")
+    return redirect(url_for("norms.activities"))

@@ -1,0 +1,1 @@
+"""Priority-zone editor for urbanists: draw or upload polygons, versions, draft → approved."""

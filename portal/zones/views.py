@@ -1,0 +1,113 @@
+"""Zone editor views: list of versions, draw/upload a draft, redraw it, approve, new version."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from norms import zones
+from ova.errors import InvalidInput, OvaError
+from portal.auth.services import roles_required
+from portal.database import get_session
+from portal.zones.forms import ConfirmForm, VersionForm, ZoneForm
+
+bp = Blueprint("zones", __name__)
+
+
+def _geometry(form: ZoneForm) -> str | None:
+    """The drawn geometry, or the uploaded file's, as normalised GeoJSON (None when neither)."""
+    if form.upload.data:
+        return zones.parse_geometry(form.upload.data.read(zones.MAX_GEOJSON_CHARS + 1))
+    if form.geometry.data:
+        return zones.parse_geometry(form.geometry.data)
+    return None
+
+
+@bp.route("/")
+@roles_required("urbaniste")
+def index():
+    return render_template("zones/index.html", versions=zones.versions(get_session().connection()))
+
+
+@bp.route("/api/zones.geojson")
+@roles_required("urbaniste")
+def feed():
+    body = zones.versions_geojson(get_session().connection(), request.args.get("id", type=int))
+    return Response(body, mimetype="application/geo+json")
+
+
+@bp.route("/nouvelle", methods=["GET", "POST"])
+@roles_required("urbaniste")
+def create():
+    form = ZoneForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            geojson = _geometry(form)
+            if geojson is None:
+                raise InvalidInput(_("Dessinez la zone sur la carte ou envoyez un fichier GeoJSON."))
+            zone_id = zones.create_draft(session.connection(), code=form.code.data, name=form.name.data,
+                                         valid_from=form.valid_from.data, geojson=geojson)
+        except OvaError as err:
+            session.rollback()
+            flash(err.message, "danger")
+        else:
+            session.commit()
+            flash(_("Brouillon enregistré."), "success")
+            return redirect(url_for("zones.edit", zone_id=zone_id))
+    return render_template("zones/edit.html", form=form, zone=None, confirm=None, version_form=None)
+
+
+@bp.route("/<int:zone_id>", methods=["GET", "POST"])
+@roles_required("urbaniste")
+def edit(zone_id: int):
+    session = get_session()
+    conn = session.connection()
+    zone = zones.get_version(conn, zone_id)
+    form = ZoneForm(data=zone)
+    if form.validate_on_submit():
+        try:
+            zones.update_draft(conn, zone_id, name=form.name.data, valid_from=form.valid_from.data,
+                               geojson=_geometry(form))
+        except OvaError as err:
+            session.rollback()
+            flash(err.message, "danger")
+        else:
+            session.commit()
+            flash(_("Brouillon enregistré."), "success")
+            return redirect(url_for("zones.edit", zone_id=zone_id))
+    return render_template("zones/edit.html", form=form, zone=zone, confirm=ConfirmForm(),
+                           version_form=VersionForm())
+
+
+@bp.route("/<int:zone_id>/approuver", methods=["POST"])
+@roles_required("urbaniste")
+def approve(zone_id: int):
+    session = get_session()
+    if ConfirmForm().validate_on_submit():
+        try:
+            summary = zones.approve(session.connection(), zone_id)
+        except OvaError as err:
+            session.rollback()
+            flash(err.message, "danger")
+        else:
+            session.commit()
+            flash(_("Version approuvée : %(c)s version(s) close(s), %(n)s signalement(s) replacé(s).",
+                    c=summary["closed"], n=summary["changed"]), "success")
+    return redirect(url_for("zones.edit", zone_id=zone_id))
+
+
+@bp.route("/<int:zone_id>/nouvelle-version", methods=["POST"])
+@roles_required("urbaniste")
+def new_version(zone_id: int):
+    session = get_session()
+    form = VersionForm()
+    if form.validate_on_submit():
+        try:
+            new_id = zones.new_version(session.connection(), zone_id, form.valid_from.data)
+        except OvaError as err:
+            session.rollback()
+            flash(err.message, "danger")
+        else:
+            session.commit()
+            return redirect(url_for("zones.edit", zone_id=new_id))
+    return redirect(url_for("zones.edit", zone_id=zone_id))

@@ -1,0 +1,75 @@
+"""Small hand-built fixtures for the norm tests: quartiers, zone versions, norms, incidents (SQL only)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+UTC = dt.timezone.utc
+
+
+class Fixtures:
+    """Insert rows with SQL on the test's connection; coordinates in Lambert-93 (central Paris)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self._n = 0
+
+    def quartier(self, code, x0=650000, y0=6860000, size=1000):
+        return self.conn.scalar(text(
+            "INSERT INTO quartiers (code, name, source, geom) VALUES (:c, :c, 'test', "
+            "ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 2154))) RETURNING id"),
+            {"c": code, "x0": x0, "y0": y0, "x1": x0 + size, "y1": y0 + size})
+
+    def zone(self, code, quartier_id, valid_from, valid_to=None, box=(650000, 6860000, 650500, 6860500),
+             status="approved"):
+        return self.conn.scalar(text(
+            "INSERT INTO priority_zones (code, name, quartier_id, valid_from, valid_to, status, geom) VALUES "
+            "(:c, :c, :q, :vf, :vt, :s, ST_Multi(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 2154))) RETURNING id"),
+            {"c": code, "q": quartier_id, "vf": valid_from, "vt": valid_to, "s": status,
+             "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]})
+
+    def norm(self, code, metric="response_delay", scope="territory", hours=48, categories=("graffiti",),
+             tache="EP2", **extra):
+        params = {"code": code, "metric": metric, "scope": scope, "hours": hours if metric == "response_delay" else None,
+                  "cats": list(categories) if metric == "response_delay" else [], "quartier_id": None,
+                  "zone_code": None, "valid_from": dt.date(2020, 1, 1), "valid_to": None, "min_sample": None,
+                  "target_rate": 0.9, "activity_kind": None, "events_required": None, "period": None,
+                  "tache": tache, "producer_id": None}
+        params.update(extra)
+        return self.conn.scalar(text(
+            "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, zone_code, "
+            "category_codes, delay_hours, activity_kind, events_required, period, target_rate, min_sample, "
+            "valid_from, valid_to, producer_id) VALUES (:code, :tache, :code, :code, :metric, :scope, :quartier_id, "
+            ":zone_code, :cats, :hours, :activity_kind, :events_required, :period, :target_rate, :min_sample, "
+            ":valid_from, :valid_to, :producer_id) RETURNING id"), params)
+
+    def incident(self, reported_at, resolved_at=None, *, category="graffiti", quartier_id=None, zone_id=None,
+                 xy=(650100, 6860100), status=None, simulated=False):
+        self._n += 1
+        status = status or ("resolved" if resolved_at else "new")
+        return self.conn.scalar(text(
+            "INSERT INTO incidents (source, external_id, category, reported_at, resolved_at, status, "
+            "quartier_id, zone_id, times_simulated, geom) VALUES ('test', :e, :c, :r, :res, :s, :q, :z, :sim, "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 2154)) RETURNING id"),
+            {"e": f"t{self._n}", "c": category, "r": reported_at, "res": resolved_at, "s": status,
+             "q": quartier_id, "z": zone_id, "sim": simulated, "x": xy[0], "y": xy[1]})
+
+    def activity(self, kind, occurred_at, quartier_id, zone_id=None):
+        return self.conn.scalar(text(
+            "INSERT INTO activities (kind, quartier_id, zone_id, occurred_at, source) "
+            "VALUES (:k, :q, :z, :t, 'test') RETURNING id"),
+            {"k": kind, "q": quartier_id, "z": zone_id, "t": occurred_at})
+
+    def results(self, norm_id, **where):
+        clauses = " ".join(f"AND {k} = :{k}" for k in where)
+        rows = self.conn.execute(text(
+            f"SELECT * FROM compliance_results WHERE norm_id = :n {clauses} ORDER BY month, zone_id NULLS FIRST"),
+            {"n": norm_id, **where}).mappings().all()
+        return [dict(r) for r in rows]
+
+
+@pytest.fixture
+def fx(connection):
+    return Fixtures(connection)
