@@ -17,6 +17,7 @@ from etl.mapping import load_mapping
 from etl.pipeline import Field, LoadOptions, LoadSummary, Target, id_scope, run_load
 from etl.quartiers import producer_id
 from norms.deadlines import refresh_deadlines
+from norms.engine import compute_all, recompute
 from ova.models import INCIDENT_STATUSES, Incident
 
 
@@ -55,6 +56,13 @@ class IncidentsTarget(Target):
             "SELECT count(*) FROM incidents i JOIN etl_stage_incidents s "
             "ON (i.source, i.external_id) = (s.source, s.external_id) WHERE i.zone_id IS NOT NULL"))
         summary.extra["deadlines set"] = refresh_deadlines(conn, id_scope(changed_ids)) if changed_ids else 0
+        if changed_ids:
+            scope = id_scope(changed_ids)
+            # Only the quartier-months of the changed reports (all of them for a big load).
+            if scope is None:
+                compute_all(conn)
+            else:
+                recompute(conn, incident_ids=scope)
 
 
 TARGET = IncidentsTarget()

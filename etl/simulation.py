@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from layers import catalogue
+from norms.engine import compute_all
 from ova.db import transaction
 
 LOGGER = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def simulate_resolutions(bind: Engine | Connection, *, seed: int = 42, now=None)
         conn.execute(text("DROP TABLE etl_simulated"))
         if changed:
             catalogue.touch(conn, "incidents")
+            compute_all(conn)
     counts = {"incidents": len(simulated), "changed": changed}
     counts.update(simulated["status"].value_counts().sort_index().to_dict())
     LOGGER.info("simulated resolutions (seed %s): %s", seed, counts)

@@ -30,10 +30,23 @@ LOGGER = logging.getLogger(__name__)
 
 MONTHS_KEPT = 24
 
-#: Extension point for the norms engine: an UPDATE statement setting
-#: ``territory_indicators.norms_met_share`` (0–1) from its compliance results table for each
-#: unit and period (bind parameter ``:as_of``). None until that table exists: the column stays NULL.
-NORMS_MET_SQL: str | None = None
+#: Share of norms met per unit and period, from the norms engine's ``compliance_results``:
+#: results judged met among those judged (met or not met) in the period's months; results with
+#: insufficient data do not count, so a small sample never ranks a quartier. NULL when none judged.
+NORMS_MET_SQL: str | None = """
+    UPDATE territory_indicators t SET norms_met_share = s.share
+    FROM (
+        SELECT t2.id, (count(*) FILTER (WHERE r.status = 'met'))::numeric
+                      / nullif(count(*) FILTER (WHERE r.status IN ('met', 'not_met')), 0) AS share
+        FROM territory_indicators t2
+        JOIN compliance_results r
+          ON r.month >= t2.period_start AND r.month < t2.period_end
+         AND ((t2.unit_kind = 'quartier' AND r.quartier_id = t2.unit_id)
+              OR (t2.unit_kind = 'zone' AND r.zone_id = t2.unit_id))
+        GROUP BY t2.id
+    ) s
+    WHERE t.id = s.id AND t.norms_met_share IS DISTINCT FROM s.share
+"""
 
 _LOCAL_DAY = "(i.reported_at AT TIME ZONE 'Europe/Paris')::date"
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from etl.assignment import assign_points
 from norms.deadlines import refresh_deadlines
+from norms.engine import recompute
 from ova.errors import Conflict, Forbidden, InvalidInput, NotFound, OvaError
 from ova.models import (ChampAction, Incident, IncidentCategory, IncidentEvent, IncidentReport, Producer,
                         TacheStandard)
@@ -65,7 +66,12 @@ DUPLICATE_RADIUS_M = 50
 
 #: Called as ``hook(conn, incident_ids)`` after every status change (a new report included), in the
 #: same transaction: register the compliance recompute here.
-STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = []
+def _recompute_compliance(conn: Connection, incident_ids: Sequence[int]) -> None:
+    """Recompute the compliance of the quartier-months these incidents belong to."""
+    recompute(conn, incident_ids=incident_ids)
+
+
+STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = [_recompute_compliance]
 
 
 class RateLimited(OvaError):

@@ -72,12 +72,31 @@ ACCESS = {
     "quartiers.incidents_feed": PUBLIC,
     "quartiers.establishments_feed": PUBLIC,
     "quartiers.zones_feed": PUBLIC,
+    # Norms: results are public; editing norms, audits and zones is the urbanists'.
+    "norms.dashboard": PUBLIC,
+    "norms.grid": PUBLIC,
+    "norms.quartier": PUBLIC,
+    "norms.quartier_outline": PUBLIC,
+    "norms.failing_feed": PUBLIC,
+    "norms.publications": PUBLIC,
+    "norms.norm_list": PUBLIC,
+    "norms.producer_view": {"agent", "urbaniste"},
+    "norms.activities": {"agent", "urbaniste"},
+    "norms.norm_edit": {"urbaniste"},
+    "norms.audit_save": {"urbaniste"},
+    "zones.index": {"urbaniste"},
+    "zones.feed": {"urbaniste"},
+    "zones.create": {"urbaniste"},
+    "zones.edit": {"urbaniste"},
+    "zones.approve": {"urbaniste"},
+    "zones.new_version": {"urbaniste"},
 }
 
 #: Values of URL arguments; ``{incident}`` is replaced by the id the ``objects`` fixture creates.
 ARGS = {"filename": "css/ova.css", "fmt": "json", "code": "MATRIX", "slug": "matrix-layer",
         "incident_id": "{incident}", "request_id": "{incident}", "feature_id": "{incident}",
-        "token": "not-the-token", "anything": "nothing-here", "z": 14, "x": 8299, "y": 5636}
+        "token": "not-the-token", "anything": "nothing-here", "z": 14, "x": 8299, "y": 5636,
+        "quartier_id": "{quartier}", "norm_id": "{norm}", "zone_id": "{zone}", "year": 2024}
 #: Per-endpoint values where the generic one does not fit.
 ENDPOINT_ARGS = {
     "catalogue.download": {"fmt": "geojson"},
@@ -110,19 +129,27 @@ def _get_routes(app):
 
 @pytest.fixture
 def objects(connection):
-    """One quartier, one incident and a public layer of the test agent's service (propreté)."""
+    """A quartier, a zone, a norm, an incident and a public layer of the test agent's service."""
     from sqlalchemy import text
 
-    connection.execute(text(
+    quartier = connection.scalar(text(
         "INSERT INTO quartiers (code, name, source, geom) VALUES ('MATRIX', 'Matrix', 'test', "
-        "ST_Multi(ST_MakeEnvelope(651000, 6862000, 652000, 6863000, 2154)))"))
+        "ST_Multi(ST_MakeEnvelope(651000, 6862000, 652000, 6863000, 2154))) RETURNING id"))
+    zone = connection.scalar(text(
+        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, geom) VALUES ('MATRIX', 'Matrix', :q, "
+        "'2024-01-01', ST_Multi(ST_MakeEnvelope(651000, 6862000, 651500, 6862500, 2154))) RETURNING id"),
+        {"q": quartier})
+    norm = connection.scalar(text(
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
+        "valid_from) VALUES ('matrix', 'EP2', 'm', 'm', 'response_delay', 'territory', '{graffiti}', 48, "
+        "'2024-01-01') RETURNING id"))
     incident = connection.scalar(text(
         "INSERT INTO incidents (source, external_id, category, reported_at, geom) VALUES "
         "('test', 'matrix', 'graffiti', now(), ST_SetSRID(ST_MakePoint(651500, 6862500), 2154)) RETURNING id"))
     connection.execute(text(
         "INSERT INTO layers (slug, title, producer_id, source_table, licence) VALUES "
         "('matrix-layer', 'Matrix', (SELECT id FROM producers WHERE slug = 'proprete'), 'incidents', 'ODbL')"))
-    return {"incident": incident}
+    return {"incident": incident, "quartier": quartier, "zone": zone, "norm": norm}
 
 
 @pytest.mark.parametrize("role", (None,) + ROLES)
