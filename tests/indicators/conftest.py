@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from conftest_values import AS_OF
+from tests.indicators.conftest_values import AS_OF
 X0, Y0 = 652000, 6862000
 
 

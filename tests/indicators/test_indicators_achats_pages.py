@@ -5,7 +5,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from conftest import NANTES
+from tests.indicators.conftest import NANTES
 
 Q = f"acheteur={NANTES}&du=2024-01-01&au=2024-12-31"
 

@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from indicators import territory as territory_mod
 
-from conftest_values import AS_OF
+from tests.indicators.conftest_values import AS_OF
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from indicators import procurement as p
 from ova.errors import InvalidInput
 
-from conftest import NANTES
+from tests.indicators.conftest import NANTES
 
 Y2024 = dict(start=dt.date(2024, 1, 1), end=dt.date(2025, 1, 1))
 

@@ -9,7 +9,7 @@ from indicators import publication, territory
 from indicators.suppression import can_see_detail, check_threshold
 from ova.errors import InvalidInput
 
-from conftest_values import Q1_12M
+from tests.indicators.conftest_values import Q1_12M
 
 
 def _one(conn, code, period="12m", detail=True, threshold=5, unit="quartier"):
