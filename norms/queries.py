@@ -15,6 +15,14 @@ def months_with_results(conn: Connection) -> list[dt.date]:
     return list(conn.scalars(text("SELECT DISTINCT month FROM compliance_results ORDER BY month DESC")))
 
 
+def default_month(conn: Connection) -> dt.date | None:
+    """The newest month where response-delay norms judged reports (later months hold only
+    frequency and document results, which say little until activities are logged)."""
+    return conn.scalar(text(
+        "SELECT max(r.month) FROM compliance_results r JOIN norms n ON n.id = r.norm_id "
+        "WHERE n.metric = 'response_delay' AND r.cases > 0"))
+
+
 def norms_list(conn: Connection, producer_id: int | None = None) -> list[dict]:
     """Norms with their tâche and producer, in grid order."""
     rows = conn.execute(text(

@@ -37,10 +37,11 @@ babel = Babel()
 def _select_locale() -> str:
     from flask import current_app
 
+    # French first, whatever the browser says: English only when the visitor chose it.
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "fr"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _secret_key(app: Flask) -> str:

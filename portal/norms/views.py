@@ -37,7 +37,7 @@ def _month_arg(months: list[dt.date]) -> dt.date | None:
             return dt.datetime.strptime(raw, "%Y-%m").date()
         except ValueError as err:
             raise InvalidInput(_("mois invalide : %(v)s (attendu AAAA-MM)", v=raw)) from err
-    return months[0] if months else None
+    return queries.default_month(_conn()) or (months[0] if months else None)
 
 
 @bp.app_context_processor
