@@ -36,6 +36,10 @@ class DefaultConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     TERRITORY_NAME = "Paris"
+    # Failed logins allowed per account and per client address within the window (then 429).
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_CLIENT = 20
+    LOGIN_WINDOW_MINUTES = 15
 
 
 def from_environment() -> dict:

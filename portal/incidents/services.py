@@ -29,9 +29,11 @@ from sqlalchemy.orm import Session
 
 from etl.assignment import assign_points
 from norms.deadlines import refresh_deadlines
-from ova.errors import Conflict, Forbidden, InvalidInput, NotFound, OvaError
+from ova.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ova.models import (ChampAction, Incident, IncidentCategory, IncidentEvent, IncidentReport, Producer,
                         TacheStandard)
+from ova import ratelimit
+from ova.ratelimit import RateLimited, client_hash  # noqa: F401  (the reporting API's names)
 from ova.settings import STORAGE_SRID
 
 LOGGER = logging.getLogger(__name__)
@@ -66,13 +68,6 @@ DUPLICATE_RADIUS_M = 50
 #: Called as ``hook(conn, incident_ids)`` after every status change (a new report included), in the
 #: same transaction: register the compliance recompute here.
 STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = []
-
-
-class RateLimited(OvaError):
-    """Too many reports from the same client in the rate-limit window."""
-
-    status = 429
-    code = "TooManyRequests"
 
 
 @dataclass
@@ -202,27 +197,16 @@ def process_photo(data: bytes) -> tuple[bytes, str]:
     return out.getvalue(), PHOTO_FORMATS[kind]
 
 
-def client_hash(secret: str, client: str | None) -> str | None:
-    """Keyed hash of a client identifier (IP address), so the address itself is never stored."""
-    if not client:
-        return None
-    return hmac.new(secret.encode(), client.encode(), hashlib.sha256).hexdigest()
-
-
 def check_rate_limit(session: Session, client_key: str | None, *, limit: int, window: dt.timedelta) -> None:
     """Refuse a report when ``client_key`` already made ``limit`` reports within ``window``.
 
     The count is read from ``incident_reports`` (one row per stored report), so the limit holds
-    across worker processes and restarts without another table or service.
+    across worker processes and restarts without another table or service (see ``ova.ratelimit``).
     """
-    if not client_key or limit <= 0:
-        return
-    recent = session.scalar(
-        select(func.count()).select_from(IncidentReport)
-        .where(IncidentReport.client_hash == client_key, IncidentReport.created_at > func.now() - window))
-    if recent >= limit:
-        raise RateLimited(f"too many reports from this connection: at most {limit} per "
-                          f"{int(window.total_seconds() // 60)} minutes, please retry later")
+    ratelimit.check(session, IncidentReport.client_hash, client_key, IncidentReport.created_at,
+                    limit=limit, window=window,
+                    message=f"too many reports from this connection: at most {limit} per "
+                            f"{int(window.total_seconds() // 60)} minutes, please retry later")
 
 
 def _digest(token: str) -> str:
