@@ -26,6 +26,7 @@ BLUEPRINTS = (
     ("portal.catalogue.views:bp", "/catalogue"),
     ("portal.tiles.views:bp", "/tiles"),
     ("portal.quartiers.views:bp", None),
+    ("portal.admin.views:bp", "/admin"),
 )
 
 csrf = CSRFProtect()

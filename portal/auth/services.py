@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ova import ratelimit
+from ova import audit, ratelimit
 from ova.errors import Conflict, InvalidInput
 from ova.models import ROLES, LoginFailure, Producer, User
 
@@ -48,8 +48,9 @@ def hash_password(password: str) -> str:
 
 
 def create_user(session: Session, *, email: str, name: str, password: str, role: str,
-                producer_slug: str | None = None) -> User:
-    """Create an account; agents must name their producer."""
+                producer_slug: str | None = None, actor_id: int | None = None) -> User:
+    """Create an account; agents must name their producer. Logged in the audit log (by ``actor_id``,
+    None for the command line)."""
     if role not in ROLES:
         raise InvalidInput(f"unknown role '{role}' (expected one of {', '.join(ROLES)})")
     if len(password) < 8:
@@ -69,6 +70,7 @@ def create_user(session: Session, *, email: str, name: str, password: str, role:
                 producer_id=producer_id)
     session.add(user)
     session.flush()
+    audit.record(session, actor_id, "users", user.id, "create", None, audit.snapshot(user))
     return user
 
 

@@ -32,7 +32,7 @@ from norms.deadlines import refresh_deadlines
 from ova.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ova.models import (ChampAction, Incident, IncidentCategory, IncidentEvent, IncidentReport, Producer,
                         TacheStandard)
-from ova import ratelimit
+from ova import audit, ratelimit
 from ova.ratelimit import RateLimited, client_hash  # noqa: F401  (the reporting API's names)
 from ova.settings import STORAGE_SRID
 
@@ -350,6 +350,12 @@ def reporter_contact(session: Session, incident: Incident) -> str | None:
     return session.scalar(select(IncidentReport.email).where(IncidentReport.incident_id == incident.id))
 
 
+def _audited(incident: Incident) -> dict:
+    """The workflow columns of ``incident`` as the audit log keeps them."""
+    return {"status": incident.status, "acknowledged_at": incident.acknowledged_at,
+            "resolved_at": incident.resolved_at}
+
+
 def change_status(session: Session, incident_ids: int | Sequence[int], to_status: str, *, actor,
                   note: str | None = None, now: dt.datetime | None = None) -> list[IncidentEvent]:
     """Move incidents to ``to_status``: the single entry point of every status change.
@@ -378,7 +384,9 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
             raise InvalidInput(f"a note is required to go from {incident.status} to {to_status} (the reason is public)")
     now = now or dt.datetime.now(dt.timezone.utc)
     events = []
+    changes = []
     for incident in incidents:
+        before = _audited(incident)
         event = IncidentEvent(incident_id=incident.id, at=now, from_status=incident.status,
                               to_status=to_status, author_id=actor.id, note=note)
         session.add(event)
@@ -391,8 +399,10 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
             incident.resolved_at = None  # reopened: no longer counted as resolved
         incident.status = to_status
         incident.updated_at = now
+        changes.append((incident.id, before, {**_audited(incident), "note": note}))
     session.flush()
     conn = session.connection()
+    audit.record_many(conn, actor.id, "incidents", "update", changes)
     for hook in STATUS_CHANGE_HOOKS:
         hook(conn, ids)
     return events

@@ -72,6 +72,8 @@ ACCESS = {
     "quartiers.incidents_feed": PUBLIC,
     "quartiers.establishments_feed": PUBLIC,
     "quartiers.zones_feed": PUBLIC,
+    # Administration (audit log of changes).
+    "admin.audit_log": {"admin"},
 }
 
 #: Values of URL arguments; ``{incident}`` is replaced by the id the ``objects`` fixture creates.
