@@ -110,6 +110,15 @@ def diff(before: Mapping | None, after: Mapping | None) -> list[tuple[str, Any, 
     return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
 
 
+def display(value: Any) -> str:
+    """A logged value as plain text for people: strings as they are, the rest as JSON (escape it in HTML)."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def list_entries(session, *, table: str | None = None, page: int = 1,
                  per_page: int = PER_PAGE) -> tuple[list[dict], int]:
     """One page of the log, newest first, optionally for one table: ``(entries, total)``."""

@@ -24,4 +24,4 @@ def audit_log():
     entries, total = audit.list_entries(get_session(), table=table, page=page)
     pages = max(1, -(-total // audit.PER_PAGE))
     return render_template("admin/audit.html", entries=entries, total=total, page=page, pages=pages,
-                           table=table, tables=audit.AUDITED_TABLES)
+                           table=table, tables=audit.AUDITED_TABLES, show=audit.display)
