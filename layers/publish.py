@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 
 from layers.catalogue import check_licence, touch
 from layers.sources import quote_ident
+from ova import audit
 from ova.db import transaction
 from ova.errors import Conflict, DataFileError, InvalidInput
 from ova.models import Layer, LayerVersion, Producer
@@ -209,6 +210,7 @@ def publish(bind, path: Path | str, *, producer: str, title: str | None = None, 
                 raise Conflict(f"the layer '{slug}' belongs to another producer")
             if layer.source_table != f"{SCHEMA}.{table}":
                 raise Conflict(f"the layer '{slug}' is not a published file: it cannot be replaced")
+        before = None if layer is None else audit.row_values(conn, Layer.__table__, layer.id)
         n = _load(conn, table, gdf)
         if layer is None:
             layer_id = conn.execute(Layer.__table__.insert().values(
@@ -225,4 +227,6 @@ def publish(bind, path: Path | str, *, producer: str, title: str | None = None, 
         conn.execute(LayerVersion.__table__.insert().values(
             layer_id=layer_id, version=version, note=note, filename=(filename or path.name)[:300],
             feature_count=n, published_by=user_id))
+        audit.record(conn, user_id, "layers", layer_id, "create" if layer is None else "update",
+                     before, audit.row_values(conn, Layer.__table__, layer_id))
     return Published(slug=slug, table=f"{SCHEMA}.{table}", version=version, features=n, created=layer is None)

@@ -642,3 +642,44 @@ class PublishedResult(Base):
     status: Mapped[str] = mapped_column(String(20))
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     geom = mapped_column(geometry("MULTIPOLYGON"), nullable=True)
+
+
+# --- security ---
+
+AUDIT_ACTIONS = ("create", "update", "delete")
+
+
+class LoginFailure(Base):
+    """One refused login, for rate limiting: keyed hashes of the account tried and of the client IP."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_account_hash_at", "account_hash", "at"),
+        Index("ix_login_failures_client_hash_at", "client_hash", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    #: Keyed hash of the normalised email typed (a mistyped password is never stored in clear).
+    account_hash: Mapped[str] = mapped_column(String(64))
+    #: Keyed hash of the client's IP address (never the address itself).
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = _now()
+
+
+class AuditEntry(Base):
+    """One change to a norm, zone, incident, layer or user: who, when, and the row before/after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        CheckConstraint(_in("action", AUDIT_ACTIONS), name="action"),
+        Index("ix_audit_log_table_name_at", "table_name", "at"),
+        Index("ix_audit_log_table_name_row_id", "table_name", "row_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = _now()
+    #: The user who made the change; None for the command line, ETL or a deleted account.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    table_name: Mapped[str] = mapped_column(String(63))
+    row_id: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(16))
+    before: Mapped[dict | None] = mapped_column(JSONB)
+    after: Mapped[dict | None] = mapped_column(JSONB)

@@ -28,6 +28,7 @@ BLUEPRINTS = (
     ("portal.quartiers.views:bp", None),
     ("portal.norms.views:bp", "/normes"),
     ("portal.zones.views:bp", "/zones"),
+    ("portal.admin.views:bp", "/admin"),
 )
 
 csrf = CSRFProtect()
@@ -74,11 +75,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from portal import database, errors
+    from portal import database, errors, security
     from portal.auth.services import login_manager
 
     database.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,

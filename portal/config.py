@@ -12,6 +12,7 @@ ENV_VARIABLES = {
     "OVA_BASEMAP_URL": "XYZ tile URL template of the basemap; empty for none (outlines only)",
     "OVA_BASEMAP_ATTRIBUTION": "attribution of the basemap tiles",
     "OVA_MAX_UPLOAD_MB": "maximum size of an uploaded file, in MB",
+    "OVA_SECURE_COOKIES": "1 to send the session cookie over HTTPS only (set it behind TLS)",
     "OVA_SETTINGS": "path of a Python settings file loaded over the defaults",
 }
 
@@ -28,8 +29,17 @@ class DefaultConfig:
     MAX_UPLOAD_MB = 20
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Off for the local http demo; OVA_SECURE_COOKIES=1 in production behind TLS.
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     TERRITORY_NAME = "Paris"
+    # Failed logins allowed per account and per client address within the window (then 429).
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_CLIENT = 20
+    LOGIN_WINDOW_MINUTES = 15
 
 
 def from_environment() -> dict:
@@ -43,4 +53,7 @@ def from_environment() -> dict:
         settings["BASEMAP_ATTRIBUTION"] = os.environ["OVA_BASEMAP_ATTRIBUTION"]
     if os.environ.get("OVA_MAX_UPLOAD_MB"):
         settings["MAX_UPLOAD_MB"] = int(os.environ["OVA_MAX_UPLOAD_MB"])
+    if "OVA_SECURE_COOKIES" in os.environ:
+        secure = os.environ["OVA_SECURE_COOKIES"].strip().lower() in ("1", "true", "yes", "on")
+        settings["SESSION_COOKIE_SECURE"] = settings["REMEMBER_COOKIE_SECURE"] = secure
     return settings

@@ -11,6 +11,8 @@ from ova.errors import OvaError
 LOGGER = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/ogc", "/open311/", "/tiles/")
+#: Challenge of 401 responses of API routes: they take an API token as a Bearer token (RFC 6750).
+REALM = "Portail OVA"
 
 
 def wants_json() -> bool:
@@ -34,8 +36,24 @@ def init_app(app: Flask) -> None:
     def handle_ova_error(err: OvaError):
         if err.status >= 500:
             LOGGER.exception("server error")
-        return _render(err.status, err.code, err.message)
+        body, status = _render(err.status, err.code, err.message)
+        headers = {}
+        if getattr(err, "retry_after", None):
+            headers["Retry-After"] = str(err.retry_after)
+        return body, status, headers
 
     @app.errorhandler(HTTPException)
     def handle_http_error(err: HTTPException):
         return _render(err.code or 500, err.name.replace(" ", ""), err.description or err.name)
+
+    @app.after_request
+    def _challenge_unauthorised(response):
+        """Every 401 of an API route names its scheme (``WWW-Authenticate: Bearer``)."""
+        if response.status_code == 401 and request.path.startswith(JSON_PREFIXES) \
+                and "WWW-Authenticate" not in response.headers:
+            challenge = f'Bearer realm="{REALM}"'
+            if request.headers.get("Authorization", "").lower().startswith("bearer ") \
+                    or request.args.get("api_key"):
+                challenge += ', error="invalid_token"'
+            response.headers["WWW-Authenticate"] = challenge
+        return response

@@ -1,6 +1,7 @@
 """Folium maps with every asset served by the portal itself (no CDN, works on an intranet)."""
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import folium
@@ -106,15 +107,33 @@ def make_map(static_url: Callable[[str], str], *, basemap_url: str = "", basemap
     return m
 
 
-def render_parts(m: folium.Map, static_url: Callable[[str], str]) -> dict[str, str]:
-    """Render ``m`` into the header, body and script parts a page template embeds."""
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc\s*=)(?![^>]*\bnonce\s*=)(?=[\s>])", re.IGNORECASE)
+
+
+def add_nonce(html: str, nonce: str | None) -> str:
+    """Give every inline ``<script>`` (one without ``src``) of ``html`` the CSP ``nonce``."""
+    if not nonce:
+        return html
+    return _INLINE_SCRIPT.sub(f'<script nonce="{nonce}"', html)
+
+
+def render_parts(m: folium.Map, static_url: Callable[[str], str], *, nonce: str | None = None) -> dict[str, str]:
+    """Render ``m`` into the header, body and script parts a page template embeds.
+
+    Inline scripts Folium writes in the header and body get the request's CSP nonce (``nonce``,
+    by default the current request's); the ``script`` part is raw JavaScript that templates wrap
+    in ``<script nonce="{{ csp_nonce() }}">``.
+    """
+    from portal.security import current_nonce
+
+    nonce = nonce or current_nonce()
     localise(m, static_url)
     root = m.get_root()
     localise(root, static_url)
     root.render()
     return {
-        "header": root.header.render(),
-        "html": root.html.render(),
+        "header": add_nonce(root.header.render(), nonce),
+        "html": add_nonce(root.html.render(), nonce),
         "script": root.script.render(),
     }
 

@@ -168,6 +168,27 @@ def browser():
         b.close()
 
 
+def _csp_safe_wait_for_function(pg):
+    """``page.wait_for_function`` that works under the portal's CSP (no 'unsafe-eval').
+
+    Playwright's own polls its predicate through ``new Function`` inside the page, which a CSP
+    without 'unsafe-eval' refuses; ``page.evaluate`` goes through the DevTools protocol instead.
+    """
+    import time
+
+    def wait_for_function(expression, *, arg=None, timeout=None, polling=None):
+        deadline = time.monotonic() + (timeout or 30_000) / 1000
+        while True:
+            value = pg.evaluate(expression, arg)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"wait_for_function timed out: {expression}")
+            pg.wait_for_timeout(50)
+
+    return wait_for_function
+
+
 class PageWatch:
     """Console errors and requests leaving 127.0.0.1, collected while a page is used."""
 
@@ -201,6 +222,7 @@ def page(browser, request):
     pg.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: watch.errors.append(str(e)))
     pg.watch = watch
+    pg.wait_for_function = _csp_safe_wait_for_function(pg)
     yield pg
     artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
     artifacts.mkdir(exist_ok=True)

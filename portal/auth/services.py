@@ -1,17 +1,19 @@
 """Accounts and roles: password hashing, the logged-in user, and server-side role checks."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass
 
 from flask import abort
 from flask_login import LoginManager, current_user
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ova import audit, ratelimit
 from ova.errors import Conflict, InvalidInput
-from ova.models import ROLES, Producer, User
+from ova.models import ROLES, LoginFailure, Producer, User
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -46,8 +48,9 @@ def hash_password(password: str) -> str:
 
 
 def create_user(session: Session, *, email: str, name: str, password: str, role: str,
-                producer_slug: str | None = None) -> User:
-    """Create an account; agents must name their producer."""
+                producer_slug: str | None = None, actor_id: int | None = None) -> User:
+    """Create an account; agents must name their producer. Logged in the audit log (by ``actor_id``,
+    None for the command line)."""
     if role not in ROLES:
         raise InvalidInput(f"unknown role '{role}' (expected one of {', '.join(ROLES)})")
     if len(password) < 8:
@@ -67,6 +70,7 @@ def create_user(session: Session, *, email: str, name: str, password: str, role:
                 producer_id=producer_id)
     session.add(user)
     session.flush()
+    audit.record(session, actor_id, "users", user.id, "create", None, audit.snapshot(user))
     return user
 
 
@@ -76,6 +80,51 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if user is None or not check_password_hash(user.password_hash, password):
         return None
     return user
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed logins allowed per account and per client address within ``window``."""
+
+    per_account: int = 5
+    per_client: int = 20
+    window: dt.timedelta = dt.timedelta(minutes=15)
+
+
+def account_key(secret: str, email: str | None) -> str | None:
+    """Keyed hash of the normalised email typed at login (what a failure is counted against)."""
+    return ratelimit.client_hash(secret, (email or "").strip().lower()[:254] or None)
+
+
+def check_login_allowed(session: Session, account: str | None, client: str | None, limits: LoginLimits) -> None:
+    """Refuse (429) a login attempt once the account or the client address had too many failures.
+
+    Checked before the password, so a locked account cannot be used to test passwords. The
+    failures are rows of ``login_failures``: the limit holds across workers and restarts.
+    """
+    minutes = int(limits.window.total_seconds() // 60)
+    ratelimit.check(session, LoginFailure.account_hash, account, LoginFailure.at,
+                    limit=limits.per_account, window=limits.window,
+                    message=f"too many failed logins for this account: retry in {minutes} minutes")
+    ratelimit.check(session, LoginFailure.client_hash, client, LoginFailure.at,
+                    limit=limits.per_client, window=limits.window,
+                    message=f"too many failed logins from this connection: retry in {minutes} minutes")
+
+
+def record_login_failure(session: Session, account: str | None, client: str | None,
+                         limits: LoginLimits) -> None:
+    """Count one failed login (and forget this account's failures older than the window)."""
+    if account is None:
+        return
+    session.execute(delete(LoginFailure).where(LoginFailure.account_hash == account,
+                                               LoginFailure.at < func.now() - limits.window))
+    session.execute(insert(LoginFailure).values(account_hash=account, client_hash=client))
+
+
+def clear_login_failures(session: Session, account: str | None) -> None:
+    """A successful login clears the account's failures (not the client address's)."""
+    if account is not None:
+        session.execute(delete(LoginFailure).where(LoginFailure.account_hash == account))
 
 
 def roles_required(*roles: str):

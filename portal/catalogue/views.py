@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from layers.catalogue import (LICENCE_URLS, ANONYMOUS, cached_stats, can_edit, get_layer, list_layers,
                               source_of)
+from ova import audit
 from ova.models import Layer, Producer
 from portal.catalogue.access import current_reader
 from portal.catalogue.forms import LayerForm
@@ -81,6 +82,7 @@ def edit(slug):
     if request.method == "GET":
         form.keywords.data = ", ".join(layer.keywords or [])
     if form.validate_on_submit():
+        before = audit.snapshot(layer)
         layer.title = form.title.data.strip()
         layer.abstract = form.abstract.data or None
         layer.keywords = [k.strip() for k in (form.keywords.data or "").split(",") if k.strip()]
@@ -91,6 +93,13 @@ def edit(slug):
         layer.update_frequency = form.update_frequency.data or None
         layer.restricted_to = list(form.restricted_to.data or [])
         layer.published = bool(form.published.data)
+        session.flush()
+        after = audit.snapshot(layer)
+        if audit.changed(before, after):
+            from flask_login import current_user
+
+            audit.record(session, current_user.id if current_user.is_authenticated else None,
+                         "layers", layer.id, "update", before, after)
         session.commit()
         flash(_("Métadonnées enregistrées."), "success")
         return redirect(url_for("catalogue.layer_page", slug=slug))

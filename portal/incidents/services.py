@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session
 from etl.assignment import assign_points
 from norms.deadlines import refresh_deadlines
 from norms.engine import recompute
-from ova.errors import Conflict, Forbidden, InvalidInput, NotFound, OvaError
+from ova.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ova.models import (ChampAction, Incident, IncidentCategory, IncidentEvent, IncidentReport, Producer,
                         TacheStandard)
+from ova import audit, ratelimit
+from ova.ratelimit import RateLimited, client_hash  # noqa: F401  (the reporting API's names)
 from ova.settings import STORAGE_SRID
 
 LOGGER = logging.getLogger(__name__)
@@ -72,13 +74,6 @@ def _recompute_compliance(conn: Connection, incident_ids: Sequence[int]) -> None
 
 
 STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = [_recompute_compliance]
-
-
-class RateLimited(OvaError):
-    """Too many reports from the same client in the rate-limit window."""
-
-    status = 429
-    code = "TooManyRequests"
 
 
 @dataclass
@@ -208,27 +203,16 @@ def process_photo(data: bytes) -> tuple[bytes, str]:
     return out.getvalue(), PHOTO_FORMATS[kind]
 
 
-def client_hash(secret: str, client: str | None) -> str | None:
-    """Keyed hash of a client identifier (IP address), so the address itself is never stored."""
-    if not client:
-        return None
-    return hmac.new(secret.encode(), client.encode(), hashlib.sha256).hexdigest()
-
-
 def check_rate_limit(session: Session, client_key: str | None, *, limit: int, window: dt.timedelta) -> None:
     """Refuse a report when ``client_key`` already made ``limit`` reports within ``window``.
 
     The count is read from ``incident_reports`` (one row per stored report), so the limit holds
-    across worker processes and restarts without another table or service.
+    across worker processes and restarts without another table or service (see ``ova.ratelimit``).
     """
-    if not client_key or limit <= 0:
-        return
-    recent = session.scalar(
-        select(func.count()).select_from(IncidentReport)
-        .where(IncidentReport.client_hash == client_key, IncidentReport.created_at > func.now() - window))
-    if recent >= limit:
-        raise RateLimited(f"too many reports from this connection: at most {limit} per "
-                          f"{int(window.total_seconds() // 60)} minutes, please retry later")
+    ratelimit.check(session, IncidentReport.client_hash, client_key, IncidentReport.created_at,
+                    limit=limit, window=window,
+                    message=f"too many reports from this connection: at most {limit} per "
+                            f"{int(window.total_seconds() // 60)} minutes, please retry later")
 
 
 def _digest(token: str) -> str:
@@ -372,6 +356,12 @@ def reporter_contact(session: Session, incident: Incident) -> str | None:
     return session.scalar(select(IncidentReport.email).where(IncidentReport.incident_id == incident.id))
 
 
+def _audited(incident: Incident) -> dict:
+    """The workflow columns of ``incident`` as the audit log keeps them."""
+    return {"status": incident.status, "acknowledged_at": incident.acknowledged_at,
+            "resolved_at": incident.resolved_at}
+
+
 def change_status(session: Session, incident_ids: int | Sequence[int], to_status: str, *, actor,
                   note: str | None = None, now: dt.datetime | None = None) -> list[IncidentEvent]:
     """Move incidents to ``to_status``: the single entry point of every status change.
@@ -400,7 +390,9 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
             raise InvalidInput(f"a note is required to go from {incident.status} to {to_status} (the reason is public)")
     now = now or dt.datetime.now(dt.timezone.utc)
     events = []
+    changes = []
     for incident in incidents:
+        before = _audited(incident)
         event = IncidentEvent(incident_id=incident.id, at=now, from_status=incident.status,
                               to_status=to_status, author_id=actor.id, note=note)
         session.add(event)
@@ -413,8 +405,10 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
             incident.resolved_at = None  # reopened: no longer counted as resolved
         incident.status = to_status
         incident.updated_at = now
+        changes.append((incident.id, before, {**_audited(incident), "note": note}))
     session.flush()
     conn = session.connection()
+    audit.record_many(conn, actor.id, "incidents", "update", changes)
     for hook in STATUS_CHANGE_HOOKS:
         hook(conn, ids)
     return events

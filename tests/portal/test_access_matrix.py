@@ -90,6 +90,8 @@ ACCESS = {
     "zones.edit": {"urbaniste"},
     "zones.approve": {"urbaniste"},
     "zones.new_version": {"urbaniste"},
+    # Administration (audit log of changes).
+    "admin.audit_log": {"admin"},
 }
 
 #: Values of URL arguments; ``{incident}`` is replaced by the id the ``objects`` fixture creates.
