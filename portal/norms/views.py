@@ -11,7 +11,9 @@ from flask_login import current_user
 
 from norms import queries, services
 from norms.publication import list_publications
+from ova import audit
 from ova.errors import InvalidInput
+from ova.models import Norm
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.maps import RemoteGeoJson, make_map, render_parts
@@ -151,7 +153,11 @@ def norm_edit(norm_id: int):
         for key in ("zone_code", "activity_kind"):
             values[key] = values[key] or None
         try:
+            before = audit.row_values(conn, Norm.__table__, norm_id)
             services.update_norm(conn, norm_id, values)
+            after = audit.row_values(conn, Norm.__table__, norm_id)
+            if audit.changed(before, after):
+                audit.record(conn, current_user.id, "norms", norm_id, "update", before, after)
         except InvalidInput as err:
             session.rollback()
             flash(err.message, "danger")

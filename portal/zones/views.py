@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from norms import zones
+from ova import audit
 from ova.errors import InvalidInput, OvaError
+from ova.models import PriorityZone
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.zones.forms import ConfirmForm, VersionForm, ZoneForm
@@ -35,6 +38,13 @@ def feed():
     return Response(body, mimetype="application/geo+json")
 
 
+def _audit(conn, zone_id: int, action: str, before: dict | None) -> None:
+    """Log the change of a zone version by the current user (before → after)."""
+    after = audit.row_values(conn, PriorityZone.__table__, zone_id)
+    if audit.changed(before, after):
+        audit.record(conn, current_user.id, "priority_zones", zone_id, action, before, after)
+
+
 @bp.route("/nouvelle", methods=["GET", "POST"])
 @roles_required("urbaniste")
 def create():
@@ -47,6 +57,7 @@ def create():
                 raise InvalidInput(_("Dessinez la zone sur la carte ou envoyez un fichier GeoJSON."))
             zone_id = zones.create_draft(session.connection(), code=form.code.data, name=form.name.data,
                                          valid_from=form.valid_from.data, geojson=geojson)
+            _audit(session.connection(), zone_id, "create", None)
         except OvaError as err:
             session.rollback()
             flash(err.message, "danger")
@@ -66,8 +77,10 @@ def edit(zone_id: int):
     form = ZoneForm(data=zone)
     if form.validate_on_submit():
         try:
+            before = audit.row_values(conn, PriorityZone.__table__, zone_id)
             zones.update_draft(conn, zone_id, name=form.name.data, valid_from=form.valid_from.data,
                                geojson=_geometry(form))
+            _audit(conn, zone_id, "update", before)
         except OvaError as err:
             session.rollback()
             flash(err.message, "danger")
@@ -85,7 +98,9 @@ def approve(zone_id: int):
     session = get_session()
     if ConfirmForm().validate_on_submit():
         try:
+            before = audit.row_values(session.connection(), PriorityZone.__table__, zone_id)
             summary = zones.approve(session.connection(), zone_id)
+            _audit(session.connection(), zone_id, "update", before)
         except OvaError as err:
             session.rollback()
             flash(err.message, "danger")
@@ -104,6 +119,7 @@ def new_version(zone_id: int):
     if form.validate_on_submit():
         try:
             new_id = zones.new_version(session.connection(), zone_id, form.valid_from.data)
+            _audit(session.connection(), new_id, "create", None)
         except OvaError as err:
             session.rollback()
             flash(err.message, "danger")

@@ -34,6 +34,10 @@ def test_upload_creates_a_draft_then_approve(login_as, connection):
     assert urbanist.post(f"/zones/{zone_id}/approuver").status_code == 302
     assert connection.scalar(text("SELECT status FROM priority_zones WHERE id = :z"), {"z": zone_id}) == "approved"
     assert "Zone &lt;test&gt;" in urbanist.get("/zones/").get_data(as_text=True)
+    log = connection.execute(text(
+        "SELECT action, before->>'status', after->>'status' FROM audit_log "
+        "WHERE table_name = 'priority_zones' AND row_id = :z ORDER BY id"), {"z": str(zone_id)}).all()
+    assert [tuple(r) for r in log] == [("create", None, "draft"), ("update", "draft", "approved")]
 
 
 def test_drawn_geometry_is_saved_and_bad_input_reported(login_as, connection):
