@@ -56,7 +56,9 @@ def test_urbanist_draws_a_priority_zone(page, live_server, committed, engine):
     page.fill("input[name=name]", "Zone dessinée")
     page.fill("input[name=valid_from]", "2024-01-01")
     page.click(".leaflet-draw-draw-polygon")
+    page.wait_for_selector(".leaflet-draw-tooltip")   # drawing mode is on before the first vertex
     box = page.locator("#zone-map").bounding_box()
+    page.mouse.move(box["x"] + 150, box["y"] + 100, steps=5)
     points = [(box["x"] + 200, box["y"] + 150), (box["x"] + 400, box["y"] + 150), (box["x"] + 300, box["y"] + 350)]
     for x, y in points:
         page.mouse.move(x, y, steps=5)      # Leaflet.draw tracks the pointer between clicks
