@@ -7,43 +7,16 @@ from sqlalchemy import text
 
 from norms.zone_suggestions import Parameters, candidates_geojson, create_draft_from_candidate
 from ova.errors import InvalidInput, NotFound
+from tests.norms.conftest import Shops
 
 PARAMS = Parameters(distance=30, min_points=5)
-
-
-class Shops:
-    """Establishments inserted with SQL, placed in a quartier (Lambert-93 coordinates)."""
-
-    def __init__(self, conn, quartier_id):
-        self.conn, self.quartier_id, self.n = conn, quartier_id, 0
-
-    def add(self, x, y, naf="47.11B", name=None, closed_on=None, precision="address"):
-        self.n += 1
-        return self.conn.scalar(text(
-            "INSERT INTO establishments (source, external_id, siren, name, naf_code, closed_on, geo_precision, "
-            "quartier_id, geom) VALUES ('test', :e, '123456789', :name, :naf, :closed, :p, :q, "
-            "ST_SetSRID(ST_MakePoint(:x, :y), 2154)) RETURNING id"),
-            {"e": f"s{self.n}", "name": name or f"Commerce {self.n}", "naf": naf, "closed": closed_on,
-             "p": precision, "q": self.quartier_id, "x": x, "y": y})
-
-    def grid(self, x0, y0, count, step=10, **kw):
-        return [self.add(x0 + (i % 4) * step, y0 + (i // 4) * step, **kw) for i in range(count)]
 
 
 @pytest.fixture
 def shops(connection, fx):
     """Quartier Q1 (1 km²): a retail street of 10 shops, a food square of 6, and everything that must not count."""
     q = fx.quartier("Q1")
-    s = Shops(connection, q)
-    street = s.grid(650100, 6860100, 10, name="Épicerie <b>fine</b>")
-    square = s.grid(650700, 6860700, 6, naf="56.10C", name='Kebab "<img src=x onerror=alert(1)>"')
-    s.add(650400, 6860400)                                         # noise: isolated shops
-    s.add(650900, 6860100)
-    s.add(650150, 6860900)
-    s.add(650730, 6860730)                                         # joins the food square
-    s.grid(650500, 6860100, 8, naf="62.01Z")                       # dense offices: not commerce
-    s.grid(650300, 6860700, 8, closed_on=dt.date(2020, 1, 1))       # closed shops
-    s.grid(650550, 6860550, 8, precision="commune_centroid")       # placed at a centroid, not an address
+    street, square = Shops(connection, q).two_clusters_and_noise()
     return q, street, square
 
 
