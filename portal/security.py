@@ -23,6 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ova import ratelimit
 from ova.db import transaction
+from ova.errors import InvalidInput
 
 #: Headers added to every response.
 STATIC_HEADERS = {
@@ -104,6 +105,19 @@ def limit_api_requests() -> None:
               "Réessayez dans %(s)s s.", n=limit, s=retry_after), retry_after=retry_after)
 
 
+def refuse_nul_bytes() -> None:
+    """400 for a NUL byte in the path, a query parameter or a form field (PostgreSQL text refuses them).
+
+    Uploaded files are binary and are not concerned.
+    """
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        raise InvalidInput(_("Caractère NUL interdit dans la requête."))
+
+
 def init_app(app: Flask) -> None:
     """Trust the configured proxies, limit API requests, and add the security headers."""
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
@@ -111,6 +125,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
                                 x_port=proxies, x_prefix=proxies)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.before_request(refuse_nul_bytes)
     app.before_request(limit_api_requests)
 
     @app.after_request
