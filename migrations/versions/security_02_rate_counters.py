@@ -1,7 +1,7 @@
 """rate counters of the API rate limits (unlogged)
 
 Revision ID: security_02
-Revises: security_01
+Revises: norms_02
 Create Date: 2026-11-23
 """
 from alembic import op
