@@ -1,14 +1,14 @@
 """rate counters of the API rate limits (unlogged)
 
 Revision ID: security_02
-Revises: security_01
+Revises: norms_02
 Create Date: 2026-11-23
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = 'security_02'
-down_revision = "security_01"
+down_revision = "norms_02"
 branch_labels = None
 depends_on = None
 
