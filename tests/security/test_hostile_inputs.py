@@ -119,8 +119,16 @@ def as_role(app, login_as):
     return factory
 
 
-@pytest.mark.parametrize("role,url", FORMS)
-def test_every_form_field_rejects_or_escapes_hostile_input(as_role, connection, territory, role, url):
+@pytest.fixture
+def norm_url(connection, territory):
+    from tests.portal.conftest import add_norm
+
+    return f"/normes/normes-qualite/{add_norm(connection, 'hostile-norm', 'EP2', 'Norme')}"
+
+
+@pytest.mark.parametrize("role,url", FORMS + (("admin", "/catalogue/publish"), ("urbaniste", "NORM")))
+def test_every_form_field_rejects_or_escapes_hostile_input(as_role, connection, territory, norm_url, role, url):
+    url = norm_url if url == "NORM" else url
     client = as_role(role)
     fields, _ = form_fields(client, url)
     assert fields, f"no field found on {url}"
@@ -138,6 +146,20 @@ def test_every_form_field_rejects_or_escapes_hostile_input(as_role, connection, 
                 check_answer(follow, payload)
             if "<" in payload and field in ("description", "address", "name", "title", "abstract", "note"):
                 assert payload not in body
+
+
+@pytest.mark.parametrize("name", ["huge-int", "huge-float", "negative", "nan", "sqli", "nul", "xss"])
+def test_zone_suggestion_parameters(login_as, connection, name):
+    client = login_as("urbaniste")
+    payload = PAYLOADS[name]
+    for param in ("distance", "min_points"):
+        check_answer(client.get("/zones/api/suggestions.geojson", query_string={param: payload}), payload)
+    before = counts(connection)
+    for param in ("seed", "distance", "min_points"):
+        data = {"seed": "1", "distance": "100", "min_points": "5", param: payload}
+        response = client.post("/zones/suggestions/brouillon", data=data)
+        check_answer(response, payload)
+        assert counts(connection) == before, param
 
 
 # --- the OGC API -------------------------------------------------------------------------------------
