@@ -162,6 +162,58 @@ def test_zone_suggestion_parameters(login_as, connection, name):
         assert counts(connection) == before, param
 
 
+#: (role, path, query parameters) of the pages and feeds reading the query string (outside the OGC API).
+QUERY_PARAMS = (
+    (None, "/", ("indicator", "commune")),
+    (None, "/api/territory.geojson", ("indicator", "commune")),
+    (None, "/incidents/duplicates.json", ("category", "lat", "lon")),
+    (None, "/incidents/places.json", ("q",)),
+    (None, "/open311/v2/requests.json", ("service_request_id", "service_code", "start_date", "end_date", "status")),
+    (None, "/indicateurs", ("niveau", "indicateur", "tri", "ordre", "unite", "periode")),
+    (None, "/achats", ("acheteur", "du", "au", "commune", "section")),
+    (None, "/catalogue", ("q", "producer", "theme")),
+    (None, "/catalogue/t-places/download.csv", ("geometry",)),
+    (None, "/quartiers/", ("q",)),
+    (None, "/normes/", ("month", "producer", "norm", "quartier", "zone")),
+    (None, "/login", ("next",)),
+    ("admin", "/admin/audit", ("table", "page")),
+    ("admin", "/incidents/queue", ("producer",)),
+    ("admin", "/incidents/queue.geojson", ("producer", "overdue")),
+    ("urbaniste", "/zones/api/zones.geojson", ("id",)),
+)
+QUERY_PAYLOADS = ("xss", "xss-attr", "sqli", "sqli-union", "traversal", "huge-int", "huge-float", "negative", "nan",
+                  "long")
+
+
+@pytest.mark.parametrize("role,path,params", QUERY_PARAMS, ids=[p for _, p, _ in QUERY_PARAMS])
+def test_query_parameters_of_pages_and_feeds(as_role, territory, role, path, params):
+    client = as_role(role)
+    for param in params + ("lang",):
+        for name in QUERY_PAYLOADS:
+            payload = PAYLOADS[name]
+            response = client.get(path, query_string={param: payload})
+            check_answer(response, payload)
+            assert response.status_code != 302 or not response.headers["Location"].startswith(("http", "//")), \
+                (param, response.headers["Location"])
+
+
+def test_integer_path_segments_of_every_route(app, as_role):
+    """Every route with an ``<int:…>`` part, called with ids beyond bigint: never a 5xx."""
+    client = as_role("admin")
+    for rule in app.url_map.iter_rules():
+        ints = [name for name, conv in rule._converters.items() if type(conv).__name__ == "IntegerConverter"]
+        if not ints or "GET" not in rule.methods:
+            continue
+        values = {name: 1 for name in rule.arguments}
+        values.update({name: "x" for name, conv in rule._converters.items() if name not in ints})
+        for huge in ("9" * 30, str(2 ** 63)):
+            path = rule.rule
+            for name in rule.arguments:
+                value = huge if name in ints else values[name]
+                path = re.sub(r"<(?:[^:<>]+:)?" + name + r">", str(value), path)
+            check_answer(client.get(path))
+
+
 # --- the OGC API -------------------------------------------------------------------------------------
 
 OGC_PARAMS = ("bbox", "bbox-crs", "datetime", "limit", "offset", "sortby", "crs", "name", "kind", "value", "id",
