@@ -334,11 +334,25 @@ def test_open311_refuses_invalid_values(client, connection, territory, api_key, 
     assert counts(connection) == before
 
 
+def _png_bomb() -> bytes:
+    """A valid PNG declaring 100 000 × 100 000 pixels (10 G pixels) in a few hundred bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    side = 100_000
+    rows = zlib.compress(b"\0" * (side // 8 + 1) * 64, 9)  # the first rows only: decoding would go on
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
 def test_report_photo_that_is_not_an_image(client, connection, territory, tmp_path, app):
     app.config["PHOTO_DIR"] = str(tmp_path / "photos")
     before = counts(connection)
     for name, data in (("x.jpg", b"<?php system($_GET['c']); ?>"), ("../../x.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64),
-                       ("x.jpg", b"GIF89a" + b"\0" * 100)):
+                       ("x.jpg", b"GIF89a" + b"\0" * 100), ("bomb.png", _png_bomb())):
         response = client.post("/incidents/new", data=_report(photo=(io.BytesIO(data), name)),
                                content_type="multipart/form-data")
         check_answer(response)
