@@ -124,6 +124,10 @@ def init_app(app: Flask) -> None:
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
                                 x_port=proxies, x_prefix=proxies)
+    from portal.fields import BoundedIntConverter
+
+    # Before the blueprints add their rules: an id beyond a PostgreSQL integer is a 404, not a 500.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.before_request(refuse_nul_bytes)
     app.before_request(limit_api_requests)

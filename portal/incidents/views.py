@@ -26,6 +26,7 @@ from ova.errors import InvalidInput, OvaError
 from ova.models import Incident
 from portal.auth.services import roles_required
 from portal.database import get_session
+from portal.fields import bounded_int
 from portal.incidents import services
 from portal.incidents.forms import AnswerForm, BulkAcknowledgeForm, ReportForm, StatusForm
 from portal.maps import RemoteGeoJson, make_map, render_parts
@@ -222,7 +223,7 @@ def follow_up(incident_id: int, token: str):
 def _queue_producer() -> int | None:
     """Agents see their service's queue; admins may pick one with ?producer=<id> (all by default)."""
     if current_user.role == "admin":
-        return request.args.get("producer", type=int)
+        return request.args.get("producer", type=bounded_int)
     return current_user.producer_id
 
 

@@ -119,8 +119,16 @@ def as_role(app, login_as):
     return factory
 
 
-@pytest.mark.parametrize("role,url", FORMS)
-def test_every_form_field_rejects_or_escapes_hostile_input(as_role, connection, territory, role, url):
+@pytest.fixture
+def norm_url(connection, territory):
+    from tests.portal.conftest import add_norm
+
+    return f"/normes/normes-qualite/{add_norm(connection, 'hostile-norm', 'EP2', 'Norme')}"
+
+
+@pytest.mark.parametrize("role,url", FORMS + (("admin", "/catalogue/publish"), ("urbaniste", "NORM")))
+def test_every_form_field_rejects_or_escapes_hostile_input(as_role, connection, territory, norm_url, role, url):
+    url = norm_url if url == "NORM" else url
     client = as_role(role)
     fields, _ = form_fields(client, url)
     assert fields, f"no field found on {url}"
@@ -138,6 +146,72 @@ def test_every_form_field_rejects_or_escapes_hostile_input(as_role, connection, 
                 check_answer(follow, payload)
             if "<" in payload and field in ("description", "address", "name", "title", "abstract", "note"):
                 assert payload not in body
+
+
+@pytest.mark.parametrize("name", ["huge-int", "huge-float", "negative", "nan", "sqli", "nul", "xss"])
+def test_zone_suggestion_parameters(login_as, connection, name):
+    client = login_as("urbaniste")
+    payload = PAYLOADS[name]
+    for param in ("distance", "min_points"):
+        check_answer(client.get("/zones/api/suggestions.geojson", query_string={param: payload}), payload)
+    before = counts(connection)
+    for param in ("seed", "distance", "min_points"):
+        data = {"seed": "1", "distance": "100", "min_points": "5", param: payload}
+        response = client.post("/zones/suggestions/brouillon", data=data)
+        check_answer(response, payload)
+        assert counts(connection) == before, param
+
+
+#: (role, path, query parameters) of the pages and feeds reading the query string (outside the OGC API).
+QUERY_PARAMS = (
+    (None, "/", ("indicator", "commune")),
+    (None, "/api/territory.geojson", ("indicator", "commune")),
+    (None, "/incidents/duplicates.json", ("category", "lat", "lon")),
+    (None, "/incidents/places.json", ("q",)),
+    (None, "/open311/v2/requests.json", ("service_request_id", "service_code", "start_date", "end_date", "status")),
+    (None, "/indicateurs", ("niveau", "indicateur", "tri", "ordre", "unite", "periode")),
+    (None, "/achats", ("acheteur", "du", "au", "commune", "section")),
+    (None, "/catalogue", ("q", "producer", "theme")),
+    (None, "/catalogue/t-places/download.csv", ("geometry",)),
+    (None, "/quartiers/", ("q",)),
+    (None, "/normes/", ("month", "producer", "norm", "quartier", "zone")),
+    (None, "/login", ("next",)),
+    ("admin", "/admin/audit", ("table", "page")),
+    ("admin", "/incidents/queue", ("producer",)),
+    ("admin", "/incidents/queue.geojson", ("producer", "overdue")),
+    ("urbaniste", "/zones/api/zones.geojson", ("id",)),
+)
+QUERY_PAYLOADS = ("xss", "xss-attr", "sqli", "sqli-union", "traversal", "huge-int", "huge-float", "negative", "nan",
+                  "long")
+
+
+@pytest.mark.parametrize("role,path,params", QUERY_PARAMS, ids=[p for _, p, _ in QUERY_PARAMS])
+def test_query_parameters_of_pages_and_feeds(as_role, territory, role, path, params):
+    client = as_role(role)
+    for param in params + ("lang",):
+        for name in QUERY_PAYLOADS:
+            payload = PAYLOADS[name]
+            response = client.get(path, query_string={param: payload})
+            check_answer(response, payload)
+            assert response.status_code != 302 or not response.headers["Location"].startswith(("http", "//")), \
+                (param, response.headers["Location"])
+
+
+def test_integer_path_segments_of_every_route(app, as_role):
+    """Every route with an ``<int:…>`` part, called with ids beyond bigint: never a 5xx."""
+    client = as_role("admin")
+    for rule in app.url_map.iter_rules():
+        ints = [name for name, conv in rule._converters.items() if type(conv).__name__ == "IntegerConverter"]
+        if not ints or "GET" not in rule.methods:
+            continue
+        values = {name: 1 for name in rule.arguments}
+        values.update({name: "x" for name, conv in rule._converters.items() if name not in ints})
+        for huge in ("9" * 30, str(2 ** 63)):
+            path = rule.rule
+            for name in rule.arguments:
+                value = huge if name in ints else values[name]
+                path = re.sub(r"<(?:[^:<>]+:)?" + name + r">", str(value), path)
+            check_answer(client.get(path))
 
 
 # --- the OGC API -------------------------------------------------------------------------------------
@@ -260,11 +334,25 @@ def test_open311_refuses_invalid_values(client, connection, territory, api_key, 
     assert counts(connection) == before
 
 
+def _png_bomb() -> bytes:
+    """A valid PNG declaring 100 000 × 100 000 pixels (10 G pixels) in a few hundred bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    side = 100_000
+    rows = zlib.compress(b"\0" * (side // 8 + 1) * 64, 9)  # the first rows only: decoding would go on
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
 def test_report_photo_that_is_not_an_image(client, connection, territory, tmp_path, app):
     app.config["PHOTO_DIR"] = str(tmp_path / "photos")
     before = counts(connection)
     for name, data in (("x.jpg", b"<?php system($_GET['c']); ?>"), ("../../x.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64),
-                       ("x.jpg", b"GIF89a" + b"\0" * 100)):
+                       ("x.jpg", b"GIF89a" + b"\0" * 100), ("bomb.png", _png_bomb())):
         response = client.post("/incidents/new", data=_report(photo=(io.BytesIO(data), name)),
                                content_type="multipart/form-data")
         check_answer(response)
