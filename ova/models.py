@@ -667,6 +667,23 @@ class LoginFailure(Base):
     at: Mapped[dt.datetime] = _now()
 
 
+class RateCounter(Base):
+    """Requests of one client in one fixed time window (API rate limits), counted across workers.
+
+    UNLOGGED: counters need no crash safety, and skipping the WAL keeps the per-request upsert cheap.
+    """
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (
+        Index("ix_rate_counters_window_start", "window_start"),
+        {"prefixes": ["UNLOGGED"]},
+    )
+    #: Scope and keyed hash of the client's address, e.g. ``api:<hmac>`` (never the address itself).
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
 class AuditEntry(Base):
     """One change to a norm, zone, incident, layer or user: who, when, and the row before/after."""
 

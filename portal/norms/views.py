@@ -16,6 +16,7 @@ from ova.errors import InvalidInput
 from ova.models import Norm
 from portal.auth.services import roles_required
 from portal.database import get_session
+from portal.fields import bounded_int
 from portal.maps import RemoteGeoJson, make_map, render_parts
 from portal.norms.forms import ActivityForm, AuditForm, DeliveryForm, NormForm
 
@@ -66,7 +67,7 @@ def producer_view():
     if current_user.role == "agent":
         producer_id = current_user.producer_id
     else:
-        producer_id = request.args.get("producer", type=int) or (producers[0]["id"] if producers else None)
+        producer_id = request.args.get("producer", type=bounded_int) or (producers[0]["id"] if producers else None)
     producer = next((p for p in producers if p["id"] == producer_id), None)
     if producer is None:
         abort(404)
@@ -87,7 +88,7 @@ def quartier(quartier_id: int):
     months = queries.months_with_results(conn)
     month = _month_arg(months)
     results = queries.quartier_results(conn, quartier_id, month) if month else []
-    norm_id = request.args.get("norm", type=int)
+    norm_id = request.args.get("norm", type=bounded_int)
     failing = [r for r in results if r["metric"] == "response_delay" and r["zone_id"] is None
                and r["cases"] > r["compliant"]]
     if norm_id is None and failing:
@@ -115,13 +116,13 @@ def quartier(quartier_id: int):
 
 @bp.route("/api/echecs.geojson")
 def failing_feed():
-    norm_id = request.args.get("norm", type=int)
-    quartier_id = request.args.get("quartier", type=int)
+    norm_id = request.args.get("norm", type=bounded_int)
+    quartier_id = request.args.get("quartier", type=bounded_int)
     if not norm_id or not quartier_id:
         raise InvalidInput("norm and quartier are required")
     month = _month_arg([]) or abort(400)
     body = queries.failing_incidents_geojson(_conn(), norm_id, quartier_id, month,
-                                             request.args.get("zone", type=int))
+                                             request.args.get("zone", type=bounded_int))
     return Response(body, mimetype="application/geo+json")
 
 
@@ -172,9 +173,9 @@ def norm_edit(norm_id: int):
 def grid():
     conn = _conn()
     quartiers = conn.exec_driver_sql("SELECT id, name, commune_name FROM quartiers ORDER BY commune_name, name").all()
-    quartier_id = request.args.get("quartier", type=int) or (quartiers[0].id if quartiers else None)
+    quartier_id = request.args.get("quartier", type=bounded_int) or (quartiers[0].id if quartiers else None)
     years = services.audit_years(conn, quartier_id)
-    year = request.args.get("year", type=int) or years[0]
+    year = request.args.get("year", type=bounded_int) or years[0]
     can_edit = current_user.is_authenticated and current_user.role in ("urbaniste", "admin")
     return render_template("norms/grid.html", champs=services.grid(conn, quartier_id, year), quartiers=quartiers,
                            quartier_id=quartier_id, years=years, year=year, can_edit=can_edit,

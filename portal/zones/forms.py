@@ -2,10 +2,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import DateField, HiddenField, IntegerField, StringField
+from wtforms import DateField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from norms.zone_suggestions import Parameters
+from portal.fields import BoundedIntegerField
 
 
 class ZoneForm(FlaskForm):
@@ -26,12 +27,12 @@ class ConfirmForm(FlaskForm):
 
 
 def _distance():
-    return IntegerField(_l("Distance entre établissements voisins (m)"), default=Parameters.distance,
+    return BoundedIntegerField(_l("Distance entre établissements voisins (m)"), default=Parameters.distance,
                         validators=[InputRequired(), NumberRange(*Parameters.DISTANCE_RANGE)])
 
 
 def _min_points():
-    return IntegerField(_l("Établissements au minimum par pôle"), default=Parameters.min_points,
+    return BoundedIntegerField(_l("Établissements au minimum par pôle"), default=Parameters.min_points,
                         validators=[InputRequired(), NumberRange(*Parameters.MIN_POINTS_RANGE)])
 
 
@@ -48,6 +49,6 @@ class SuggestionForm(FlaskForm):
 class SuggestionDraftForm(FlaskForm):
     """Turn the candidate of establishment ``seed`` into a draft zone version (CSRF-protected)."""
 
-    seed = IntegerField(validators=[InputRequired()])
+    seed = BoundedIntegerField(validators=[InputRequired()])
     distance = _distance()
     min_points = _min_points()

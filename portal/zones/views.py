@@ -15,6 +15,7 @@ from ova.errors import InvalidInput, OvaError
 from ova.models import PriorityZone
 from portal.auth.services import roles_required
 from portal.database import get_session
+from portal.fields import bounded_int
 from portal.zones.forms import ConfirmForm, SuggestionDraftForm, SuggestionForm, VersionForm, ZoneForm
 
 bp = Blueprint("zones", __name__)
@@ -98,7 +99,7 @@ def draft_from_suggestion():
 @bp.route("/api/zones.geojson")
 @roles_required("urbaniste")
 def feed():
-    body = zones.versions_geojson(get_session().connection(), request.args.get("id", type=int))
+    body = zones.versions_geojson(get_session().connection(), request.args.get("id", type=bounded_int))
     return Response(body, mimetype="application/geo+json")
 
 
