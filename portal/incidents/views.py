@@ -20,6 +20,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from layers.quartiers import quartier_extent
 from ova.errors import InvalidInput, OvaError
@@ -95,7 +96,7 @@ def new():
     session = get_session()
     cats = services.categories(session)
     form = ReportForm()
-    form.category.choices = [("", _("— Choisir —"))] + [(c.code, _label(c)) for c in cats]
+    form.category.choices = [SelectChoice("", _("— Choisir —"))] + [SelectChoice(c.code, _label(c)) for c in cats]
     status, headers = 200, {}
     if request.method == "POST":
         if form.validate_on_submit():

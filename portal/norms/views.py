@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from norms import queries, services
 from norms.publication import list_publications
@@ -145,7 +146,7 @@ def norm_edit(norm_id: int):
     norm = services.get_norm(conn, norm_id)
     form = NormForm(data={**norm, "category_codes": ", ".join(norm["category_codes"] or [])})
     quartiers = conn.exec_driver_sql("SELECT id, name FROM quartiers ORDER BY name").all()
-    form.quartier_id.choices = [(None, "—")] + [(q.id, q.name) for q in quartiers]
+    form.quartier_id.choices = [SelectChoice(None, "—")] + [SelectChoice(q.id, q.name) for q in quartiers]
     if form.validate_on_submit():
         values = {k: getattr(form, k).data for k in services.EDITABLE if hasattr(form, k)}
         values["category_codes"] = [c.strip() for c in (form.category_codes.data or "").split(",")]
@@ -214,10 +215,10 @@ def activities():
         "SELECT DISTINCT activity_kind FROM norms WHERE metric = 'frequency' ORDER BY 1").scalars())
     documents = conn.exec_driver_sql("SELECT id, label_fr FROM norms WHERE metric = 'document' ORDER BY code").all()
     activity, delivery = ActivityForm(prefix="a"), DeliveryForm(prefix="d")
-    activity.kind.choices = [(k, k) for k in kinds]
-    activity.quartier_id.choices = [(q.id, q.name) for q in quartiers]
-    delivery.norm_id.choices = [(d.id, d.label_fr) for d in documents]
-    delivery.quartier_id.choices = [(None, "—")] + [(q.id, q.name) for q in quartiers]
+    activity.kind.choices = kinds
+    activity.quartier_id.choices = [SelectChoice(q.id, q.name) for q in quartiers]
+    delivery.norm_id.choices = [SelectChoice(d.id, d.label_fr) for d in documents]
+    delivery.quartier_id.choices = [SelectChoice(None, "—")] + [SelectChoice(q.id, q.name) for q in quartiers]
     try:
         if "a-kind" in request.form and activity.validate_on_submit():
             services.log_activity(conn, kind=activity.kind.data, quartier_id=activity.quartier_id.data,

@@ -8,6 +8,7 @@ from tests.norms.conftest import Fixtures, Shops
 
 pytestmark = pytest.mark.browser
 EMAIL = "urba-suggestions@example.org"
+QUARTIER_NAME = "Sud <script>window.pwned = 1</script>"
 
 
 @pytest.fixture(scope="module")
@@ -15,6 +16,7 @@ def committed(engine):
     """Committed quartier with two clusters and noise, and an urbanist; removed afterwards."""
     with engine.begin() as conn:
         q = Fixtures(conn).quartier("BR-SUG", x0=651000, y0=6862000)
+        conn.execute(text("UPDATE quartiers SET name = :n WHERE id = :q"), {"n": QUARTIER_NAME, "q": q})
         street, square = Shops(conn, q).two_clusters_and_noise(x0=651000, y0=6862000)
         conn.execute(text("INSERT INTO users (email, name, password_hash, role) VALUES (:e, 'Urba', :h, 'urbaniste')"),
                      {"e": EMAIL, "h": hash_password(PASSWORD)})
@@ -34,7 +36,7 @@ def test_overlay_renders_escaped_popups_and_makes_a_draft(page, live_server, com
     page.click("button[type=submit]")
     page.goto(f"{live_server}/zones/?distance=30&min_points=5")
     page.wait_for_function("document.getElementById('suggestion-map').dataset.loaded === '2'")
-    assert page.locator("#suggestion-map .leaflet-overlay-pane path").count() == 2
+    assert page.locator("#suggestion-map path.ova-suggestion").count() == 2
     assert "2 zone(s) candidate(s)" in page.locator("#suggestion-status").inner_text()
     for seed, name, count in ((committed["street"][0], "Épicerie <b>fine</b>", "10 établissements"),
                               (committed["square"][0], 'Kebab "<img src=x onerror=alert(1)>"', "7 établissements")):
@@ -47,7 +49,8 @@ def test_overlay_renders_escaped_popups_and_makes_a_draft(page, live_server, com
         # Names are shown as typed, never parsed: no <b> or <img> element appears in the popup.
         assert name in popup.locator(".ova-suggestion-names li").all_inner_texts()
         assert popup.locator("b, img").count() == 0
-        assert count in popup.inner_text() and "Quartier BR-SUG" in popup.inner_text()
+        assert count in popup.inner_text() and f"Quartier {QUARTIER_NAME}" in popup.inner_text()
+        assert popup.locator("script").count() == 0 and page.evaluate("window.pwned === undefined")
     page.click(".ova-suggestion-create")   # the square's popup is open
     page.wait_for_selector(".alert-success")
     assert "/zones/" in page.url

@@ -60,7 +60,10 @@
       .then(function (r) { if (!r.ok) { throw new Error(url + ": HTTP " + r.status); } return r.json(); });
   }
 
-  // Existing zone versions, for context (approved solid, drafts dashed).
+  // Quartier outlines and existing zone versions, for context (approved solid, drafts dashed).
+  getJson(el.dataset.quartiersUrl).then(function (data) {
+    L.geoJSON(data, { interactive: false, style: { color: "#666", weight: 1, fillOpacity: 0 } }).addTo(map).bringToBack();
+  }).catch(function (err) { console.warn("quartiers", err.message); });
   getJson(el.dataset.zonesUrl).then(function (data) {
     L.geoJSON(data, {
       interactive: false,
@@ -72,7 +75,7 @@
   }).catch(function (err) { console.warn("zones", err.message); });
 
   var overlay = L.geoJSON(null, {
-    style: { color: "#b00020", weight: 2, fillColor: "#b00020", fillOpacity: 0.25 },
+    style: { color: "#b00020", weight: 2, fillColor: "#b00020", fillOpacity: 0.25, className: "ova-suggestion" },
     onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
   }).addTo(map);
   window.OVASuggestions = { map: map, overlay: overlay };
