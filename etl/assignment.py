@@ -1,9 +1,11 @@
 """Place points in quartiers and priority zones, in one set-based statement per table.
 
-A point gets the quartier containing it, and the priority-zone version that contains it and was
-approved and valid on the day the point is dated (incidents: the day reported, Europe/Paris
-calendar; establishments: today). Re-run it for a table after loading points, and for incidents
-when a zone version changes: past incidents keep the version valid when they were reported.
+A point gets the quartier containing it (the lowest id when several do), and the priority-zone
+version that contains it and was approved and valid on the day the point is dated (incidents:
+the day reported, Europe/Paris calendar; establishments: today). Re-run it for a table after
+loading points, and for incidents when a zone version changes: past incidents keep the version
+valid when they were reported. The loader places new and changed rows while it merges them, with
+the same expressions (:func:`placement_sql`), so rows are written once.
 """
 from __future__ import annotations
 
@@ -12,21 +14,21 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-#: Table → SQL expression of the calendar day a row's zone membership is judged on.
+#: Table → SQL expression (over a row aliased ``{r}``) of the calendar day zone membership is judged on.
 POINT_TABLES = {
-    "incidents": "(t.reported_at AT TIME ZONE 'Europe/Paris')::date",
+    "incidents": "({r}.reported_at AT TIME ZONE 'Europe/Paris')::date",
     "establishments": "current_date",
 }
 
+_QUARTIER = "(SELECT q.id FROM quartiers q WHERE ST_Intersects(q.geom, {r}.geom) ORDER BY q.id LIMIT 1)"
+_ZONE = """(SELECT z.id FROM priority_zones z
+            WHERE z.status = 'approved' AND ST_Intersects(z.geom, {r}.geom)
+              AND z.valid_from <= {day} AND (z.valid_to IS NULL OR {day} < z.valid_to)
+            ORDER BY z.valid_from DESC, z.id LIMIT 1)"""
+
 _ASSIGN = """
     WITH placed AS (
-        SELECT t.id,
-               (SELECT q.id FROM quartiers q WHERE ST_Intersects(q.geom, t.geom)
-                ORDER BY q.id LIMIT 1) AS quartier_id,
-               (SELECT z.id FROM priority_zones z
-                 WHERE z.status = 'approved' AND ST_Intersects(z.geom, t.geom)
-                   AND z.valid_from <= {day} AND (z.valid_to IS NULL OR {day} < z.valid_to)
-                 ORDER BY z.valid_from DESC, z.id LIMIT 1) AS zone_id
+        SELECT t.id, {quartier} AS quartier_id, {zone} AS zone_id
         FROM {table} t
         WHERE t.geom IS NOT NULL AND {where}
     )
@@ -36,12 +38,22 @@ _ASSIGN = """
 """
 
 
-def assign_points(conn: Connection, table: str, ids: Sequence[int] | None = None) -> dict[str, int]:
-    """Set quartier_id/zone_id of ``table`` rows (all, or ``ids``); return changed and outside counts."""
+def placement_sql(table: str, alias: str) -> dict[str, str]:
+    """SQL expressions of ``quartier_id`` and ``zone_id`` for a row of ``table`` aliased ``alias``.
+
+    The row needs ``geom`` (Lambert-93 point) and, for incidents, ``reported_at``.
+    """
     if table not in POINT_TABLES:
         raise ValueError(f"unknown point table {table!r} (known: {', '.join(POINT_TABLES)})")
+    day = POINT_TABLES[table].format(r=alias)
+    return {"quartier_id": _QUARTIER.format(r=alias), "zone_id": _ZONE.format(r=alias, day=day)}
+
+
+def assign_points(conn: Connection, table: str, ids: Sequence[int] | None = None) -> dict[str, int]:
+    """Set quartier_id/zone_id of ``table`` rows (all, or ``ids``); return changed and outside counts."""
+    placement = placement_sql(table, "t")
     where, params = ("true", {}) if ids is None else ("t.id = ANY (:ids)", {"ids": list(ids)})
-    sql = _ASSIGN.format(table=table, day=POINT_TABLES[table], where=where)
+    sql = _ASSIGN.format(table=table, where=where, quartier=placement["quartier_id"], zone=placement["zone_id"])
     changed = conn.execute(text(sql), params).rowcount
     outside = conn.scalar(text(
         f"SELECT count(*) FROM {table} t WHERE t.geom IS NOT NULL AND t.quartier_id IS NULL AND {where}"), params)

@@ -135,6 +135,12 @@ class Target:
     touched: dict[str, str] = {}
     #: Other tables whose rows a load of this target changes (e.g. zones re-place incidents).
     also_changes: tuple[str, ...] = ()
+    #: Columns :meth:`merge_source` adds, computed set-based while merging (placement, deadlines).
+    merge_columns: tuple[str, ...] = ()
+    #: Columns whose values the merge reports for written rows (new, and old for updated rows),
+    #: as the distinct groups of ``scope_group`` (SQL over those columns), e.g. quartier × month.
+    scope_columns: tuple[str, ...] = ()
+    scope_group: str = ""
 
     def __init__(self):
         for attr in ("name", "table", "model", "key", "fields"):
@@ -154,8 +160,12 @@ class Target:
         """Bind parameters of the computed expressions."""
         return {}
 
-    def after_merge(self, conn: Connection, summary: LoadSummary, changed_ids: list[int]) -> None:
-        """Steps after the merge, in the same transaction (assignment, deadlines…)."""
+    def merge_source(self, base: str) -> str:
+        """The SELECT of the rows to write: ``base`` (staged rows, typed) plus :attr:`merge_columns`."""
+        return base
+
+    def after_merge(self, conn: Connection, summary: LoadSummary, merge: MergeResult) -> None:
+        """Steps after the merge, in the same transaction (compliance, join rate…)."""
 
     # SQL helpers -----------------------------------------------------------
     def sql_type(self, column: str) -> str:
@@ -474,33 +484,90 @@ def _geometry_sql(target: Target) -> str | None:
     return None
 
 
-def _merge(conn: Connection, target: Target, stage: str, columns: list[str], params: dict) -> tuple[int, int, list[int]]:
+@dataclass
+class MergeResult:
+    """Rows the merge wrote, and the target's ``scope`` groups of those rows (new and old values)."""
+
+    inserted: int = 0
+    updated: int = 0
+    scope: set[tuple] = field(default_factory=set)
+
+    @property
+    def changed(self) -> int:
+        return self.inserted + self.updated
+
+
+def _distinct(left: str, right: str, columns: list[str]) -> str:
+    """``(l.a, …) IS DISTINCT FROM (r.a, …)``; geometries compared exactly (``=`` compares boxes)."""
+    def side(alias: str) -> str:
+        return ", ".join(f"ST_AsEWKB({alias}.geom)" if c == "geom" else f'{alias}."{c}"' for c in columns)
+    return f"({side(left)}, NULL) IS DISTINCT FROM ({side(right)}, NULL)"
+
+
+def _merge(conn: Connection, target: Target, stage: str, columns: list[str], params: dict) -> MergeResult:
+    """Merge the staged rows into the target table: update rows that differ, insert new keys.
+
+    The typed rows (with the target's merge-time columns: placement, deadlines) are built once,
+    set-based, into a temporary table; then one UPDATE touches only existing rows whose values
+    differ, and one INSERT writes the rows whose key is absent. Each statement returns only the
+    target's ``scope`` groups (e.g. quartier × month), never one id per row.
+    """
     exprs = {c: f's."{c}"::{target.sql_type(c)}' for c in columns}
     geometry = _geometry_sql(target)
     if geometry:
         exprs["geom"] = geometry
     exprs.update(target.computed)
-    compared = list(exprs)
-    names = ", ".join(f'"{c}"' for c in exprs)
+    selected = ", ".join(f'{e} AS "{c}"' for c, e in exprs.items())
+    base = f"SELECT s._row, {selected} FROM {stage} s"
+    merged = f"{stage}_merge"
+    conn.execute(text(f"DROP TABLE IF EXISTS {merged}"))
+    conn.execute(text(f"CREATE TEMP TABLE {merged} AS {target.merge_source(base)}"), params)
+    conn.execute(text(f"ANALYZE {merged}"))
+    written = [*exprs, *target.merge_columns]
+    names = ", ".join(f'"{c}"' for c in written)
     keyset = set(target.key)
-    updates = [f'"{c}" = excluded."{c}"' for c in compared if c not in keyset]
-    updates += [f'"{c}" = {e}' for c, e in target.touched.items()]
-    distinct_left = ", ".join(f't."{c}"' if c != "geom" else "ST_AsEWKB(t.geom)" for c in compared if c not in keyset)
-    distinct_right = ", ".join(f'excluded."{c}"' if c != "geom" else "ST_AsEWKB(excluded.geom)"
-                               for c in compared if c not in keyset)
-    sql = f"""
-        WITH merged AS (
-            INSERT INTO {target.table} AS t ({names})
-            SELECT {', '.join(exprs.values())} FROM {stage} s ORDER BY s._row
-            ON CONFLICT ({', '.join(target.key)}) DO UPDATE SET {', '.join(updates)}
-            WHERE ({distinct_left}, NULL) IS DISTINCT FROM ({distinct_right}, NULL)
-            RETURNING t.id, (xmax = 0) AS inserted
-        )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-               coalesce(array_agg(id), '{{}}') FROM merged
-    """
-    inserted, updated, ids = conn.execute(text(sql), params).one()
-    return inserted, updated, list(ids)
+    compared = [c for c in written if c not in keyset]
+    key_match = " AND ".join(f'o."{k}" = m."{k}"' for k in target.key)
+    scope_cols = list(target.scope_columns)
+    result = MergeResult()
+
+    sets = [f'"{c}" = x."{c}"' for c in compared] + [f'"{c}" = {e}' for c, e in target.touched.items()]
+    old = "".join(f', o."{c}" AS "_old_{c}"' for c in scope_cols)
+    returning = ", ".join([f't."{c}"' for c in scope_cols] + [f'x."_old_{c}"' for c in scope_cols]) or "1"
+    update = f"""
+        UPDATE {target.table} t SET {', '.join(sets)}
+        FROM (SELECT o.id AS _id{old}, m.* FROM {target.table} o JOIN {merged} m ON {key_match}
+              WHERE {_distinct('o', 'm', compared)}) x
+        WHERE t.id = x._id
+        RETURNING {returning}"""
+    result.updated = _write(conn, update, scope_cols, target.scope_group, params, both=True, result=result)
+
+    returning = ", ".join(f't."{c}"' for c in scope_cols) or "1"
+    insert = f"""
+        INSERT INTO {target.table} AS t ({names})
+        SELECT {names} FROM {merged} m
+        WHERE NOT EXISTS (SELECT FROM {target.table} o WHERE {key_match})
+        ORDER BY m._row
+        RETURNING {returning}"""
+    result.inserted = _write(conn, insert, scope_cols, target.scope_group, params, both=False, result=result)
+    conn.execute(text(f"DROP TABLE {merged}"))
+    return result
+
+
+def _write(conn: Connection, statement: str, scope_cols: list[str], group: str, params: dict, *,
+           both: bool, result: MergeResult) -> int:
+    """Run a writing statement; return its row count and add its scope groups to ``result``."""
+    if not scope_cols:
+        return conn.execute(text(f"WITH w AS ({statement}) SELECT count(*) FROM w"), params).scalar_one()
+    cols = ", ".join(f'"{c}"' for c in scope_cols)
+    rows = f"SELECT {cols} FROM w"
+    if both:
+        rows += " UNION ALL SELECT " + ", ".join(f'"_old_{c}"' for c in scope_cols) + " FROM w"
+    found = conn.execute(text(
+        f"WITH w AS ({statement}) SELECT (SELECT count(*) FROM w), g.* FROM "
+        f"(SELECT DISTINCT {group} FROM ({rows}) r) g"), params).all()
+    result.scope.update(tuple(row[1:]) for row in found)
+    return found[0][0] if found else 0
 
 
 def _write_rejects(summary: LoadSummary, rejects: pd.DataFrame, path: str | Path | None) -> None:
@@ -511,16 +578,6 @@ def _write_rejects(summary: LoadSummary, rejects: pd.DataFrame, path: str | Path
     path.parent.mkdir(parents=True, exist_ok=True)
     rejects.to_csv(path, index=False, encoding="utf-8")
     summary.reject_file = str(path)
-
-
-#: Above this many ids, post-merge steps run on the whole table: the helpers filter with
-#: ``id = ANY(:ids)``, which is quadratic for large arrays, while a full pass skips unchanged rows.
-MAX_IDS = 2000
-
-
-def id_scope(ids: list[int]) -> list[int] | None:
-    """``ids`` for the post-merge helpers, or None (all rows) when the list is large."""
-    return ids if len(ids) <= MAX_IDS else None
 
 
 class _DryRun(Exception):
@@ -577,12 +634,12 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                     row=int(first["row"]), field=str(first["field"]))
             conn.execute(text(f"ANALYZE {stage}"))
             staged_at = time.perf_counter()
-            inserted, updated, changed = _merge(conn, target, stage, columns, target.params(conn, options))
+            merge = _merge(conn, target, stage, columns, target.params(conn, options))
             merged_at = time.perf_counter()
-            summary.inserted, summary.updated = inserted, updated
-            summary.unchanged = summary.read - summary.rejected - inserted - updated
-            target.after_merge(conn, summary, changed)
-            if inserted or updated:
+            summary.inserted, summary.updated = merge.inserted, merge.updated
+            summary.unchanged = summary.read - summary.rejected - merge.changed
+            target.after_merge(conn, summary, merge)
+            if merge.changed:
                 # Catalogue layers over the changed tables get a new data_version, which
                 # invalidates tile and download caches in the same transaction.
                 for table in (target.table, *target.also_changes):
