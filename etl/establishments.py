@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from etl.assignment import placement_sql
+from etl.assignment import build_quartier_cells, placement_sql
 from etl.mapping import load_mapping
 from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
 from ova.models import GEO_PRECISIONS, Establishment
@@ -56,9 +56,10 @@ class EstablishmentsTarget(Target):
 
     merge_columns = ("quartier_id", "zone_id")
 
-    def merge_source(self, base):
-        place = placement_sql("establishments", "b")
-        return f"SELECT b.*, {place['quartier_id']} AS quartier_id, {place['zone_id']} AS zone_id FROM ({base}) b"
+    def merge_source(self, conn, base):
+        place = placement_sql("establishments", "b", build_quartier_cells(conn))
+        return (f"SELECT b.*, {place['quartier_id']} AS quartier_id, {place['zone_id']} AS zone_id "
+                f"FROM ({base}) b {place['join']}")
 
     def after_merge(self, conn, summary, merge):
         summary.extra["outside every quartier"] = conn.scalar(text(

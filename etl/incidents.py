@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from etl.assignment import placement_sql
+from etl.assignment import build_quartier_cells, placement_sql
 from etl.mapping import load_mapping
 from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
 from etl.quartiers import producer_id
@@ -51,13 +51,13 @@ class IncidentsTarget(Target):
     scope_columns = ("quartier_id", "reported_at")
     scope_group = "quartier_id, date_trunc('month', reported_at AT TIME ZONE 'Europe/Paris')::date"
 
-    def merge_source(self, base):
+    def merge_source(self, conn, base):
         # Placement and deadline computed set-based while merging: each row is written once.
-        place = placement_sql("incidents", "b")
+        place = placement_sql("incidents", "b", build_quartier_cells(conn))
         return f"""
             WITH placed AS MATERIALIZED (
                 SELECT b.*, {place['quartier_id']} AS quartier_id, {place['zone_id']} AS zone_id
-                FROM ({base}) b)
+                FROM ({base}) b {place['join']})
             SELECT p.*, a.norm_id, a.expected_at
             FROM placed p LEFT JOIN ({applicable_sql('placed', '_row')}) a ON a.id = p._row"""
 

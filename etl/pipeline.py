@@ -99,6 +99,8 @@ class LoadSummary:
     reject_file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     rejects: pd.DataFrame | None = None
+    #: Seconds per phase, in order (read, validate, copy, duplicates, merge: prepare/update/insert, after).
+    phases: dict[str, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """Human-readable report lines (CLI output)."""
@@ -109,7 +111,23 @@ class LoadSummary:
         out += [f"  {key}: {value}" for key, value in self.extra.items()]
         if self.reject_file:
             out.append(f"  rejected rows written to {self.reject_file}")
+        if self.phases:
+            out.append("  seconds: " + ", ".join(f"{name} {value:.2f}" for name, value in self.phases.items())
+                       + f" (total {sum(self.phases.values()):.2f})")
         return out
+
+
+class _Clock:
+    """Adds the time since the previous lap to a named phase (phases may repeat, per chunk)."""
+
+    def __init__(self, phases: dict[str, float]):
+        self.phases = phases
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = self.phases.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 class Target:
@@ -160,7 +178,7 @@ class Target:
         """Bind parameters of the computed expressions."""
         return {}
 
-    def merge_source(self, base: str) -> str:
+    def merge_source(self, conn: Connection, base: str) -> str:
         """The SELECT of the rows to write: ``base`` (staged rows, typed) plus :attr:`merge_columns`."""
         return base
 
@@ -466,6 +484,9 @@ def _copy(conn: Connection, stage: str, frame: pd.DataFrame) -> None:
 
 def _reject_duplicates(conn: Connection, ctx: _Context, stage: str) -> None:
     key = ", ".join(f'"{k}"' for k in ctx.target.key)
+    # A hash aggregate finds whether there is any duplicate; the window pass runs only then.
+    if not conn.scalar(text(f"SELECT EXISTS (SELECT FROM {stage} GROUP BY {key} HAVING count(*) > 1)")):
+        return
     duplicates = conn.execute(text(
         f"""DELETE FROM {stage} s USING (
                 SELECT _row, row_number() OVER w AS n, first_value(_row) OVER w AS first
@@ -504,7 +525,8 @@ def _distinct(left: str, right: str, columns: list[str]) -> str:
     return f"({side(left)}, NULL) IS DISTINCT FROM ({side(right)}, NULL)"
 
 
-def _merge(conn: Connection, target: Target, stage: str, columns: list[str], params: dict) -> MergeResult:
+def _merge(conn: Connection, target: Target, stage: str, columns: list[str], params: dict,
+           clock: _Clock) -> MergeResult:
     """Merge the staged rows into the target table: update rows that differ, insert new keys.
 
     The typed rows (with the target's merge-time columns: placement, deadlines) are built once,
@@ -521,8 +543,9 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
     base = f"SELECT s._row, {selected} FROM {stage} s"
     merged = f"{stage}_merge"
     conn.execute(text(f"DROP TABLE IF EXISTS {merged}"))
-    conn.execute(text(f"CREATE TEMP TABLE {merged} AS {target.merge_source(base)}"), params)
+    conn.execute(text(f"CREATE TEMP TABLE {merged} AS {target.merge_source(conn, base)}"), params)
     conn.execute(text(f"ANALYZE {merged}"))
+    clock.lap("merge: prepare")
     written = [*exprs, *target.merge_columns]
     names = ", ".join(f'"{c}"' for c in written)
     keyset = set(target.key)
@@ -541,6 +564,7 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
         WHERE t.id = x._id
         RETURNING {returning}"""
     result.updated = _write(conn, update, scope_cols, target.scope_group, params, both=True, result=result)
+    clock.lap("merge: update")
 
     returning = ", ".join(f't."{c}"' for c in scope_cols) or "1"
     insert = f"""
@@ -551,6 +575,7 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
         RETURNING {returning}"""
     result.inserted = _write(conn, insert, scope_cols, target.scope_group, params, both=False, result=result)
     conn.execute(text(f"DROP TABLE {merged}"))
+    clock.lap("merge: insert")
     return result
 
 
@@ -599,7 +624,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                          **({"chunk_rows": options.chunk_rows} if options.chunk_rows else {}))
     summary = LoadSummary(target=target.name, path=str(path), dry_run=options.dry_run)
     max_rate = options.max_reject_rate if options.max_reject_rate is not None else target.max_reject_rate
-    started = time.perf_counter()
+    clock = _Clock(summary.phases)
     try:
         with transaction(bind) as conn:
             categories = set(conn.scalars(text("SELECT code FROM incident_categories")))
@@ -607,10 +632,13 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
             columns = _stage_columns(target, mapping)
             stage = _create_stage(conn, target, columns)
             for chunk in reader.chunks():
+                clock.lap("read")
                 ctx.read += len(chunk)
                 staged = _transform(ctx, chunk)
+                clock.lap("validate")
                 _copy(conn, stage, staged[["_row"] + columns + (["x", "y"] if target.geometry == "point" else
                                                                 ["wkb"] if target.geometry else [])])
+                clock.lap("copy")
                 if options.progress:
                     options.progress(ctx.read, reader.estimated_rows)
             summary.detected = reader.detected.describe()
@@ -618,6 +646,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
             if ctx.read == 0:
                 raise DataFileError(path, "no rows to load (empty file or layer)")
             _reject_duplicates(conn, ctx, stage)
+            clock.lap("duplicates")
             rejects = (pd.concat(ctx.rejects, ignore_index=True).sort_values(["row", "field"], kind="stable")
                        if ctx.rejects else pd.DataFrame(columns=REJECT_COLUMNS))
             summary.rejected = len(ctx.rejected_rows)
@@ -633,9 +662,8 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                           f"rejected ({rate:.1%} > {max_rate:.0%} allowed): nothing loaded",
                     row=int(first["row"]), field=str(first["field"]))
             conn.execute(text(f"ANALYZE {stage}"))
-            staged_at = time.perf_counter()
-            merge = _merge(conn, target, stage, columns, target.params(conn, options))
-            merged_at = time.perf_counter()
+            clock.lap("duplicates")
+            merge = _merge(conn, target, stage, columns, target.params(conn, options), clock)
             summary.inserted, summary.updated = merge.inserted, merge.updated
             summary.unchanged = summary.read - summary.rejected - merge.changed
             target.after_merge(conn, summary, merge)
@@ -645,10 +673,10 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                 for table in (target.table, *target.also_changes):
                     catalogue.touch(conn, table)
             conn.execute(text(f"DROP TABLE {stage}"))
-            summary.extra["seconds (read+validate+COPY / merge / after)"] = (
-                f"{staged_at - started:.1f} / {merged_at - staged_at:.1f} / {time.perf_counter() - merged_at:.1f}")
+            clock.lap("after merge")
             if options.dry_run:
                 raise _DryRun
+        clock.lap("commit")
     except _DryRun:
         pass
     LOGGER.info("%s", " | ".join(summary.lines()))
