@@ -19,8 +19,6 @@ Any error rolls the transaction (or savepoint) back: the database is exactly as 
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import sys
@@ -32,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyproj
 import shapely
 from sqlalchemy import text
@@ -266,7 +266,7 @@ def _normalise(ctx: _Context, fld: Field, raw: pd.Series, rows: np.ndarray) -> p
     if fld.kind == "text":
         limit = ctx.target.max_length(fld.name)
         if limit:
-            invalid = np.array([v is not None and len(v) > limit for v in raw], dtype=bool)
+            invalid = checks.longer_than(raw, limit)
             reason = f"longer than {limit} characters"
     elif fld.kind == "int":
         values, invalid = checks.normalise_int(raw)
@@ -287,10 +287,10 @@ def _normalise(ctx: _Context, fld: Field, raw: pd.Series, rows: np.ndarray) -> p
         values, invalid = checks.normalise_cpv(raw)
         reason = "invalid CPV code (8 digits, optional check digit)"
     elif fld.kind == "category":
-        invalid = np.array([v is not None and v not in ctx.categories for v in raw], dtype=bool)
+        invalid = (raw.notna() & ~raw.isin(ctx.categories)).to_numpy(dtype=bool)
         reason = "unknown OVA incident category (see ova/seed/ova_grid.yml)"
     elif fld.kind == "enum":
-        invalid = np.array([v is not None and v not in fld.choices for v in raw], dtype=bool)
+        invalid = (raw.notna() & ~raw.isin(fld.choices)).to_numpy(dtype=bool)
         reason = f"not one of {', '.join(fld.choices)}"
     else:  # pragma: no cover - target definition error
         raise TypeError(f"unknown field kind {fld.kind}")
@@ -469,17 +469,17 @@ def _create_stage(conn: Connection, target: Target, columns: list[str]) -> str:
 
 
 def _copy(conn: Connection, stage: str, frame: pd.DataFrame) -> None:
-    """Stream a chunk with COPY (CSV text; empty unquoted fields are NULL)."""
+    """Stream a chunk with COPY (CSV written by Arrow: strings quoted, NULLs as empty unquoted fields)."""
     if frame.empty:
         return
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False, na_rep="", quoting=csv.QUOTE_MINIMAL, lineterminator="\n",
-                 float_format="%.3f")
+    buffer = pa.BufferOutputStream()
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer,
+                    pacsv.WriteOptions(include_header=False, batch_size=65536))
     cols = ", ".join(f'"{c}"' for c in frame.columns)
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY {stage} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buffer.getvalue())
+            copy.write(memoryview(buffer.getvalue()))
 
 
 def _reject_duplicates(conn: Connection, ctx: _Context, stage: str) -> None:
