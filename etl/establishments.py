@@ -63,9 +63,7 @@ class EstablishmentsTarget(Target):
 
     def after_merge(self, conn, summary, merge):
         summary.extra["outside every quartier"] = conn.scalar(text(
-            "SELECT count(*) FROM establishments e JOIN etl_stage_establishments s "
-            "ON (e.source, e.external_id) = (s.source, s.external_id) "
-            "WHERE e.geom IS NOT NULL AND e.quartier_id IS NULL"))
+            f"SELECT count(*) FROM {merge.rows} WHERE geom IS NOT NULL AND quartier_id IS NULL"))
         summary.extra["without coordinates"] = conn.scalar(text(
             "SELECT count(*) FROM etl_stage_establishments WHERE x IS NULL"))
 

@@ -63,9 +63,8 @@ class IncidentsTarget(Target):
 
     def after_merge(self, conn, summary, merge):
         outside, in_zone, with_deadline = conn.execute(text(
-            "SELECT count(*) FILTER (WHERE i.quartier_id IS NULL), count(*) FILTER (WHERE i.zone_id IS NOT NULL), "
-            "count(*) FILTER (WHERE i.expected_at IS NOT NULL) FROM incidents i JOIN etl_stage_incidents s "
-            "ON (i.source, i.external_id) = (s.source, s.external_id)")).one()
+            "SELECT count(*) FILTER (WHERE quartier_id IS NULL), count(*) FILTER (WHERE zone_id IS NOT NULL), "
+            f"count(*) FILTER (WHERE expected_at IS NOT NULL) FROM {merge.rows}")).one()
         summary.extra["outside every quartier"] = outside
         summary.extra["placed in a priority zone"] = in_zone
         summary.extra["with a deadline"] = with_deadline

@@ -11,9 +11,12 @@ and the steps to run after the merge. :func:`run_load` does the rest the same wa
 3. COPY the valid rows into a temporary staging table; duplicates of the natural key inside
    the file are rejected there, set-based;
 4. refuse the whole load when the share of rejected rows is above ``max_reject_rate``;
-5. upsert into the target table (``INSERT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT
-   FROM``), so unchanged rows are not touched and reloading a file changes nothing;
-6. run the target's post-merge steps (point assignment, deadlines, join rate).
+5. merge (:func:`_merge`): build the typed rows, with the columns the target computes set-based
+   while merging (points placed in quartiers/zones, incident deadlines), into a temporary table;
+   UPDATE only the existing rows whose values differ (``IS DISTINCT FROM``), then INSERT the
+   rows whose key is absent. Unchanged rows are not touched, so reloading a file changes
+   nothing, and new rows are written once, complete;
+6. run the target's post-merge steps (compliance of the quartier-months written, join rate).
 
 Any error rolls the transaction (or savepoint) back: the database is exactly as before.
 """
@@ -512,6 +515,9 @@ class MergeResult:
     inserted: int = 0
     updated: int = 0
     scope: set[tuple] = field(default_factory=set)
+    #: Temporary table of every valid row of the file as merged (unchanged rows included: their
+    #: values equal the table's); dropped after the target's ``after_merge``.
+    rows: str = ""
 
     @property
     def changed(self) -> int:
@@ -542,6 +548,10 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
     selected = ", ".join(f'{e} AS "{c}"' for c, e in exprs.items())
     base = f"SELECT s._row, {selected} FROM {stage} s"
     merged = f"{stage}_merge"
+    # Loads into one table merge one after the other: a second load waits here for the first to
+    # commit, then sees its rows (the UPDATE and the NOT EXISTS run on fresh snapshots), as
+    # INSERT … ON CONFLICT DO UPDATE would have let it, without that statement's per-row cost.
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:lock))"), {"lock": f"ova-etl-merge:{target.table}"})
     conn.execute(text(f"DROP TABLE IF EXISTS {merged}"))
     conn.execute(text(f"CREATE TEMP TABLE {merged} AS {target.merge_source(conn, base)}"), params)
     conn.execute(text(f"ANALYZE {merged}"))
@@ -552,7 +562,7 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
     compared = [c for c in written if c not in keyset]
     key_match = " AND ".join(f'o."{k}" = m."{k}"' for k in target.key)
     scope_cols = list(target.scope_columns)
-    result = MergeResult()
+    result = MergeResult(rows=merged)
 
     sets = [f'"{c}" = x."{c}"' for c in compared] + [f'"{c}" = {e}' for c, e in target.touched.items()]
     old = "".join(f', o."{c}" AS "_old_{c}"' for c in scope_cols)
@@ -574,7 +584,6 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
         ORDER BY m._row
         RETURNING {returning}"""
     result.inserted = _write(conn, insert, scope_cols, target.scope_group, params, both=False, result=result)
-    conn.execute(text(f"DROP TABLE {merged}"))
     clock.lap("merge: insert")
     return result
 
@@ -672,7 +681,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                 # invalidates tile and download caches in the same transaction.
                 for table in (target.table, *target.also_changes):
                     catalogue.touch(conn, table)
-            conn.execute(text(f"DROP TABLE {stage}"))
+            conn.execute(text(f"DROP TABLE {stage}, {merge.rows}"))
             clock.lap("after merge")
             if options.dry_run:
                 raise _DryRun
