@@ -40,8 +40,8 @@ class IncidentsTarget(Target):
         Field("status", "enum", choices=INCIDENT_STATUSES),
     )
     geometry = "point"
-    computed = {"producer_id": "coalesce(CAST(:producer_id AS integer), "
-                               "(SELECT c.producer_id FROM incident_categories c WHERE c.code = s.category))"}
+    computed = {"producer_id": "coalesce(CAST(:producer_id AS integer), category.producer_id)"}
+    joins = "LEFT JOIN incident_categories category ON category.code = s.category"
     touched = {"updated_at": "now()"}
 
     def params(self, conn, options):

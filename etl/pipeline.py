@@ -150,8 +150,11 @@ class Target:
     max_reject_rate: float = DEFAULT_MAX_REJECT_RATE
     #: Column filled with the mapping's ``source`` (or the file name) when the table has one.
     source_column: str | None = "source"
-    #: Extra columns computed in SQL at merge time: column → expression over staging ``s``.
+    #: Extra columns computed in SQL at merge time: column → expression over staging ``s``
+    #: and the tables of :attr:`joins`.
     computed: dict[str, str] = {}
+    #: Joins to staging ``s`` the computed expressions use (a hash join, not a subquery per row).
+    joins: str = ""
     #: Columns refreshed on update but not compared (e.g. ``loaded_at``).
     touched: dict[str, str] = {}
     #: Other tables whose rows a load of this target changes (e.g. zones re-place incidents).
@@ -546,7 +549,7 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
         exprs["geom"] = geometry
     exprs.update(target.computed)
     selected = ", ".join(f'{e} AS "{c}"' for c, e in exprs.items())
-    base = f"SELECT s._row, {selected} FROM {stage} s"
+    base = f"SELECT s._row, {selected} FROM {stage} s {target.joins}"
     merged = f"{stage}_merge"
     # Loads into one table merge one after the other: a second load waits here for the first to
     # commit, then sees its rows (the UPDATE and the NOT EXISTS run on fresh snapshots), as
