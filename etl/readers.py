@@ -193,9 +193,9 @@ class CsvReader(Reader):
         names = _unique([str(c).strip() for c in header])
         # Arrow's streaming reader: every column read as text (empty stays ""), blocks sized to
         # about ``chunk_rows`` rows so memory stays bounded.
-        options = (pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding,
+        options = (pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, use_threads=False,
                                      block_size=max(1 << 20, int(self.chunk_rows * self._row_bytes))),
-                   pacsv.ParseOptions(delimiter=separator),
+                   pacsv.ParseOptions(delimiter=separator, invalid_row_handler=self._invalid_row),
                    pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                                         quoted_strings_can_be_null=False))
         offset = 0
@@ -207,8 +207,16 @@ class CsvReader(Reader):
                     offset += len(frame)
                     yield frame
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as err:
+            bad = getattr(self, "_bad_row", None)
+            if bad is not None and bad.number is not None:  # Arrow counts the header as row 1 too
+                raise self.fail(f"expected {bad.expected_columns} fields, got {bad.actual_columns}",
+                                row=bad.number) from err
             raise self.fail(f"cannot parse the CSV after row {offset + 1} ({_short(err)})", row=offset + 2) from err
         self.detected.rows = offset
+
+    def _invalid_row(self, row) -> str:
+        self._bad_row = row
+        return "error"
 
 
 #: Arrow text → pandas' Arrow-backed strings (vectorised string operations downstream).
