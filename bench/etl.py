@@ -2,15 +2,21 @@
 
 Run on demand (not part of the tests)::
 
-    source var/test.env && .venv/bin/python bench/etl.py [--rows 1000000] [--keep]
+    source var/test.env && .venv/bin/python bench/etl.py [--rows 1000000] [--data DIR]
 
 It generates, with a fixed seed, N incident points in the Paris extent as a GeoPackage and as a
-French CSV (``;`` separator, decimal comma, CP1252), creates its own database
-``<test database>_bench`` (migrated and seeded, Paris quartiers loaded), then times each tool in
-its own process and prints rows/s, peak memory (max RSS of the process) and ratios.
+French CSV (``;`` separator, decimal comma, CP1252) — or reuses them from ``--data DIR`` —,
+creates its own database ``<test database>_bench`` (migrated, seeded with the OVA grid and the
+quality norms, Paris quartiers loaded), then times each tool in its own process and prints
+rows/s, peak memory (max RSS of the process) and ratios against ogr2ogr.
+
 ``ova load`` does all its validation (types, dates in Europe/Paris, France extent, swapped
-coordinates, duplicates, categories), the merge and the post-merge placement in quartiers; the
-other two only copy rows.
+coordinates, duplicates, categories), merges into the live ``incidents`` table (its indexes and
+foreign keys) while placing the points in quartiers/zones and setting deadlines, then recomputes
+compliance; its phases are printed apart (read+validate+COPY / merge / after+commit). A second
+load of the same file shows the idempotent reload. ogr2ogr and geopandas only copy rows into a
+new table; the "floor" line is a bare INSERT…SELECT of the already-typed rows into ``incidents``
+(rolled back): what the live table's indexes and foreign keys cost before any validation.
 """
 from __future__ import annotations
 
@@ -78,7 +84,7 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, float, st
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise SystemExit(f"{command[0]} failed ({process.returncode}):\n{output[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024, output.strip().splitlines()[-6:]
+    return elapsed, usage.ru_maxrss / 1024, output.strip().splitlines()[-8:]
 
 
 def setup_database(url: str) -> None:
@@ -87,11 +93,13 @@ def setup_database(url: str) -> None:
     from etl.targets import load
     from ova.db import normalise_url
     from ova.migrate import upgrade
+    from norms.seeding import seed_norms
     from ova.seed import seed_all
 
     upgrade(url)
     engine = create_engine(normalise_url(url))
     seed_all(engine)
+    seed_norms(engine)
     load(engine, "quartiers", ROOT / "geodata/paris/paris_quartiers_administratifs.geojson", preset="paris-quartiers")
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM incidents WHERE source = 'bench'"))
@@ -99,10 +107,34 @@ def setup_database(url: str) -> None:
     engine.dispose()
 
 
+PHASES = {"read+validate+COPY": ("read", "validate", "copy", "duplicates"),
+          "merge": ("merge: prepare", "merge: update", "merge: insert"),
+          "after+commit": ("after merge", "commit")}
+
+FLOOR_SQL = """
+BEGIN;
+INSERT INTO incidents (source, external_id, category, description, reported_at, geom, producer_id,
+                       quartier_id, zone_id, norm_id, expected_at)
+SELECT 'bench-floor', external_id, category, description, reported_at, geom, producer_id,
+       quartier_id, zone_id, norm_id, expected_at FROM incidents WHERE source = 'bench' ORDER BY id;
+ROLLBACK;
+"""
+
+
+def phases(output: list[str]) -> dict[str, float]:
+    """The ``seconds:`` line of ``ova load`` grouped as in :data:`PHASES`."""
+    line = next((line for line in output if line.strip().startswith("seconds:")), "")
+    values = {}
+    for part in line.split(":", 1)[1].split("(total")[0].split(",") if line else []:
+        name, _, seconds = part.strip().rpartition(" ")
+        values[name] = float(seconds)
+    return {group: sum(values.get(name, 0.0) for name in names) for group, names in PHASES.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--data", type=Path, help="folder of generated files, reused when present (kept)")
     args = parser.parse_args()
     from sqlalchemy.engine import make_url  # light imports only in this parent process
 
@@ -114,31 +146,36 @@ def main() -> None:
     subprocess.run(["runuser", "-u", "postgres", "--", "createdb", "-O", base.username, name], capture_output=True)
     subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-q", "-d", name, "-c",
                     "CREATE EXTENSION IF NOT EXISTS postgis"], capture_output=True, check=True)
-    folder = Path(tempfile.mkdtemp(prefix="ova-bench-"))
+    folder = args.data or Path(tempfile.mkdtemp(prefix="ova-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    gpkg, csv_path = folder / "incidents_bench.gpkg", folder / "incidents_bench.csv"
     # Setup and generation run in child processes: this parent stays small, so the peak RSS of
     # each timed child (which starts as a fork of this process) measures the tool alone.
     started = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--_prepare", url, str(folder), str(args.rows)], check=True)
-    gpkg, csv_path = folder / "incidents_bench.gpkg", folder / "incidents_bench.csv"
-    print(f"generated {args.rows:,} points in {time.perf_counter() - started:.1f} s: "
+    generate_rows = 0 if gpkg.exists() and csv_path.exists() else args.rows
+    subprocess.run([sys.executable, __file__, "--_prepare", url, str(folder), str(generate_rows)], check=True)
+    rows = int(subprocess.run(["ogrinfo", "-so", str(gpkg), "incidents"], capture_output=True, text=True,
+                              check=True).stdout.split("Feature Count:")[1].split()[0])
+    print(f"{'generated' if generate_rows else 'reused'} {rows:,} points in {time.perf_counter() - started:.1f} s: "
           f"{gpkg.stat().st_size / 2**20:.0f} MiB GPKG, {csv_path.stat().st_size / 2**20:.0f} MiB CSV")
     mapping = folder / "bench.yml"
     mapping.write_text(MAPPING, encoding="utf-8")
 
     env = dict(os.environ, DATABASE_URL=url, CI="true")
     ova = str(Path(sys.executable).parent / "ova")
+    load = [ova, "load", "incidents"]
+    options = ["--mapping", str(mapping), "--reject-file", str(folder / "rejects.csv")]
     results = {}
     for label, path in (("ova load incidents (CSV)", csv_path), ("ova load incidents (GPKG)", gpkg)):
-        subprocess.run([sys.executable, "-c", f"from sqlalchemy import create_engine, text\n"
-                        f"from ova.db import normalise_url\n"
-                        f"e = create_engine(normalise_url({url!r}))\n"
-                        f"with e.begin() as c: c.execute(text(\"DELETE FROM incidents WHERE source = 'bench'\"))"],
-                       check=True)
-        results[label] = timed([ova, "load", "incidents", str(path), "--mapping", str(mapping),
-                                "--reject-file", str(folder / "rejects.csv")], env)
+        _sql(url, "DELETE FROM incidents WHERE source = 'bench'")
+        _sql(url, "VACUUM ANALYZE incidents")
+        results[label] = timed(load + [str(path)] + options, env)
+    results["ova load incidents (GPKG), reload"] = timed(load + [str(gpkg)] + options, env)
+    results["floor: INSERT of the typed rows into incidents"] = timed(["psql", "-X", "-q", url, "-c", FLOOR_SQL])
     pg = make_url(url)
     dsn = f"PG:host={pg.host} port={pg.port or 5432} dbname={pg.database} user={pg.username} password={pg.password}"
-    results["ogr2ogr -f PostgreSQL (PG_USE_COPY=YES)"] = timed(
+    reference_label = "ogr2ogr -f PostgreSQL (PG_USE_COPY=YES)"
+    results[reference_label] = timed(
         ["ogr2ogr", "-f", "PostgreSQL", dsn, str(gpkg), "incidents", "-nln", "bench_ogr", "-overwrite",
          "-t_srs", "EPSG:2154", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST"],
         dict(os.environ, PG_USE_COPY="YES"))
@@ -148,22 +185,33 @@ def main() -> None:
         f"engine = sqlalchemy.create_engine({url.replace('postgresql://', 'postgresql+psycopg://')!r})\n"
         "frame.to_postgis('bench_gpd', engine, if_exists='replace', index=False, chunksize=100000)\n")])
 
-    reference = results["ogr2ogr -f PostgreSQL (PG_USE_COPY=YES)"][0]
-    print(f"\n{'tool':45} {'seconds':>8} {'rows/s':>10} {'peak MiB':>9} {'vs ogr2ogr':>10}")
+    reference = results[reference_label][0]
+    print(f"\n{'tool':50} {'seconds':>8} {'rows/s':>10} {'peak MiB':>9} {'vs ogr2ogr':>10}")
     for label, (seconds, rss, _) in results.items():
-        print(f"{label:45} {seconds:8.1f} {args.rows / seconds:10,.0f} {rss:9.0f} {seconds / reference:9.2f}x")
+        print(f"{label:50} {seconds:8.1f} {rows / seconds:10,.0f} {rss:9.0f} {seconds / reference:9.2f}x")
+    print(f"\nova load phases (seconds, and ratio to ogr2ogr's {reference:.1f} s):")
+    for label, (seconds, _, tail) in results.items():
+        if label.startswith("ova"):
+            split = phases(tail)
+            print(f"  {label:40} " + " | ".join(f"{group} {value:.1f} ({value / reference:.2f}x)"
+                                              for group, value in split.items()))
     for label, (_, _, tail) in results.items():
         if label.startswith("ova"):
             print(f"\n{label}:\n  " + "\n  ".join(tail))
-    if not args.keep:
+    if not args.data:
         for path in folder.iterdir():
             path.unlink()
         folder.rmdir()
 
 
+def _sql(url: str, statement: str) -> None:
+    subprocess.run(["psql", "-X", "-q", url, "-c", statement], check=True, capture_output=True)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--_prepare":
         setup_database(sys.argv[2])
-        generate(int(sys.argv[4]), Path(sys.argv[3]))
+        if int(sys.argv[4]):
+            generate(int(sys.argv[4]), Path(sys.argv[3]))
     else:
         main()

@@ -7,10 +7,11 @@ into reject rows naming the field.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Metropolitan France and Corsica in WGS 84 (lon/lat), the extent Lambert-93 is defined for.
 FRANCE_BBOX = (-5.6, 41.2, 10.0, 51.3)
@@ -21,10 +22,22 @@ LA_POSTE_HEAD_OFFICE = "35600000000048"
 PARIS_TZ = "Europe/Paris"
 
 
+def _strings(values: pd.Series) -> pd.Series:
+    """``values`` as an Arrow-backed string Series (non-strings are missing), for vectorised ops."""
+    if values.dtype == object:
+        values = values.where(values.map(type).to_numpy() == str, None) if len(values) else values
+    return values.astype("string[pyarrow]")
+
+
+def _objects(values: pd.Series) -> pd.Series:
+    """An object Series with None for missing values (what the loader stages)."""
+    return pd.Series(values.to_numpy(dtype=object, na_value=None), index=values.index, dtype=object)
+
+
 def blank_to_none(values: pd.Series) -> pd.Series:
     """Strip strings and turn empty strings into None (missing)."""
-    cleaned = [v.strip() or None if isinstance(v, str) else None for v in values.tolist()]
-    return pd.Series(cleaned, index=values.index, dtype=object)
+    text = _strings(values).str.strip()
+    return _objects(text.where(text != "", None))
 
 
 def _digits_matrix(values: np.ndarray, width: int) -> np.ndarray:
@@ -67,7 +80,9 @@ def normalise_ident(values: pd.Series, width: int) -> tuple[pd.Series, np.ndarra
 
 def _keep(values: pd.Series, ok) -> pd.Series:
     """``values`` where ``ok``, None elsewhere, as an object Series."""
-    return pd.Series([v if keep else None for v, keep in zip(values.tolist(), ok)], index=values.index, dtype=object)
+    out = values.to_numpy(dtype=object, na_value=None) if values.dtype != object else values.to_numpy(copy=True)
+    out[~np.asarray(ok, dtype=bool)] = None
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def normalise_cpv(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -82,9 +97,11 @@ def normalise_cpv(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def _numeric_text(values: pd.Series) -> pd.Series:
     """French-published numbers: spaces (incl. no-break) as thousands separators, decimal comma."""
-    clean = blank_to_none(values)
-    return pd.Series([v.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
-                      if isinstance(v, str) else None for v in clean], index=values.index, dtype=object)
+    text = _strings(values)
+    for space in ("\u202f", "\xa0", " "):
+        text = text.str.replace(space, "", regex=False)
+    text = text.str.replace(",", ".", regex=False)
+    return _objects(text.where(text != "", None))
 
 
 def to_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +147,7 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     """UTC timestamps; values without an offset are read as Europe/Paris local time."""
     text = blank_to_none(values)
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
-    aware = pd.Series([isinstance(v, str) and re.search(_OFFSET, v) is not None for v in text], index=text.index)
+    aware = _strings(text).str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
     if aware.any():
         result[aware] = pd.to_datetime(text[aware], errors="coerce", format="ISO8601", utc=True).dt.as_unit("us")
     naive = ~aware & text.notna()
@@ -153,7 +170,7 @@ def normalise_datetime(values: pd.Series, *, now: dt.datetime | None = None,
     limit = pd.Timestamp(now or dt.datetime.now(dt.timezone.utc)) + pd.Timedelta(hours=1)
     future = np.zeros(len(text), dtype=bool) if allow_future else (parsed > limit).fillna(False).to_numpy(bool)
     ok = ~invalid & ~future & parsed.notna().to_numpy()
-    stamps = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    stamps = pd.Series(pc.strftime(pa.array(parsed).cast(pa.timestamp("s", tz="UTC"), safe=False), format="%Y-%m-%dT%H:%M:%S+00:00"), index=parsed.index)
     return _keep(stamps, ok), invalid, future
 
 
@@ -173,6 +190,11 @@ def normalise_date(values: pd.Series, *, allow_future: bool = True) -> tuple[pd.
     future = np.zeros(len(text), dtype=bool) if allow_future else (parsed > today).fillna(False).to_numpy(bool)
     ok = ~invalid & ~future & parsed.notna().to_numpy()
     return _keep(parsed.dt.strftime("%Y-%m-%d"), ok), invalid, future
+
+
+def longer_than(values: pd.Series, limit: int) -> np.ndarray:
+    """Mask of strings longer than ``limit`` characters."""
+    return (_strings(values).str.len() > limit).fillna(False).to_numpy(dtype=bool)
 
 
 def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

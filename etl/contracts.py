@@ -67,7 +67,7 @@ class ContractsTarget(Target):
                       for i, k in zip(ids, kinds)]
         values["supplier_siret"] = pd.Series(candidates, index=frame.index, dtype=object)
 
-    def after_merge(self, conn, summary, changed_ids):
+    def after_merge(self, conn, summary, merge):
         rows, by_siret, by_siren = conn.execute(text(JOIN_RATE_SQL)).one()
         summary.extra["suppliers joined to establishments by SIRET"] = (
             f"{by_siret} of {rows} rows ({by_siret / rows:.1%})" if rows else "0 rows")

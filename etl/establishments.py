@@ -2,8 +2,8 @@
 
 Natural key: (``source``, ``external_id``). SIREN and SIRET are checked (Luhn; La Poste's own
 rule); the SIREN is taken from the SIRET when not given. Rows without coordinates are kept with
-``geo_precision = 'unknown'`` and no geometry. After the merge, establishments are placed in
-quartiers and priority zones.
+``geo_precision = 'unknown'`` and no geometry. Establishments are placed in quartiers and
+priority zones while they are merged.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from etl.assignment import assign_points
+from etl.assignment import build_quartier_cells, placement_sql
 from etl.mapping import load_mapping
-from etl.pipeline import Field, LoadOptions, LoadSummary, Target, id_scope, run_load
+from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
 from ova.models import GEO_PRECISIONS, Establishment
 
 
@@ -54,13 +54,16 @@ class EstablishmentsTarget(Target):
         if "geo_precision" not in values:
             values["geo_precision"] = pd.Series(["address"] * len(frame), index=frame.index, dtype=object)
 
-    def after_merge(self, conn, summary, changed_ids):
-        if changed_ids:
-            assign_points(conn, "establishments", id_scope(changed_ids))
+    merge_columns = ("quartier_id", "zone_id")
+
+    def merge_source(self, conn, base):
+        place = placement_sql("establishments", "b", build_quartier_cells(conn))
+        return (f"SELECT b.*, {place['quartier_id']} AS quartier_id, {place['zone_id']} AS zone_id "
+                f"FROM ({base}) b {place['join']}")
+
+    def after_merge(self, conn, summary, merge):
         summary.extra["outside every quartier"] = conn.scalar(text(
-            "SELECT count(*) FROM establishments e JOIN etl_stage_establishments s "
-            "ON (e.source, e.external_id) = (s.source, s.external_id) "
-            "WHERE e.geom IS NOT NULL AND e.quartier_id IS NULL"))
+            f"SELECT count(*) FROM {merge.rows} WHERE geom IS NOT NULL AND quartier_id IS NULL"))
         summary.extra["without coordinates"] = conn.scalar(text(
             "SELECT count(*) FROM etl_stage_establishments WHERE x IS NULL"))
 

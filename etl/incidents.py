@@ -2,8 +2,9 @@
 
 Natural key: (``source``, ``external_id``). The category must be a code of the OVA grid
 (``ova/seed/ova_grid.yml``); mappings translate source categories with rules (data). The
-producer is ``--producer`` or else the category's default service. After the merge, changed
-incidents are placed in quartiers and zone versions, then their deadlines are refreshed.
+producer is ``--producer`` or else the category's default service. New and changed incidents are
+placed in quartiers and zone versions and get their deadline while they are merged; then the
+compliance of the quartier-months they are in (and were in, for updated rows) is recomputed.
 """
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from etl.assignment import assign_points
+from etl.assignment import build_quartier_cells, placement_sql
 from etl.mapping import load_mapping
-from etl.pipeline import Field, LoadOptions, LoadSummary, Target, id_scope, run_load
+from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
 from etl.quartiers import producer_id
-from norms.deadlines import refresh_deadlines
-from norms.engine import compute_all, recompute
+from norms.deadlines import applicable_sql
+from norms.engine import recompute
 from ova.models import INCIDENT_STATUSES, Incident
 
 
@@ -39,30 +40,38 @@ class IncidentsTarget(Target):
         Field("status", "enum", choices=INCIDENT_STATUSES),
     )
     geometry = "point"
-    computed = {"producer_id": "coalesce(CAST(:producer_id AS integer), "
-                               "(SELECT c.producer_id FROM incident_categories c WHERE c.code = s.category))"}
+    computed = {"producer_id": "coalesce(CAST(:producer_id AS integer), category.producer_id)"}
+    joins = "LEFT JOIN incident_categories category ON category.code = s.category"
     touched = {"updated_at": "now()"}
 
     def params(self, conn, options):
         return {"producer_id": producer_id(conn, options.producer)}
 
-    def after_merge(self, conn, summary, changed_ids):
-        if changed_ids:
-            assign_points(conn, "incidents", id_scope(changed_ids))
-        summary.extra["outside every quartier"] = conn.scalar(text(
-            "SELECT count(*) FROM incidents i JOIN etl_stage_incidents s "
-            "ON (i.source, i.external_id) = (s.source, s.external_id) WHERE i.quartier_id IS NULL"))
-        summary.extra["placed in a priority zone"] = conn.scalar(text(
-            "SELECT count(*) FROM incidents i JOIN etl_stage_incidents s "
-            "ON (i.source, i.external_id) = (s.source, s.external_id) WHERE i.zone_id IS NOT NULL"))
-        summary.extra["deadlines set"] = refresh_deadlines(conn, id_scope(changed_ids)) if changed_ids else 0
-        if changed_ids:
-            scope = id_scope(changed_ids)
-            # Only the quartier-months of the changed reports (all of them for a big load).
-            if scope is None:
-                compute_all(conn)
-            else:
-                recompute(conn, incident_ids=scope)
+    merge_columns = ("quartier_id", "zone_id", "norm_id", "expected_at")
+    scope_columns = ("quartier_id", "reported_at")
+    scope_group = "quartier_id, date_trunc('month', reported_at AT TIME ZONE 'Europe/Paris')::date"
+
+    def merge_source(self, conn, base):
+        # Placement and deadline computed set-based while merging: each row is written once.
+        place = placement_sql("incidents", "b", build_quartier_cells(conn))
+        return f"""
+            WITH placed AS MATERIALIZED (
+                SELECT b.*, {place['quartier_id']} AS quartier_id, {place['zone_id']} AS zone_id
+                FROM ({base}) b {place['join']})
+            SELECT p.*, a.norm_id, a.expected_at
+            FROM placed p LEFT JOIN ({applicable_sql('placed', '_row')}) a ON a.id = p._row"""
+
+    def after_merge(self, conn, summary, merge):
+        outside, in_zone, with_deadline = conn.execute(text(
+            "SELECT count(*) FILTER (WHERE quartier_id IS NULL), count(*) FILTER (WHERE zone_id IS NOT NULL), "
+            f"count(*) FILTER (WHERE expected_at IS NOT NULL) FROM {merge.rows}")).one()
+        summary.extra["outside every quartier"] = outside
+        summary.extra["placed in a priority zone"] = in_zone
+        summary.extra["with a deadline"] = with_deadline
+        keys = [(q, month) for q, month in merge.scope if q is not None]
+        if keys:
+            # The quartier-months the written rows are in now, and were in before an update.
+            recompute(conn, keys=keys)
 
 
 TARGET = IncidentsTarget()

@@ -86,6 +86,14 @@ def _spec_columns(spec, mapping: Mapping) -> set[str]:
 
 
 def _as_text(values: pd.Series, nulls: set[str]) -> pd.Series:
+    """Stripped strings (object Series); missing, empty and ``nulls`` values are None."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        # CSV columns (pandas/Arrow strings): vectorised, no per-value Python.
+        text = values.str.strip()
+        missing = (text.isna() | text.isin(nulls | {""})).to_numpy(dtype=bool)
+        out = text.to_numpy(dtype=object, na_value=None)
+        out[missing] = None
+        return pd.Series(out, index=values.index, dtype=object)
     out = []
     for v in values.tolist():
         if v is None or (isinstance(v, float) and np.isnan(v)):

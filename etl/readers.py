@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyogrio
 import shapely
 
@@ -180,23 +182,58 @@ class CsvReader(Reader):
         if len(lines) < 2:
             raise self.fail("no data rows (header only)")
         sample_lines = sample.count(b"\n") or 1
-        self.estimated_rows = int(self.path.stat().st_size / (len(sample) / sample_lines)) - 1
+        self._row_bytes = len(sample) / sample_lines
+        self.estimated_rows = int(self.path.stat().st_size / self._row_bytes) - 1
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         self.detect()
+        encoding, separator = self.detected.encoding, self.detected.separator
+        with open(self.path, encoding=encoding, newline="") as handle:
+            header = next(csv.reader(handle, delimiter=separator), [])
+        names = _unique([str(c).strip() for c in header])
+        # Arrow's streaming reader: every column read as text (empty stays ""), blocks sized to
+        # about ``chunk_rows`` rows so memory stays bounded.
+        options = (pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, use_threads=False,
+                                     block_size=max(1 << 20, int(self.chunk_rows * self._row_bytes))),
+                   pacsv.ParseOptions(delimiter=separator, invalid_row_handler=self._invalid_row),
+                   pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                                        quoted_strings_can_be_null=False))
         offset = 0
         try:
-            reader = pd.read_csv(self.path, sep=self.detected.separator, encoding=self.detected.encoding,
-                                 dtype=str, keep_default_na=False, chunksize=self.chunk_rows,
-                                 skipinitialspace=False, engine="c")
-            for frame in reader:
-                frame.columns = [str(c).strip() for c in frame.columns]
-                frame.insert(0, "_row", range(offset + 2, offset + len(frame) + 2))  # line 1 is the header
-                offset += len(frame)
-                yield frame
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+            with pacsv.open_csv(self.path, *options) as stream:
+                for batch in stream:
+                    frame = batch.to_pandas(types_mapper=_TEXT.get)
+                    frame.insert(0, "_row", range(offset + 2, offset + len(frame) + 2))  # line 1 is the header
+                    offset += len(frame)
+                    yield frame
+        except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as err:
+            bad = getattr(self, "_bad_row", None)
+            if bad is not None and bad.number is not None:  # Arrow counts the header as row 1 too
+                raise self.fail(f"expected {bad.expected_columns} fields, got {bad.actual_columns}",
+                                row=bad.number) from err
             raise self.fail(f"cannot parse the CSV after row {offset + 1} ({_short(err)})", row=offset + 2) from err
         self.detected.rows = offset
+
+    def _invalid_row(self, row) -> str:
+        self._bad_row = row
+        return "error"
+
+
+#: Arrow text → pandas' Arrow-backed strings (vectorised string operations downstream).
+_TEXT = {pa.string(): pd.StringDtype("pyarrow", na_value=float("nan"))}
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made unique as pandas does (``a``, ``a.1``, ``a.2``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        out.append(name)
+    return out
 
 
 # --- JSON documents: DECP and Open311 ---

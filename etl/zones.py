@@ -36,8 +36,8 @@ class ZonesTarget(Target):
     computed = {"quartier_id": "(SELECT q.id FROM quartiers q WHERE ST_Intersects(q.geom, "
                                 "ST_PointOnSurface(s.wkb::geometry)) ORDER BY q.id LIMIT 1)"}
 
-    def after_merge(self, conn, summary, changed_ids):
-        if changed_ids:
+    def after_merge(self, conn, summary, merge):
+        if merge.changed:
             summary.extra["incidents placed again"] = assign_points(conn, "incidents")["changed"]
             summary.extra["establishments placed again"] = assign_points(conn, "establishments")["changed"]
             summary.extra["deadlines refreshed"] = refresh_deadlines(conn)

@@ -17,9 +17,9 @@ from sqlalchemy.engine import Connection
 _APPLICABLE = """
     SELECT DISTINCT ON (i.id) i.id, n.id AS norm_id,
            i.reported_at + make_interval(hours => n.delay_hours) AS expected_at
-    FROM (SELECT i.id, i.category, i.quartier_id, i.zone_id, i.reported_at,
+    FROM (SELECT i.{id} AS id, i.category, i.quartier_id, i.zone_id, i.reported_at,
                  (i.reported_at AT TIME ZONE 'Europe/Paris')::date AS local_day
-          FROM incidents i WHERE {where}) i
+          FROM {relation} i WHERE {where}) i
     -- One row per (norm, category) so that the planner can hash-join on the category.
     JOIN (SELECT n.*, unnest(n.category_codes) AS category FROM norms n
           WHERE n.metric = 'response_delay') n ON n.category = i.category
@@ -49,5 +49,15 @@ def refresh_deadlines(conn: Connection, incident_ids: Sequence[int] | None = Non
         where, params = "true", {}
     else:
         where, params = "i.id = ANY (:ids)", {"ids": list(incident_ids)}
-    sql = _UPDATE.format(where=where, applicable=_APPLICABLE.format(where=where))
+    sql = _UPDATE.format(where=where, applicable=applicable_sql("incidents", "id", where))
     return conn.execute(text(sql), params).rowcount
+
+
+def applicable_sql(relation: str, id_column: str = "id", where: str = "true") -> str:
+    """SELECT of (id, norm_id, expected_at) for the rows of ``relation`` that a norm applies to.
+
+    ``relation`` is ``incidents`` or a table shaped like it (``category``, ``quartier_id``,
+    ``zone_id``, ``reported_at``; e.g. the loader's merge table, keyed by ``_row``), so a load
+    sets deadlines while it writes rows instead of updating them afterwards.
+    """
+    return _APPLICABLE.format(relation=relation, id=id_column, where=where)

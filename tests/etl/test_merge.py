@@ -1,0 +1,116 @@
+"""The merge: new keys inserted, differing rows updated, placement and deadlines set while merging."""
+from sqlalchemy import text
+
+from etl.assignment import assign_points, build_quartier_cells, placement_sql
+from etl.targets import load
+from tests.conftest import GEODATA
+from tests.etl.conftest import DANSMARUE_GEOJSON, PARIS_QUARTIERS
+
+MAPPING = """target: incidents
+source: merge-test
+read: {x: x, y: y, crs: EPSG:2154}
+fields:
+  external_id: id
+  category: categorie
+  description: texte
+  reported_at: date
+"""
+
+
+def _squares(conn):
+    """Quartiers A (west) and B (east), side by side, and a 48 h graffiti norm over the territory."""
+    ids = {}
+    for code, x0 in (("A", 651000), ("B", 652000)):
+        ids[code] = conn.scalar(text(
+            "INSERT INTO quartiers (code, name, source, geom) VALUES (:c, :c, 'test', "
+            "ST_Multi(ST_MakeEnvelope(:x0, 6862000, :x1, 6863000, 2154))) RETURNING id"),
+            {"c": code, "x0": x0, "x1": x0 + 1000})
+    norm = conn.scalar(text(
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
+        "valid_from, min_sample, target_rate) VALUES ('m-graffiti-48h', 'EP2', 'g', 'g', 'response_delay', "
+        "'territory', '{graffiti}', 48, '2020-01-01', 1, 0.9) RETURNING id"))
+    return ids, norm
+
+
+def _write(path, rows):
+    lines = ["id;categorie;texte;date;x;y"] + [";".join(row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _state(conn):
+    return {row.external_id: row for row in conn.execute(text(
+        "SELECT external_id, description, quartier_id, zone_id, norm_id, expected_at - reported_at AS delay, "
+        "updated_at FROM incidents WHERE source = 'merge-test'"))}
+
+
+def test_reload_inserts_new_keys_updates_only_differing_rows_and_recomputes_old_months(connection, tmp_path):
+    ids, norm = _squares(connection)
+    mapping = tmp_path / "m.yml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    rows = [["1", "graffiti", "tag", "2024-03-05 10:00", "651100", "6862500"],
+            ["2", "graffiti", "tag", "2024-03-06 10:00", "651200", "6862500"],
+            ["3", "proprete", "sale", "2024-03-07 10:00", "651300", "6862500"]]
+    first = load(connection, "incidents", _write(tmp_path / "a.csv", rows), mapping=str(mapping))
+    assert (first.inserted, first.updated, first.unchanged) == (3, 0, 0)
+    before = _state(connection)
+    assert {k: r.quartier_id for k, r in before.items()} == {"1": ids["A"], "2": ids["A"], "3": ids["A"]}
+    assert before["1"].norm_id == norm and before["1"].delay.total_seconds() == 48 * 3600
+    assert before["3"].norm_id is None and first.extra["with a deadline"] == 2
+    cases = dict(connection.execute(text(
+        "SELECT quartier_id, incidents FROM compliance_results WHERE month = '2024-03-01'")).all())
+    assert cases[ids["A"]] == 2
+
+    connection.execute(text("UPDATE incidents SET updated_at = '2020-01-01' WHERE source = 'merge-test'"))
+    rows[1] = ["2", "graffiti", "tag déplacé", "2024-03-06 10:00", "652500", "6862500"]  # moved to B
+    rows.append(["4", "graffiti", "nouveau", "2024-03-08 10:00", "652600", "6862500"])
+    second = load(connection, "incidents", _write(tmp_path / "b.csv", rows), mapping=str(mapping))
+    assert (second.inserted, second.updated, second.unchanged) == (1, 1, 2)
+    after = _state(connection)
+    assert after["2"].quartier_id == ids["B"] and after["2"].description == "tag déplacé"
+    assert after["4"].quartier_id == ids["B"] and after["4"].norm_id == norm
+    assert (after["1"].updated_at.year, after["3"].updated_at.year, after["2"].updated_at.year > 2020) == (
+        2020, 2020, True)  # unchanged rows are not written
+    # The month of quartier A (where incident 2 was) and of B (where it is now) are both recomputed.
+    cases = dict(connection.execute(text(
+        "SELECT quartier_id, incidents FROM compliance_results WHERE month = '2024-03-01'")).all())
+    assert (cases[ids["A"]], cases[ids["B"]]) == (1, 2)
+
+    third = load(connection, "incidents", _write(tmp_path / "c.csv", rows), mapping=str(mapping))
+    assert (third.inserted, third.updated, third.unchanged) == (0, 0, 4)
+
+
+def test_placement_while_merging_equals_assign_points(connection):
+    load(connection, "quartiers", PARIS_QUARTIERS, preset="paris-quartiers")
+    load(connection, "zones", GEODATA / "demo" / "zones_commerciales_demo.geojson")
+    summary = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson")
+    assert summary.inserted > 1000 and summary.extra["placed in a priority zone"] > 0
+    merged = connection.execute(text("SELECT id, quartier_id, zone_id FROM incidents ORDER BY id")).all()
+    connection.execute(text("UPDATE incidents SET quartier_id = NULL, zone_id = NULL"))
+    assign_points(connection, "incidents")
+    assert connection.execute(text("SELECT id, quartier_id, zone_id FROM incidents ORDER BY id")).all() == merged
+
+
+def test_quartier_cells_place_points_exactly_as_the_polygons(connection):
+    """Random points, every quartier vertex and segment midpoint: the grid shortcut changes nothing."""
+    load(connection, "quartiers", PARIS_QUARTIERS, preset="paris-quartiers")
+    cells = build_quartier_cells(connection)
+    pure, boundary = connection.execute(text(
+        f"SELECT count(quartier_id), count(*) - count(quartier_id) FROM {cells}")).one()
+    assert pure > 1000 and boundary > 1000
+    connection.execute(text("SELECT setseed(0.42)"))
+    connection.execute(text(
+        "CREATE TEMP TABLE probe ON COMMIT DROP AS "
+        "SELECT ST_SetSRID(ST_MakePoint(x0 + random() * (x1 - x0), y0 + random() * (y1 - y0)), 2154) AS geom "
+        "FROM (SELECT ST_XMin(e) x0, ST_XMax(e) x1, ST_YMin(e) y0, ST_YMax(e) y1 "
+        "      FROM (SELECT ST_Extent(geom)::geometry e FROM quartiers) e) b, generate_series(1, 20000) "
+        "UNION ALL SELECT (ST_DumpPoints(geom)).geom FROM quartiers "
+        "UNION ALL SELECT ST_LineInterpolatePoint(ST_MakeLine(ST_PointN(r, n), ST_PointN(r, n + 1)), 0.5) "
+        "FROM (SELECT ST_ExteriorRing((ST_Dump(geom)).geom) r FROM quartiers) rings, "
+        "generate_series(1, ST_NPoints(r) - 1) n"))
+    fast = placement_sql("incidents", "p", cells)
+    exact = placement_sql("incidents", "p")
+    total, different = connection.execute(text(
+        f"SELECT count(*), count(*) FILTER (WHERE ({fast['quartier_id']}) IS DISTINCT FROM ({exact['quartier_id']})) "
+        f"FROM (SELECT geom, now() AS reported_at FROM probe) p {fast['join']}")).one()
+    assert total > 25000 and different == 0
