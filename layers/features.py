@@ -197,7 +197,10 @@ def where_sql(source: Source, query: ItemsQuery) -> tuple[str, dict]:
         env = f"ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, {int(bc.srid)})"
         if bc.srid != source.srid:
             env = f"ST_Transform(ST_Segmentize({env}, {0.01 if bc.srid == 4326 else 1000}), {int(source.srid)})"
-        clauses.append(f"t.geom && {env} AND ST_Intersects(t.geom, {env})")
+        # ST_Intersects alone: its index support adds the && itself. Spelling out "geom && env" as
+        # well made PostgreSQL count the bbox's selectivity twice (713 rows estimated for 26 000),
+        # so it sorted every match instead of walking the primary key for an ordered page.
+        clauses.append(f"ST_Intersects(t.geom, {env})")
         params.update(bx0=query.bbox[0], by0=query.bbox[1], bx1=query.bbox[2], by1=query.bbox[3])
     if query.interval and source.temporal:
         col = f"t.{quote_ident(source.temporal)}"
@@ -215,14 +218,13 @@ def where_sql(source: Source, query: ItemsQuery) -> tuple[str, dict]:
 
 
 def order_sql(query: ItemsQuery) -> str:
-    """ORDER BY clause of ``query`` ('' when none): its sort keys then id, so that paging is stable.
+    """ORDER BY clause of ``query``: its sort keys then the primary key, so that pages are stable.
 
-    A bbox query without ``sortby`` is not sorted: sorting by id forces PostgreSQL to read every
-    matching row (tens of thousands spread over the heap) to return 100; unsorted, the bitmap scan
-    stops after ``limit`` rows, in physical order, which is stable for a given plan.
+    Without ``sortby`` the order is the primary key's: offset pages never overlap nor skip a
+    feature, even when rows are updated between two requests (physical order would change). For a
+    bbox matching many rows PostgreSQL walks the primary key index and stops after the page; for a
+    small bbox it sorts the few matches (see ``where_sql`` for why its estimate is right).
     """
-    if query.bbox is not None and not query.sortby:
-        return ""
     keys = [f"t.{quote_ident(c)} {'DESC' if d else 'ASC'}" for c, d in query.sortby]
     keys.append("t.id")
     return "ORDER BY " + ", ".join(keys)
