@@ -5,7 +5,8 @@ sync workers, wrk on 127.0.0.1 against:
 
   (a) our OGC API items endpoint   /ogc/collections/signalements/items?bbox=…&limit=100
   (b) pygeoapi (from PyPI, in var/bench-venv) on the same table
-  (c) a minimal psycopg WSGI endpoint running exactly our SQL
+  (c) a minimal psycopg WSGI endpoint running exactly the SQL of our page (layers.features.page_sql),
+      on a connection with the same session options (portal.catalogue.serving.SERVING_OPTIONS)
 
 and prints req/s, p50/p99 and the ratios; then z14 tile latency of /tiles/… (cold cache) against the
 raw ST_AsMVT query. Usage::
@@ -38,9 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
+from portal.catalogue.serving import SERVING_OPTIONS  # noqa: E402  (the same session settings for all)
+
 DEFAULT_URL = "postgresql://ova:ova@127.0.0.1:5432/ova_bench_layers"
 BBOX = (2.33, 48.85, 2.35, 48.87)  # central Paris: tens of thousands of matching rows
-SERVER_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
 PYGEOAPI_VENV = ROOT / "var" / "bench-venv"
 
 
@@ -177,30 +179,27 @@ def app(environ, start_response):
     q = parse_qs(environ.get("QUERY_STRING", ""))
     x0, y0, x1, y1 = (float(v) for v in q["bbox"][0].split(","))
     limit = int(q.get("limit", ["10"])[0])
-    rows = conn().execute(SQL, {{"bx0": x0, "by0": y0, "bx1": x1, "by1": y1, "limit": limit, "offset": 0}}).fetchall()
-    body = ('{{"type": "FeatureCollection", "features": [' + ",".join(r[0] for r in rows)
-            + '], "numberReturned": %d}}' % len(rows)).encode()
+    body, returned, _ = conn().execute(SQL, {{"bx0": x0, "by0": y0, "bx1": x1, "by1": y1, "limit": limit,
+                                            "offset": 0}}).fetchone()
+    body = ('{{"type": "FeatureCollection", "features": [' + body + '], "numberReturned": %d}}' % returned).encode()
     start_response("200 OK", [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body)))])
     return [body]
 '''
 
 
 def our_sql(url: str) -> str:
-    """The exact SQL our items endpoint runs for a bbox + limit query, in psycopg's format."""
+    """The exact SQL of the page our items endpoint runs for a bbox + limit query, in psycopg's format."""
     from sqlalchemy import create_engine
 
     from ova.db import normalise_url
-    from layers.features import ItemsQuery, feature_sql, order_sql, where_sql
+    from layers.features import ItemsQuery, page_sql
     from layers.sources import describe
 
     engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
         source = describe(conn, "incidents")
     engine.dispose()
-    query = ItemsQuery(bbox=BBOX, limit=100)
-    where, _ = where_sql(source, query)
-    sql = (f"SELECT {feature_sql(source, query.crs)} FROM {source.qualified} t WHERE {where} "
-           f"{order_sql(query)} LIMIT :limit OFFSET :offset")
+    sql, _ = page_sql(source, ItemsQuery(bbox=BBOX, limit=100))
     return re.sub(r"(?<!:):([a-z_]\w*)", r"%(\1)s", sql)
 
 
@@ -264,7 +263,7 @@ def tile_latency(url: str, base: str, n: int = 40) -> tuple[float, float]:
 
     tms = morecantile.tms.get("WebMercatorQuad")
     tiles = list(tms.tiles(2.30, 48.84, 2.40, 48.88, [14]))[:n]
-    engine = create_engine(normalise_url(url), connect_args={"options": SERVER_OPTIONS})
+    engine = create_engine(normalise_url(url), connect_args={"options": SERVING_OPTIONS})
     raw = []
     with engine.connect() as conn:
         source = describe(conn, "incidents")
@@ -312,7 +311,7 @@ def main() -> None:
             log(f"    {results['ours']}")
             raw_ms, ours_ms = tile_latency(url, base)
         (tmpdir / "sql.txt").write_text(our_sql(url))
-        (tmpdir / "minimal.py").write_text(MINIMAL_APP.format(options=SERVER_OPTIONS))
+        (tmpdir / "minimal.py").write_text(MINIMAL_APP.format(options=SERVING_OPTIONS))
         menv = {"BENCH_DATABASE_URL": url, "BENCH_SQL_FILE": str(tmpdir / "sql.txt"), "PYTHONPATH": str(tmpdir)}
         with Server(gunicorn, "minimal:app", args.workers, menv, cwd=str(tmpdir)) as srv:
             target = f"http://127.0.0.1:{srv.port}/?bbox={bbox}&limit=100"

@@ -217,6 +217,11 @@ def where_sql(source: Source, query: ItemsQuery) -> tuple[str, dict]:
     return (" AND ".join(clauses) or "TRUE"), params
 
 
+def _sort_keys(query: ItemsQuery) -> list[tuple[str, bool]]:
+    """The page's sort keys as (SQL expression, descending): ``sortby`` then the primary key."""
+    return [(f"t.{quote_ident(c)}", d) for c, d in query.sortby] + [("t.id", False)]
+
+
 def order_sql(query: ItemsQuery) -> str:
     """ORDER BY clause of ``query``: its sort keys then the primary key, so that pages are stable.
 
@@ -225,65 +230,69 @@ def order_sql(query: ItemsQuery) -> str:
     bbox matching many rows PostgreSQL walks the primary key index and stops after the page; for a
     small bbox it sorts the few matches (see ``where_sql`` for why its estimate is right).
     """
-    keys = [f"t.{quote_ident(c)} {'DESC' if d else 'ASC'}" for c, d in query.sortby]
-    keys.append("t.id")
-    return "ORDER BY " + ", ".join(keys)
+    return "ORDER BY " + ", ".join(f"{e} {'DESC' if d else 'ASC'}" for e, d in _sort_keys(query))
 
 
-_COMPILED: dict[str, object] = {}
+@dataclass(frozen=True)
+class Page:
+    """One page of items: its Features as one JSON text (comma-separated), how many, numberMatched."""
+
+    body: str
+    returned: int
+    matched: int | None
 
 
-def pipelined(conn, statements: list[tuple]) -> list[list]:
-    """Run text statements ``[(text(sql), params)]`` in one network round trip; return their rows.
+def page_sql(source: Source, query: ItemsQuery) -> tuple[str, dict]:
+    """SQL of one row (body, returned, matched) for a page of ``query``, and its parameters.
 
-    Uses psycopg's pipeline mode on the connection's driver connection; statements are compiled by
-    SQLAlchemy (parameters stay bound, never interpolated). Rows are tuples, or named tuples for
-    entries ``(stmt, params, True)``.
+    The Features are built and joined in PostGIS (``string_agg`` in page order), so Python passes
+    one text through instead of a row per feature. numberMatched is counted (up to COUNT_CAP) only
+    without bbox and only when the page is full: the scalar subquery is evaluated lazily.
     """
-    from psycopg.rows import namedtuple_row, tuple_row
-
-    raw = conn.connection.driver_connection
-    cursors = []
-    with raw.pipeline():
-        for stmt, params, *named in statements:
-            compiled = _COMPILED.get(stmt.text)
-            if compiled is None:
-                compiled = stmt.compile(dialect=conn.dialect)
-                if len(_COMPILED) > 256:
-                    _COMPILED.clear()
-                _COMPILED[stmt.text] = compiled
-            cur = raw.cursor(row_factory=namedtuple_row if named and named[0] else tuple_row)
-            cur.execute(compiled.string, compiled.construct_params(params or {}))
-            cursors.append(cur)
-    try:
-        return [cur.fetchall() for cur in cursors]
-    finally:
-        for cur in cursors:
-            cur.close()
-
-
-def items(conn, source: Source, query: ItemsQuery, also=None) -> tuple[list[str], int | None, list]:
-    """Return the Feature texts of one page, numberMatched when it is cheap (else None), and the
-    rows of ``also`` (an optional statement run in the same round trip, e.g. the layer's row)."""
     where, params = where_sql(source, query)
-    sql = text(f"SELECT {feature_sql(source, query.crs)} AS f FROM {source.qualified} t WHERE {where} "
-               f"{order_sql(query)} LIMIT :limit OFFSET :offset")
-    page_params = {**params, "limit": query.limit, "offset": query.offset}
-    extra: list = []
-    if also is not None:
-        page, extra = pipelined(conn, [(sql, page_params, False), (*also, True)])
-        rows = [r[0] for r in page]
-    else:
-        rows = conn.execute(sql, page_params).scalars().all()
-    matched = None
+    keys = _sort_keys(query)
+    key_cols = ", ".join(f"{e} AS _k{i}" for i, (e, _) in enumerate(keys))
+    agg_order = ", ".join(f"p._k{i} {'DESC' if d else 'ASC'}" for i, (_, d) in enumerate(keys))
     if query.bbox is None:
-        if query.offset == 0 and len(rows) < query.limit:
-            matched = len(rows)
-        else:
-            n = conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {source.qualified} t WHERE {where} "
-                                  f"LIMIT {COUNT_CAP + 1}) s"), params).scalar_one()
-            matched = n if n <= COUNT_CAP else None
-    return rows, matched, extra
+        matched = (f"CASE WHEN :offset = 0 AND count(*) < :limit THEN count(*) ELSE (SELECT count(*) FROM "
+                   f"(SELECT 1 FROM {source.qualified} t WHERE {where} LIMIT {COUNT_CAP + 1}) c) END")
+    else:
+        matched = "NULL::bigint"
+    sql = (f"SELECT coalesce(string_agg(p.f, ',' ORDER BY {agg_order}), '') AS body, count(*) AS returned, "
+           f"{matched} AS matched FROM (SELECT {feature_sql(source, query.crs)} AS f, {key_cols} "
+           f"FROM {source.qualified} t WHERE {where} {order_sql(query)} LIMIT :limit OFFSET :offset) p")
+    return sql, {**params, "limit": query.limit, "offset": query.offset}
+
+
+_COMPILED: dict[str, str] = {}
+
+
+def fetch_one(conn, sql: str, params: dict) -> tuple | None:
+    """Run ``sql`` (``:name`` binds) on the DBAPI connection under SQLAlchemy's ``conn``; return its
+    first row as a tuple.
+
+    The serving fast path: SQLAlchemy's result layer (column metadata, Row objects) costs more per
+    request than the DBAPI call itself. Parameters stay bound; the compiled form is cached by text.
+    """
+    compiled = _COMPILED.get(sql)
+    if compiled is None:
+        compiled = text(sql).compile(dialect=conn.dialect).string
+        if len(_COMPILED) > 512:
+            _COMPILED.clear()
+        _COMPILED[sql] = compiled
+    with conn.connection.driver_connection.cursor() as cur:
+        return cur.execute(compiled, params).fetchone()
+
+
+def to_page(body: str, returned: int, matched: int | None) -> Page:
+    """A Page from the columns of ``page_sql`` (numberMatched dropped past COUNT_CAP)."""
+    return Page(body, returned, matched if matched is not None and matched <= COUNT_CAP else None)
+
+
+def items(conn, source: Source, query: ItemsQuery) -> Page:
+    """One page of ``query`` over ``source``, in one statement (see ``page_sql``)."""
+    sql, params = page_sql(source, query)
+    return to_page(*fetch_one(conn, sql, params))
 
 
 def item(conn, source: Source, feature_id: str, crs: Crs) -> str:

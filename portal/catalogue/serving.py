@@ -2,7 +2,11 @@
 
 Deliberate options: autocommit and read-only (no BEGIN/ROLLBACK round trips, nothing can be
 written), no pool pre-ping (one round trip less per request; a dead connection is replaced by the
-pool after one failure), JIT and parallel workers off as everywhere (see ova.db.SERVER_OPTIONS).
+pool after one failure), JIT and parallel workers off as everywhere (see ova.db.SERVER_OPTIONS),
+and custom plans only: psycopg prepares a statement after a few executions, and PostgreSQL's
+generic plan for a bbox page (parameters unknown) sorts every match of the bbox, where the plan for
+the actual bbox walks the primary key and stops after the page (450 ms against 1 ms measured on
+1 000 000 incidents). Planning each time costs a fraction of a millisecond.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from sqlalchemy.engine import Engine
 from ova.db import SERVER_OPTIONS, normalise_url
 from portal.database import get_bind
 
-SERVING_OPTIONS = SERVER_OPTIONS + " -c default_transaction_read_only=on"
+SERVING_OPTIONS = SERVER_OPTIONS + " -c default_transaction_read_only=on -c plan_cache_mode=force_custom_plan"
 
 
 def _engine(app: Flask) -> Engine:
