@@ -180,8 +180,8 @@ def app(environ, start_response):
     x0, y0, x1, y1 = (float(v) for v in q["bbox"][0].split(","))
     limit = int(q.get("limit", ["10"])[0])
     body, returned, _ = conn().execute(SQL, {{"bx0": x0, "by0": y0, "bx1": x1, "by1": y1, "limit": limit,
-                                            "offset": 0}}).fetchone()
-    body = ('{{"type": "FeatureCollection", "features": [' + body + '], "numberReturned": %d}}' % returned).encode()
+                                            "offset": 0}}, binary=True).fetchone()
+    body = b'{{"type": "FeatureCollection", "features": [' + body + b'], "numberReturned": %d}}' % returned
     start_response("200 OK", [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body)))])
     return [body]
 '''

@@ -135,11 +135,11 @@ def collection_items(slug):
     head, tail = ogc.items_envelope(_base(), slug, query, page.returned, page.matched, token_args())
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
     if fmt == "html":
-        features = json.loads("[" + page.body + "]")
+        features = json.loads(b"[" + page.body + b"]")
         links = json.loads("{" + tail[3:])["links"]
         return _html(layer.title, {"links": links}, features=features, columns=list(source.columns),
                      number_matched=page.matched), 200, headers
-    return Response((head + page.body + tail).encode(), mimetype=ogc.GEOJSON, headers=headers)
+    return Response(b"".join((head.encode(), page.body, tail.encode())), mimetype=ogc.GEOJSON, headers=headers)
 
 
 @bp.route("/collections/<slug>/items/<feature_id>")
