@@ -8,10 +8,11 @@ sync workers, wrk on 127.0.0.1 against:
   (c) a minimal psycopg WSGI endpoint running exactly the SQL of our page (layers.features.page_sql),
       on a connection with the same session options (portal.catalogue.serving.SERVING_OPTIONS)
 
-and prints req/s, p50/p99 and the ratios; then z14 tile latency of /tiles/… (cold cache) against the
+and prints req/s, p50/p99 and the ratios ((a) and (c) alternate in ``--rounds`` short runs, so that
+the load of a shared machine weighs on both alike); then z14 tile latency of /tiles/… (cold cache) against the
 raw ST_AsMVT query. Usage::
 
-    python bench/serve.py [--rows 1000000] [--duration 20] [--workers 2] [--connections 8]
+    python bench/serve.py [--rows 1000000] [--duration 20] [--rounds 4] [--workers 2] [--connections 8]
 
 Environment: ``BENCH_DATABASE_URL`` (default ``postgresql://ova:ova@127.0.0.1:5432/ova_bench_layers``;
 created with PostGIS when missing). Needs ``wrk`` (apt) and, for (b), ``var/bench-venv`` with
@@ -289,6 +290,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=4, help="alternate (a) and (c) in this many rounds")
     parser.add_argument("--skip-pygeoapi", action="store_true")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -302,23 +304,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ova-bench-") as tmp:
         tmpdir = Path(tmp)
         env = {"DATABASE_URL": url, "OVA_INSTANCE_PATH": str(tmpdir / "instance"), "SECRET_KEY": "bench"}
-        with Server(gunicorn, "portal:create_app()", args.workers, env, cwd=str(ROOT)) as srv:
-            base = f"http://127.0.0.1:{srv.port}"
-            target = f"{base}/ogc/collections/signalements/items?bbox={bbox}&limit=100"
-            wait_http(target)
-            log("(a) ours …")
-            results["ours"] = wrk(target, args.duration, args.connections)
-            log(f"    {results['ours']}")
-            raw_ms, ours_ms = tile_latency(url, base)
         (tmpdir / "sql.txt").write_text(our_sql(url))
         (tmpdir / "minimal.py").write_text(MINIMAL_APP.format(options=SERVING_OPTIONS))
         menv = {"BENCH_DATABASE_URL": url, "BENCH_SQL_FILE": str(tmpdir / "sql.txt"), "PYTHONPATH": str(tmpdir)}
-        with Server(gunicorn, "minimal:app", args.workers, menv, cwd=str(tmpdir)) as srv:
-            target = f"http://127.0.0.1:{srv.port}/?bbox={bbox}&limit=100"
-            wait_http(target)
-            log("(c) minimal psycopg endpoint …")
-            results["minimal"] = wrk(target, args.duration, args.connections)
-            log(f"    {results['minimal']}")
+        with Server(gunicorn, "portal:create_app()", args.workers, env, cwd=str(ROOT)) as srv, \
+                Server(gunicorn, "minimal:app", args.workers, menv, cwd=str(tmpdir)) as msrv:
+            base = f"http://127.0.0.1:{srv.port}"
+            targets = {"ours": f"{base}/ogc/collections/signalements/items?bbox={bbox}&limit=100",
+                       "minimal": f"http://127.0.0.1:{msrv.port}/?bbox={bbox}&limit=100"}
+            for target in targets.values():
+                wait_http(target)
+            # (a) and (c) alternate in short rounds: on a shared machine the load drifts, and
+            # measuring one after the other would fold that drift into the ratio.
+            step = max(3, args.duration // args.rounds)
+            rounds: dict[str, list[dict]] = {name: [] for name in targets}
+            for i in range(args.rounds):
+                for name, target in targets.items():
+                    rounds[name].append(wrk(target, step, args.connections))
+                ratio = rounds["ours"][-1]["rps"] / rounds["minimal"][-1]["rps"]
+                log(f"round {i + 1}/{args.rounds}: ours {rounds['ours'][-1]['rps']:.1f} req/s, "
+                    f"minimal {rounds['minimal'][-1]['rps']:.1f} req/s, ratio {ratio:.2f}")
+            for name, runs in rounds.items():
+                results[name] = {"rps": statistics.mean(r["rps"] for r in runs),
+                                 "p50": statistics.median(r["p50"] for r in runs),
+                                 "p99": statistics.median(r["p99"] for r in runs),
+                                 "errors": sum(r["errors"] for r in runs)}
+            raw_ms, ours_ms = tile_latency(url, base)
         if not args.skip_pygeoapi:
             if not (PYGEOAPI_VENV / "bin" / "pygeoapi").exists():
                 subprocess.run([sys.executable, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
@@ -337,7 +348,8 @@ def main() -> None:
             log(f"    {results['pygeoapi']}")
     log("")
     log(f"{args.rows} incidents, bbox {bbox}, limit=100, {args.workers} gunicorn workers, "
-        f"wrk -c {args.connections} -d {args.duration}s")
+        f"wrk -c {args.connections}; ours and minimal alternate in {args.rounds} rounds of {step}s "
+        f"(req/s: mean of the rounds; p50/p99: median of the rounds)")
     log(f"{'endpoint':<10} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'non-2xx':>8}")
     for name, r in results.items():
         log(f"{name:<10} {r['rps']:>9.1f} {r['p50']:>9.2f} {r['p99']:>9.2f} {r['errors']:>8}")

@@ -183,8 +183,23 @@ def properties_sql(source: Source, alias: str = "t") -> str:
     return " || ".join(chunks)
 
 
+_FEATURE_SQL: dict[tuple, tuple[Source, str]] = {}
+
+
 def feature_sql(source: Source, crs: Crs, alias: str = "t") -> str:
-    """SQL of one GeoJSON Feature (text) per row of ``alias``."""
+    """SQL of one GeoJSON Feature (text) per row of ``alias`` (cached per described source)."""
+    key = (id(source), crs.uri, alias)
+    hit = _FEATURE_SQL.get(key)
+    if hit is not None and hit[0] is source:  # sources are cached per layer and data version
+        return hit[1]
+    sql = _feature_sql(source, crs, alias)
+    if len(_FEATURE_SQL) > 1024:
+        _FEATURE_SQL.clear()
+    _FEATURE_SQL[key] = (source, sql)
+    return sql
+
+
+def _feature_sql(source: Source, crs: Crs, alias: str) -> str:
     return (f"json_build_object('type', 'Feature', 'id', {alias}.id, 'geometry', {geometry_sql(source, crs, alias)}, "
             f"'properties', {properties_sql(source, alias)})::text")
 

@@ -74,10 +74,16 @@ def init_app(app: Flask) -> None:
     """Expose ``csp_nonce()`` to templates and add the security headers to every response."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
+    policies: dict[str, tuple[str, str]] = {}  # basemap URL -> the policy around its nonce
+
     @app.after_request
     def _security_headers(response):
-        response.headers["Content-Security-Policy"] = content_security_policy(
-            csp_nonce(), app.config.get("BASEMAP_URL", ""))
+        basemap = app.config.get("BASEMAP_URL", "")
+        parts = policies.get(basemap)
+        if parts is None:  # built once per basemap: only the nonce changes between requests
+            head, _, tail = content_security_policy("\0", basemap).partition("\0")
+            parts = policies[basemap] = (head, tail)
+        response.headers["Content-Security-Policy"] = parts[0] + csp_nonce() + parts[1]
         for name, value in STATIC_HEADERS.items():
             response.headers.setdefault(name, value)
         if request.is_secure:
