@@ -1,8 +1,8 @@
 """Serving connections for the hot read-only paths (OGC items, tiles).
 
 Deliberate options: autocommit and read-only (no BEGIN/ROLLBACK round trips, nothing can be
-written); one connection per thread kept across requests, as a minimal psycopg app would (no pool
-checkout and reset per request; a connection lost with the server is replaced after one failure);
+written); connections kept open from one request to the next, as a minimal psycopg app keeps its
+own (no pool checkout and reset per request; one lost with the server is replaced after a failure);
 JIT and parallel workers off as everywhere (see ova.db.SERVER_OPTIONS); and custom plans only:
 psycopg prepares a statement after a few executions, and PostgreSQL's generic plan for a bbox page
 (parameters unknown) sorts every match of the bbox, where the plan for the actual bbox walks the
@@ -11,11 +11,9 @@ Planning each time costs a fraction of a millisecond.
 """
 from __future__ import annotations
 
-import threading
-
 from flask import Blueprint, Flask, current_app, g
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from ova.db import SERVER_OPTIONS, normalise_url
 from portal.database import get_bind
@@ -34,17 +32,8 @@ def _engine(app: Flask) -> Engine:
     return engine
 
 
-_THREAD = threading.local()
-
-
-def _thread_connection(app: Flask) -> Connection:
-    """This thread's serving connection, kept from one request to the next (no pool checkout)."""
-    engine = _engine(app)
-    conns = _THREAD.__dict__.setdefault("conns", {})
-    conn = conns.get(id(engine))
-    if conn is None or conn.closed or conn.invalidated:  # first use, or lost with the server
-        conn = conns[id(engine)] = engine.connect()
-    return conn
+#: Idle serving connections kept open between requests, per app (beyond it, they are closed).
+IDLE_MAX = 8
 
 
 def serving_connection():
@@ -52,7 +41,12 @@ def serving_connection():
     if "ova_serving" not in g:
         bind = get_bind()
         if isinstance(bind, Engine):
-            g.ova_serving = (_thread_connection(current_app), True)
+            idle = current_app.extensions.setdefault("ova_serving_idle", [])
+            try:
+                conn = idle.pop()  # atomic: safe across threads
+            except IndexError:
+                conn = _engine(current_app).connect()
+            g.ova_serving = (conn, True)
         else:
             g.ova_serving = (bind, False)
     return g.ova_serving[0]
@@ -60,10 +54,26 @@ def serving_connection():
 
 def _close(exc: BaseException | None) -> None:
     conn, owned = g.pop("ova_serving", (None, False))
-    if owned and not conn.invalidated:
-        # Ends SQLAlchemy's logical transaction (autocommit: nothing to undo in the database), so
-        # that the next request starts from the same state as on a fresh connection.
-        conn.rollback()
+    if not owned:
+        return
+    if conn.invalidated:  # lost with the server: the next request opens another
+        conn.close()
+        return
+    # Ends SQLAlchemy's logical transaction (autocommit: nothing to undo in the database), so that
+    # the next request starts from the state of a fresh connection.
+    conn.rollback()
+    idle = current_app.extensions.setdefault("ova_serving_idle", [])
+    if len(idle) < IDLE_MAX:
+        idle.append(conn)
+    else:
+        conn.close()
+
+
+def close_idle(app: Flask) -> None:
+    """Close the idle serving connections of ``app`` (when it stops serving)."""
+    idle = app.extensions.get("ova_serving_idle", [])
+    while idle:
+        idle.pop().close()
 
 
 def init_blueprint(bp: Blueprint) -> None:
