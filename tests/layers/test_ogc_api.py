@@ -194,3 +194,21 @@ def test_prev_link_returns_the_previous_page(client):
     back = client.get(prev).get_json(force=True)
     assert [f["id"] for f in back["features"]] == [f["id"] for f in first["features"]]
     assert not {f["id"] for f in first["features"]} & {f["id"] for f in second["features"]}
+
+
+def test_number_matched_only_below_the_count_cap(client, monkeypatch):
+    from layers import features
+
+    monkeypatch.setattr(features, "COUNT_CAP", 100)
+    doc = client.get("/ogc/collections/t-places/items?limit=10").get_json(force=True)
+    assert "numberMatched" not in doc and doc["numberReturned"] == 10  # 250 rows: past the cap
+    doc = client.get("/ogc/collections/t-places/items?limit=10&kind=banc").get_json(force=True)
+    assert doc["numberMatched"] == 83  # counted: under the cap
+    doc = client.get("/ogc/collections/t-places/items?limit=100&kind=banc").get_json(force=True)
+    assert doc["numberMatched"] == 83 and not [link for link in doc["links"] if link["rel"] == "next"]
+
+
+def test_limit_is_capped_at_10000(client, spec):
+    doc = validated(client, spec, "/ogc/collections/t-places/items?limit=50000").get_json(force=True)
+    assert doc["numberReturned"] == N_PLACES
+    assert "limit=10000" in next(link["href"] for link in doc["links"] if link["rel"] == "self")
