@@ -3,7 +3,7 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    OVA_INSTANCE_PATH=/var/lib/ova/instance
+    OVA_INSTANCE_PATH=/var/lib/ova/instance OVA_PHOTO_DIR=/var/lib/ova/photos
 RUN apt-get update && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --home-dir /var/lib/ova ova
@@ -17,4 +17,5 @@ RUN pip install -e . && pybabel compile -d portal/translations
 USER ova
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
-CMD ["sh", "-c", "ova db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-2} --threads 4 --timeout 60 --access-logfile - 'portal:create_app()'"]
+# Settings in gunicorn.conf.py (GUNICORN_WORKERS, GUNICORN_THREADS… override them).
+CMD ["sh", "-c", "ova db upgrade && exec gunicorn -c /app/gunicorn.conf.py 'portal:create_app()'"]

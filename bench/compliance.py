@@ -8,7 +8,8 @@ VACUUM ANALYZEs as a real database would be after a load; then times
 
 1. the full recompute (``norms.engine.compute_all``: one DELETE + one INSERT…SELECT, no spatial join),
 2. one hand-written statement doing the spatial join and the aggregation in the same run,
-3. an incremental update after 1 000 new incidents (placement + deadlines + ``recompute``).
+3. an incremental update after 1 000 new incidents (placement + deadlines + ``recompute``), then
+   ``recompute`` alone five times on the same keys (median and minimum printed).
 
 Usage: ``python bench/compliance.py [--incidents N]`` with TEST_DATABASE_URL (or DATABASE_URL) set.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -144,9 +146,11 @@ def main() -> None:
                 return recompute(conn, incident_ids=ids, as_of=AS_OF)
 
             inc = _timed("INCREMENTAL after 1 000 new incidents (place+deadlines+recompute)", incremental)
-            only = _timed("  of which recompute alone (same keys again)",
-                          lambda: recompute(conn, incident_ids=ids, as_of=AS_OF).inserted)
-            print(f"incremental: {inc:.3f} s total, recompute {only:.3f} s (target < 0.2 s)")
+            # One run on a shared machine is noise-prone: the median of five states the typical cost.
+            only = [_timed("  of which recompute alone (same keys again)",
+                           lambda: recompute(conn, incident_ids=ids, as_of=AS_OF).inserted) for _ in range(5)]
+            print(f"incremental: {inc:.3f} s total; recompute alone median {statistics.median(only):.3f} s, "
+                  f"min {min(only):.3f} s over {len(only)} runs (target < 0.2 s)")
     finally:
         with engine.begin() as conn:
             conn.execute(text("TRUNCATE compliance_results, incidents, priority_zones, activities, "

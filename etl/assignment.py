@@ -18,8 +18,10 @@ POINT_TABLES = {
     "establishments": "current_date",
 }
 
+#: ``placed`` is MATERIALIZED: inlined, the planner evaluated the two lookups twice per row and
+#: joined back to the table with a sequential scan, even for a thousand ids.
 _ASSIGN = """
-    WITH placed AS (
+    WITH placed AS MATERIALIZED (
         SELECT t.id,
                (SELECT q.id FROM quartiers q WHERE ST_Intersects(q.geom, t.geom)
                 ORDER BY q.id LIMIT 1) AS quartier_id,

@@ -89,6 +89,10 @@ def _num(v: float) -> str:
     return repr(v) if not float(v).is_integer() else str(int(v))
 
 
+#: Largest integer parameter accepted (bigint), so an absurd offset is a 400, not a database error.
+MAX_INT = 2 ** 63 - 1
+
+
 def _int(args: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     raw = args.get(name)
     if raw in (None, ""):
@@ -99,6 +103,8 @@ def _int(args: Mapping[str, str], name: str, default: int, minimum: int) -> int:
         raise InvalidInput(f"{name}: '{raw}' is not an integer") from None
     if value < minimum:
         raise InvalidInput(f"{name}: must be at least {minimum}")
+    if value > MAX_INT:  # PostgreSQL's LIMIT/OFFSET are bigint
+        raise InvalidInput(f"{name}: must be at most {MAX_INT}")
     return value
 
 

@@ -117,6 +117,7 @@ def read_vector(path: Path, crs: str | None = None):
 
 def validate(path: Path, gdf):
     """Reproject to Lambert-93 and make geometries valid; refuse empty geometries (by row)."""
+    import numpy as np
     import shapely
 
     missing = gdf.geometry.isna() | gdf.geometry.is_empty
@@ -124,6 +125,12 @@ def validate(path: Path, gdf):
         row = int(missing.to_numpy().nonzero()[0][0]) + 1
         raise DataFileError(path, "empty or missing geometry", row=row, field="geometry")
     out = gdf.to_crs(STORAGE_SRID)
+    bounds = out.geometry.bounds.to_numpy()
+    bad = ~np.isfinite(bounds).all(axis=1)
+    if bad.any():  # e.g. coordinates beyond the CRS's domain: infinite once reprojected
+        row = int(bad.nonzero()[0][0]) + 1
+        raise DataFileError(path, "coordinates out of the CRS's range (check the CRS of the file)",
+                            row=row, field="geometry")
     out = out.set_geometry(shapely.make_valid(out.geometry.values))
     return out
 
@@ -155,6 +162,7 @@ def _value(v):
 
 def _load(conn, table: str, gdf) -> int:
     """Create ``published.<table>__new`` from ``gdf`` with COPY, then swap it in (same transaction)."""
+    import numpy as np
     import shapely
 
     staging = f"{table}__new"

@@ -58,24 +58,25 @@ _RESPONSE_DELAY = """
            count(*) FILTER (WHERE b.resolved_at IS NULL AND b.deadline < :as_of) AS open_overdue,
            count(*) FILTER (WHERE b.times_simulated) AS simulated
     FROM (
-        SELECT n.norm_id, i.quartier_id, i.zone_id, i.resolved_at, i.times_simulated,
-               date_trunc('month', i.local_at)::date AS month,
+        SELECT n.norm_id, i.quartier_id, i.zone_id, i.resolved_at, i.times_simulated, i.month,
                i.reported_at + make_interval(hours => n.delay_hours) AS deadline,
                extract(epoch FROM i.resolved_at - i.reported_at) / 3600.0 AS hours
         FROM (
-            -- The Paris wall-clock time of each report is computed once per incident, not per norm.
             SELECT i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
-                   i.reported_at AT TIME ZONE 'Europe/Paris' AS local_at
+                   {incident_month} AS month
             FROM {incident_source}
             WHERE i.quartier_id IS NOT NULL AND i.status <> 'rejected' AND {incident_where}
         ) i
-        -- One row per (norm, category): an equi-join the planner can hash.
-        JOIN (SELECT n.id AS norm_id, n.scope, n.quartier_id, n.zone_code, n.delay_hours, n.valid_from,
-                     n.valid_to, unnest(n.category_codes) AS category
+        -- One row per (norm, category): an equi-join the planner can hash. Validity days become
+        -- instants (Paris midnight) once per norm, so no incident's time is converted per norm.
+        JOIN (SELECT n.id AS norm_id, n.scope, n.quartier_id, n.zone_code, n.delay_hours,
+                     n.valid_from::timestamp AT TIME ZONE 'Europe/Paris' AS valid_from_at,
+                     n.valid_to::timestamp AT TIME ZONE 'Europe/Paris' AS valid_to_at,
+                     unnest(n.category_codes) AS category
               FROM norms n WHERE n.metric = 'response_delay') n ON n.category = i.category
         LEFT JOIN priority_zones z ON z.id = i.zone_id
-        WHERE i.local_at::date >= n.valid_from
-          AND (n.valid_to IS NULL OR i.local_at::date < n.valid_to)
+        WHERE i.reported_at >= n.valid_from_at
+          AND (n.valid_to_at IS NULL OR i.reported_at < n.valid_to_at)
           AND (n.scope = 'territory'
                OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
                OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
@@ -86,10 +87,13 @@ _RESPONSE_DELAY = """
     HAVING GROUPING(b.zone_id) = 1 OR b.zone_id IS NOT NULL
 """
 
-#: Incidents of the keys only: one index range scan (quartier_id, reported_at) per quartier-month.
-#: OFFSET 0 keeps the subquery from being flattened into a hash join over the whole table.
+#: Incidents of the keys only: one index range scan (quartier_id, reported_at) per quartier-month,
+#: reading only the columns judged. OFFSET 0 keeps the subquery from being flattened into a hash
+#: join over the whole table. The key's month is the incidents' month: no time-zone conversion.
 _KEYED_INCIDENTS = """keys k CROSS JOIN LATERAL (
-                SELECT * FROM incidents i
+                SELECT i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
+                       i.status, k.month
+                FROM incidents i
                 WHERE i.quartier_id = k.quartier_id AND i.reported_at >= k.start_at AND i.reported_at < k.stop_at
                 OFFSET 0
             ) i"""
@@ -207,7 +211,8 @@ def _month_start(day: dt.date) -> dt.date:
 
 def _statement(keyed: bool, since_sql: str) -> str:
     """The INSERT…SELECT of every metric, restricted to keys or to months from :first_month."""
-    fragments = {"incident_source": _KEYED_INCIDENTS if keyed else "incidents i", "incident_where": since_sql}
+    fragments = {"incident_source": _KEYED_INCIDENTS if keyed else "incidents i", "incident_where": since_sql,
+                 "incident_month": "i.month" if keyed else _PARIS_MONTH.format(ts="i.reported_at")}
     union = " UNION ALL ".join(f"({sql.format(**fragments)})" for sql in METRICS.values())
     if keyed:
         months = "SELECT DISTINCT month FROM keys"

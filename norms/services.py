@@ -28,6 +28,9 @@ def validate_norm(values: dict) -> dict:
     if v["scope"] == "zone" and not v["zone_code"]:
         raise InvalidInput("zone_code: a zone-scoped norm needs a zone code")
     v["category_codes"] = [c for c in (v["category_codes"] or []) if c]
+    too_long = [c for c in v["category_codes"] if len(c) > 64]  # the column is varchar(64)[]
+    if too_long:
+        raise InvalidInput(f"category_codes: unknown category code {too_long[0][:40]!r}…")
     if v["metric"] == "response_delay" and (not v["delay_hours"] or not v["category_codes"]):
         raise InvalidInput("delay_hours: a response-delay norm needs a delay and categories")
     if v["metric"] == "frequency" and (not v["events_required"] or v["period"] not in NORM_PERIODS

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -36,6 +37,8 @@ def parse_geometry(raw: str | bytes) -> str:
         doc = json.loads(raw)
     except ValueError as err:
         raise InvalidInput(f"invalid GeoJSON: {err}") from err
+    except RecursionError as err:  # e.g. "[[[[…" nested deeper than any geometry
+        raise InvalidInput("invalid GeoJSON: nested too deeply") from err
     if not isinstance(doc, dict):
         raise InvalidInput("invalid GeoJSON: expected an object")
     if doc.get("type") == "FeatureCollection":
@@ -51,7 +54,27 @@ def parse_geometry(raw: str | bytes) -> str:
         polygons += [g["coordinates"]] if g["type"] == "Polygon" else list(g["coordinates"])
     if not polygons:
         raise InvalidInput("no polygon in the GeoJSON")
+    for polygon in polygons:
+        _check_polygon(polygon)
     return json.dumps({"type": "MultiPolygon", "coordinates": polygons})
+
+
+def _check_polygon(polygon) -> None:
+    """Rings of WGS 84 positions: finite numbers, longitude within ±180 and latitude within ±90."""
+    if not isinstance(polygon, list) or not polygon:
+        raise InvalidInput("invalid GeoJSON: a polygon is a list of rings")
+    for ring in polygon:
+        if not isinstance(ring, list) or len(ring) < 4:
+            raise InvalidInput("invalid GeoJSON: a ring has at least 4 positions")
+        for position in ring:
+            if not isinstance(position, list) or len(position) not in (2, 3) or not all(
+                    isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and math.isfinite(v)
+                    for v in position):
+                raise InvalidInput(f"invalid GeoJSON position {str(position)[:60]}: expected [longitude, latitude]")
+            lon, lat = position[0], position[1]
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise InvalidInput(f"coordinates out of range ({str(lon)[:20]}, {str(lat)[:20]}): "
+                                   "the GeoJSON must be in WGS 84 longitude/latitude")
 
 
 _GEOM_SQL = "ST_Multi(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(:geojson), 4326), 2154))"

@@ -513,8 +513,10 @@ class LayerVersion(Base):
 COMPLIANCE_STATUSES = ("met", "not_met", "insufficient_data")
 
 #: Lookups of compliance results by quartier and month (incremental recompute, dashboard) and of
-#: incidents by quartier-month (the engine's incremental path reads only those).
-Index("ix_incidents_quartier_id_reported_at", Incident.quartier_id, Incident.reported_at)
+#: incidents by quartier-month (the engine's incremental path reads only those, index-only: the
+#: columns it judges are included).
+Index("ix_incidents_quartier_id_reported_at", Incident.quartier_id, Incident.reported_at,
+      postgresql_include=["category", "status", "zone_id", "resolved_at", "times_simulated"])
 
 
 class TacheAudit(Base):
@@ -663,6 +665,23 @@ class LoginFailure(Base):
     #: Keyed hash of the client's IP address (never the address itself).
     client_hash: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[dt.datetime] = _now()
+
+
+class RateCounter(Base):
+    """Requests of one client in one fixed time window (API rate limits), counted across workers.
+
+    UNLOGGED: counters need no crash safety, and skipping the WAL keeps the per-request upsert cheap.
+    """
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (
+        Index("ix_rate_counters_window_start", "window_start"),
+        {"prefixes": ["UNLOGGED"]},
+    )
+    #: Scope and keyed hash of the client's address, e.g. ``api:<hmac>`` (never the address itself).
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEntry(Base):

@@ -2,7 +2,9 @@
 
 The client is identified by a keyed hash of its IP address (the address itself is never stored);
 a limit counts the rows a table already holds for a key within a time window. Incident reports
-count ``incident_reports``, failed logins count ``login_failures``.
+count ``incident_reports``, failed logins count ``login_failures``. Requests that store nothing
+(the OGC API, tiles, downloads) are counted per fixed window in the unlogged ``rate_counters``
+table by :func:`hit`.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ova.errors import OvaError
 
@@ -46,3 +48,29 @@ def check(session, key_column, key, time_column, *, limit: int, window: dt.timed
         return
     if recent_count(session, key_column, key, time_column, window) >= limit:
         raise RateLimited(message, retry_after=int(window.total_seconds()))
+
+
+_HIT = text("""
+    INSERT INTO rate_counters (key, window_start, hits)
+    VALUES (:key, to_timestamp(floor(extract(epoch FROM now()) / :seconds) * :seconds), 1)
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_counters.hits + 1
+    RETURNING hits, ceil(extract(epoch FROM window_start + make_interval(secs => :seconds) - now()))::int
+""")
+_EXPIRE = text("""
+    DELETE FROM rate_counters
+    WHERE window_start < now() - make_interval(secs => :seconds) AND key LIKE :scope || ':%'
+""")
+
+
+def count_hit(conn, scope: str, client: str, window: dt.timedelta) -> tuple[int, int]:
+    """Count one request of ``client`` in ``scope``'s current fixed window of length ``window``.
+
+    Returns the hits of the window so far (this one included) and the seconds until it ends.
+    ``conn`` is in a transaction the caller commits. The first hit of a window also deletes the
+    scope's windows that have ended, so the table stays about as small as the number of clients.
+    """
+    seconds = max(1, int(window.total_seconds()))
+    hits, remaining = conn.execute(_HIT, {"key": f"{scope}:{client}", "seconds": seconds}).one()
+    if hits == 1:
+        conn.execute(_EXPIRE, {"seconds": seconds, "scope": scope})
+    return hits, max(1, remaining)

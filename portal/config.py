@@ -13,6 +13,12 @@ ENV_VARIABLES = {
     "OVA_BASEMAP_ATTRIBUTION": "attribution of the basemap tiles",
     "OVA_MAX_UPLOAD_MB": "maximum size of an uploaded file, in MB",
     "OVA_SECURE_COOKIES": "1 to send the session cookie over HTTPS only (set it behind TLS)",
+    "OVA_TRUSTED_PROXIES": "number of reverse proxies in front of the portal whose X-Forwarded-* headers are "
+                           "trusted (0: none, the default; 1 behind one nginx)",
+    "OVA_API_REQUESTS_PER_MINUTE": "requests per minute and client address to the OGC API, tiles and downloads "
+                                   "(0: no limit)",
+    "OVA_REPORTS_PER_HOUR": "incident reports per hour and client address through the form (0: no limit)",
+    "OVA_OPEN311_REPORTS_PER_HOUR": "Open311 POSTs per hour and API key (0: no limit)",
     "OVA_SETTINGS": "path of a Python settings file loaded over the defaults",
 }
 
@@ -40,6 +46,14 @@ class DefaultConfig:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_CLIENT = 20
     LOGIN_WINDOW_MINUTES = 15
+    # Reverse proxies whose X-Forwarded-For/Proto/Host/Port/Prefix are trusted (werkzeug ProxyFix).
+    TRUSTED_PROXIES = 0
+    # Requests per client address per minute to the OGC API, tiles and downloads (then 429).
+    # A map view loads a few dozen tiles at once: keep it well above that.
+    API_REQUESTS_PER_MINUTE = 600
+    # Reports per hour: per client address through the form, per API key through Open311.
+    REPORTS_PER_HOUR = 10
+    OPEN311_REPORTS_PER_HOUR = 60
 
 
 def from_environment() -> dict:
@@ -56,4 +70,7 @@ def from_environment() -> dict:
     if "OVA_SECURE_COOKIES" in os.environ:
         secure = os.environ["OVA_SECURE_COOKIES"].strip().lower() in ("1", "true", "yes", "on")
         settings["SESSION_COOKIE_SECURE"] = settings["REMEMBER_COOKIE_SECURE"] = secure
+    for name in ("TRUSTED_PROXIES", "API_REQUESTS_PER_MINUTE", "REPORTS_PER_HOUR", "OPEN311_REPORTS_PER_HOUR"):
+        if os.environ.get(f"OVA_{name}"):
+            settings[name] = int(os.environ[f"OVA_{name}"])
     return settings

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ova.errors import OvaError
@@ -41,6 +44,16 @@ def init_app(app: Flask) -> None:
         if getattr(err, "retry_after", None):
             headers["Retry-After"] = str(err.retry_after)
         return body, status, headers
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(psycopg.OperationalError)  # queries run on the DBAPI cursor (OGC items)
+    def handle_database_down(err):
+        """The database is unreachable or went away (restart, failover): a clear 503, no traceback
+        shown; pool_pre_ping reconnects by itself once it is back."""
+        LOGGER.error("database unavailable: %s", getattr(err, "orig", err))
+        body, status = _render(503, "ServiceUnavailable",
+                               _("Base de données momentanément indisponible, réessayez dans un instant."))
+        return body, status, {"Retry-After": "10"}
 
     @app.errorhandler(HTTPException)
     def handle_http_error(err: HTTPException):

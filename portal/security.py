@@ -4,14 +4,26 @@ Every asset is self-hosted (no CDN), so the policy allows only 'self', plus the 
 when one is configured. Inline scripts run only with the request's nonce: templates write
 ``<script nonce="{{ csp_nonce() }}">`` and :func:`portal.maps.render_parts` adds it to Folium's.
 Inline event handlers (``onclick=``…) are therefore refused by browsers: use listeners.
+
+Behind ``TRUSTED_PROXIES`` reverse proxies, werkzeug's ProxyFix takes the client address, scheme
+and host from their ``X-Forwarded-*`` headers (so HSTS, secure cookies and rate limits see the
+real ones); with 0, the default, those headers are ignored since any client could forge them.
+The OGC API, tiles and downloads are limited to ``API_REQUESTS_PER_MINUTE`` per client address.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import gettext as _
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ova import ratelimit
+from ova.db import transaction
+from ova.errors import InvalidInput
 
 #: Headers added to every response.
 STATIC_HEADERS = {
@@ -21,6 +33,10 @@ STATIC_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+#: Blueprints and endpoints counted by the API rate limit.
+API_BLUEPRINTS = frozenset({"ogc", "tiles"})
+API_ENDPOINTS = frozenset({"catalogue.download"})
+API_WINDOW = dt.timedelta(minutes=1)
 
 
 def csp_nonce() -> str:
@@ -70,9 +86,51 @@ def content_security_policy(nonce: str, basemap_url: str = "") -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
+def limit_api_requests() -> None:
+    """Count this request against its client's API budget; 429 with ``Retry-After`` past it."""
+    limit = current_app.config["API_REQUESTS_PER_MINUTE"]
+    if limit <= 0 or not (request.blueprint in API_BLUEPRINTS or request.endpoint in API_ENDPOINTS):
+        return
+    client = ratelimit.client_hash(current_app.config["SECRET_KEY"], request.remote_addr)
+    if client is None:
+        return
+    from portal.database import get_bind
+
+    # Own short transaction, committed even when the request is refused.
+    with transaction(get_bind()) as conn:
+        hits, retry_after = ratelimit.count_hit(conn, "api", client, API_WINDOW)
+    if hits > limit:
+        raise ratelimit.RateLimited(
+            _("Trop de requêtes depuis cette adresse : au plus %(n)s par minute. "
+              "Réessayez dans %(s)s s.", n=limit, s=retry_after), retry_after=retry_after)
+
+
+def refuse_nul_bytes() -> None:
+    """400 for a NUL byte in the path, a query parameter or a form field (PostgreSQL text refuses them).
+
+    Uploaded files are binary and are not concerned.
+    """
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        raise InvalidInput(_("Caractère NUL interdit dans la requête."))
+
+
 def init_app(app: Flask) -> None:
-    """Expose ``csp_nonce()`` to templates and add the security headers to every response."""
+    """Trust the configured proxies, limit API requests, and add the security headers."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_port=proxies, x_prefix=proxies)
+    from portal.fields import BoundedIntConverter
+
+    # Before the blueprints add their rules: an id beyond a PostgreSQL integer is a 404, not a 500.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.before_request(refuse_nul_bytes)
+    app.before_request(limit_api_requests)
 
     policies: dict[str, tuple[str, str]] = {}  # basemap URL -> the policy around its nonce
 

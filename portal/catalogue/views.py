@@ -6,6 +6,7 @@ import datetime as dt
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from layers.catalogue import (LICENCE_URLS, ANONYMOUS, cached_stats, can_edit, get_layer, list_layers,
                               source_of)
@@ -159,7 +160,7 @@ def _publish_form(reader, layer=None):
         producers = [p for p in producers if p.id == layer.producer_id]
     elif not reader.is_admin:
         producers = [p for p in producers if p.id == reader.producer_id]
-    form.producer.choices = [(p.slug, p.name) for p in producers]
+    form.producer.choices = [SelectChoice(p.slug, p.name) for p in producers]
     return form
 
 

@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.incidents.services import ADDRESS_MAX, DESCRIPTION_MAX, EMAIL_MAX, NOTE_MAX
@@ -45,5 +46,5 @@ class AnswerForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Set after construction: WTForms 3.3 deprecates tuple choices in the field declaration.
-        self.answer.choices = [("confirmed", _l("Oui, c'est réglé")), ("disputed", _l("Non, le problème persiste"))]
+        self.answer.choices = [SelectChoice("confirmed", _l("Oui, c'est réglé")),
+                               SelectChoice("disputed", _l("Non, le problème persiste"))]

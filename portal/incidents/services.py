@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from etl.assignment import assign_points
 from norms.deadlines import refresh_deadlines
 from norms.engine import recompute
-from ova.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ova.errors import Conflict, Forbidden, InvalidInput, NotFound, OvaError
 from ova.models import (ChampAction, Incident, IncidentCategory, IncidentEvent, IncidentReport, Producer,
                         TacheStandard)
 from ova import audit, ratelimit
@@ -203,6 +203,24 @@ def process_photo(data: bytes) -> tuple[bytes, str]:
     return out.getvalue(), PHOTO_FORMATS[kind]
 
 
+def store_photo(path: Path, data: bytes) -> None:
+    """Write a report's photo; a full or read-only store is a clear 503 and leaves no partial file.
+
+    Called before the report's transaction commits, so the caller's rollback stores nothing.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as err:
+        LOGGER.error("photo store %s unavailable: %s", path.parent, err)
+        try:
+            path.unlink(missing_ok=True)  # a partial file written before the disk filled up
+        except OSError:
+            LOGGER.exception("cannot remove the partial photo %s", path)
+        raise OvaError("the photo store is full or read-only: the report was not saved, please retry later "
+                       "or send it without a photo", status=503) from err
+
+
 def check_rate_limit(session: Session, client_key: str | None, *, limit: int, window: dt.timedelta) -> None:
     """Refuse a report when ``client_key`` already made ``limit`` reports within ``window``.
 
@@ -325,8 +343,7 @@ def create_report(session: Session, report: NewReport, *, photo_dir: Path | None
     session.refresh(incident)
     if photo is not None:
         # Written last: a failure above leaves no file behind.
-        photo_dir.mkdir(parents=True, exist_ok=True)
-        (photo_dir / photo_path).write_bytes(photo[0])
+        store_photo(photo_dir / photo_path, photo[0])
     LOGGER.info("incident %s reported (category %s, producer %s)", incident.id, category.code,
                 incident.producer_id)
     return Created(incident=incident, token=token, photo_path=photo_path)

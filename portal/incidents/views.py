@@ -3,8 +3,8 @@
 Views only adapt :mod:`portal.incidents.services` (which holds every rule) to HTTP.
 Rate limiting: reports per client IP are counted in the database (``incident_reports``, keyed
 hash of the address) over the last hour, so the limit holds across worker processes; set
-``OVA_REPORTS_PER_HOUR`` (0 disables it). Behind a reverse proxy, configure Werkzeug's
-ProxyFix so that ``request.remote_addr`` is the client's address.
+``OVA_REPORTS_PER_HOUR`` (0 disables it). Behind a reverse proxy, set ``OVA_TRUSTED_PROXIES``
+so that ``request.remote_addr`` is the client's address (see :mod:`portal.security`).
 """
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from layers.quartiers import quartier_extent
 from ova.errors import InvalidInput, OvaError
 from ova.models import Incident
 from portal.auth.services import roles_required
 from portal.database import get_session
+from portal.fields import bounded_int
 from portal.incidents import services
 from portal.incidents.forms import AnswerForm, BulkAcknowledgeForm, ReportForm, StatusForm
 from portal.maps import RemoteGeoJson, make_map, render_parts
@@ -53,7 +55,6 @@ def _defaults(state) -> None:
     """Settings of this blueprint, read once when the app is built (env → app config)."""
     app = state.app
     app.config.setdefault("PHOTO_DIR", os.environ.get("OVA_PHOTO_DIR") or str(Path(app.instance_path) / "photos"))
-    app.config.setdefault("REPORTS_PER_HOUR", int(os.environ.get("OVA_REPORTS_PER_HOUR", "10")))
 
 
 @bp.app_context_processor
@@ -95,8 +96,8 @@ def new():
     session = get_session()
     cats = services.categories(session)
     form = ReportForm()
-    form.category.choices = [("", _("— Choisir —"))] + [(c.code, _label(c)) for c in cats]
-    status = 200
+    form.category.choices = [SelectChoice("", _("— Choisir —"))] + [SelectChoice(c.code, _label(c)) for c in cats]
+    status, headers = 200, {}
     if request.method == "POST":
         if form.validate_on_submit():
             upload = form.photo.data
@@ -114,6 +115,8 @@ def new():
                 session.rollback()
                 flash(_("Signalement refusé : %(reason)s", reason=err.message), "danger")
                 status = err.status
+                if getattr(err, "retry_after", None):
+                    headers["Retry-After"] = str(err.retry_after)
             else:
                 session.commit()
                 follow_up = url_for("incidents.follow_up", incident_id=created.incident.id,
@@ -129,7 +132,7 @@ def new():
                 "incidentUrl": url_for("incidents.detail", incident_id=0).replace("/0", "/__ID__"),
                 "labels": {"distance": _("à %(n)s m", n="__N__"),
                            "noPlace": _("Aucun lieu connu : cliquez sur la carte.")}}).add_to(m)
-    return render_template("incidents/new.html", form=form, map=render_parts(m, _static)), status
+    return render_template("incidents/new.html", form=form, map=render_parts(m, _static)), status, headers
 
 
 @bp.route("/duplicates.json")
@@ -221,7 +224,7 @@ def follow_up(incident_id: int, token: str):
 def _queue_producer() -> int | None:
     """Agents see their service's queue; admins may pick one with ?producer=<id> (all by default)."""
     if current_user.role == "admin":
-        return request.args.get("producer", type=int)
+        return request.args.get("producer", type=bounded_int)
     return current_user.producer_id
 
 

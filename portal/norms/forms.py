@@ -1,11 +1,13 @@
 """Forms of the norms blueprint (CSRF-protected by Flask-WTF)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (DateField, DateTimeLocalField, DecimalField, IntegerField, RadioField, SelectField, StringField,
+from wtforms import (DateField, DateTimeLocalField, DecimalField, RadioField, SelectField, StringField,
                      TextAreaField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ova.models import NORM_METRICS, NORM_PERIODS, NORM_SCOPES
+from portal.fields import BoundedIntegerField
 
 
 def _coerce_int_or_none(value):
@@ -15,19 +17,19 @@ def _coerce_int_or_none(value):
 class NormForm(FlaskForm):
     label_fr = StringField(_l("Libellé (français)"), validators=[DataRequired(), Length(max=300)])
     label_en = StringField(_l("Libellé (anglais)"), validators=[DataRequired(), Length(max=300)])
-    metric = SelectField(_l("Mesure"), choices=[(m, m) for m in NORM_METRICS])
-    scope = SelectField(_l("Périmètre"), choices=[(s, s) for s in NORM_SCOPES])
+    metric = SelectField(_l("Mesure"), choices=list(NORM_METRICS))
+    scope = SelectField(_l("Périmètre"), choices=list(NORM_SCOPES))
     quartier_id = SelectField(_l("Quartier (périmètre quartier)"), coerce=_coerce_int_or_none, validators=[Optional()])
     zone_code = StringField(_l("Code de zone (périmètre zone)"), validators=[Optional(), Length(max=64)])
     category_codes = StringField(_l("Catégories (codes séparés par des virgules)"), validators=[Length(max=1000)])
-    delay_hours = IntegerField(_l("Délai (heures)"), validators=[Optional(), NumberRange(min=1, max=100000)])
+    delay_hours = BoundedIntegerField(_l("Délai (heures)"), validators=[Optional(), NumberRange(min=1, max=100000)])
     activity_kind = StringField(_l("Type d'activité"), validators=[Optional(), Length(max=64)])
-    events_required = IntegerField(_l("Nombre d'événements requis"), validators=[Optional(), NumberRange(min=1)])
-    period = SelectField(_l("Période"), choices=[("", "—")] + [(p, p) for p in NORM_PERIODS],
+    events_required = BoundedIntegerField(_l("Nombre d'événements requis"), validators=[Optional(), NumberRange(min=1)])
+    period = SelectField(_l("Période"), choices=[SelectChoice("", "—"), *NORM_PERIODS],
                          validators=[Optional()])
     target_rate = DecimalField(_l("Taux cible (0 à 1)"), places=3,
                                validators=[InputRequired(), NumberRange(min=0.001, max=1)])
-    min_sample = IntegerField(_l("Échantillon minimal"), validators=[Optional(), NumberRange(min=1)])
+    min_sample = BoundedIntegerField(_l("Échantillon minimal"), validators=[Optional(), NumberRange(min=1)])
     valid_from = DateField(_l("Valable à partir du"), validators=[InputRequired()])
     valid_to = DateField(_l("Valable jusqu'au (exclu)"), validators=[Optional()])
 
@@ -35,7 +37,7 @@ class NormForm(FlaskForm):
 class AuditForm(FlaskForm):
     tache_code = StringField(validators=[DataRequired(), Length(max=8)])
     clear_commitment = RadioField(_l("Responsabilité claire et engagement public ?"),
-                                  choices=[("oui", "OUI"), ("non", "NON")], validators=[DataRequired()])
+                                  choices=[SelectChoice("oui", "OUI"), SelectChoice("non", "NON")], validators=[DataRequired()])
     comment = TextAreaField(_l("Commentaire"), validators=[Optional(), Length(max=2000)])
 
 

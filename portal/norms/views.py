@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from norms import queries, services
 from norms.publication import list_publications
@@ -16,6 +17,7 @@ from ova.errors import InvalidInput
 from ova.models import Norm
 from portal.auth.services import roles_required
 from portal.database import get_session
+from portal.fields import bounded_int
 from portal.maps import RemoteGeoJson, make_map, render_parts
 from portal.norms.forms import ActivityForm, AuditForm, DeliveryForm, NormForm
 
@@ -66,7 +68,7 @@ def producer_view():
     if current_user.role == "agent":
         producer_id = current_user.producer_id
     else:
-        producer_id = request.args.get("producer", type=int) or (producers[0]["id"] if producers else None)
+        producer_id = request.args.get("producer", type=bounded_int) or (producers[0]["id"] if producers else None)
     producer = next((p for p in producers if p["id"] == producer_id), None)
     if producer is None:
         abort(404)
@@ -87,7 +89,7 @@ def quartier(quartier_id: int):
     months = queries.months_with_results(conn)
     month = _month_arg(months)
     results = queries.quartier_results(conn, quartier_id, month) if month else []
-    norm_id = request.args.get("norm", type=int)
+    norm_id = request.args.get("norm", type=bounded_int)
     failing = [r for r in results if r["metric"] == "response_delay" and r["zone_id"] is None
                and r["cases"] > r["compliant"]]
     if norm_id is None and failing:
@@ -115,13 +117,13 @@ def quartier(quartier_id: int):
 
 @bp.route("/api/echecs.geojson")
 def failing_feed():
-    norm_id = request.args.get("norm", type=int)
-    quartier_id = request.args.get("quartier", type=int)
+    norm_id = request.args.get("norm", type=bounded_int)
+    quartier_id = request.args.get("quartier", type=bounded_int)
     if not norm_id or not quartier_id:
         raise InvalidInput("norm and quartier are required")
     month = _month_arg([]) or abort(400)
     body = queries.failing_incidents_geojson(_conn(), norm_id, quartier_id, month,
-                                             request.args.get("zone", type=int))
+                                             request.args.get("zone", type=bounded_int))
     return Response(body, mimetype="application/geo+json")
 
 
@@ -144,7 +146,7 @@ def norm_edit(norm_id: int):
     norm = services.get_norm(conn, norm_id)
     form = NormForm(data={**norm, "category_codes": ", ".join(norm["category_codes"] or [])})
     quartiers = conn.exec_driver_sql("SELECT id, name FROM quartiers ORDER BY name").all()
-    form.quartier_id.choices = [(None, "—")] + [(q.id, q.name) for q in quartiers]
+    form.quartier_id.choices = [SelectChoice(None, "—")] + [SelectChoice(q.id, q.name) for q in quartiers]
     if form.validate_on_submit():
         values = {k: getattr(form, k).data for k in services.EDITABLE if hasattr(form, k)}
         values["category_codes"] = [c.strip() for c in (form.category_codes.data or "").split(",")]
@@ -172,9 +174,9 @@ def norm_edit(norm_id: int):
 def grid():
     conn = _conn()
     quartiers = conn.exec_driver_sql("SELECT id, name, commune_name FROM quartiers ORDER BY commune_name, name").all()
-    quartier_id = request.args.get("quartier", type=int) or (quartiers[0].id if quartiers else None)
+    quartier_id = request.args.get("quartier", type=bounded_int) or (quartiers[0].id if quartiers else None)
     years = services.audit_years(conn, quartier_id)
-    year = request.args.get("year", type=int) or years[0]
+    year = request.args.get("year", type=bounded_int) or years[0]
     can_edit = current_user.is_authenticated and current_user.role in ("urbaniste", "admin")
     return render_template("norms/grid.html", champs=services.grid(conn, quartier_id, year), quartiers=quartiers,
                            quartier_id=quartier_id, years=years, year=year, can_edit=can_edit,
@@ -213,10 +215,10 @@ def activities():
         "SELECT DISTINCT activity_kind FROM norms WHERE metric = 'frequency' ORDER BY 1").scalars())
     documents = conn.exec_driver_sql("SELECT id, label_fr FROM norms WHERE metric = 'document' ORDER BY code").all()
     activity, delivery = ActivityForm(prefix="a"), DeliveryForm(prefix="d")
-    activity.kind.choices = [(k, k) for k in kinds]
-    activity.quartier_id.choices = [(q.id, q.name) for q in quartiers]
-    delivery.norm_id.choices = [(d.id, d.label_fr) for d in documents]
-    delivery.quartier_id.choices = [(None, "—")] + [(q.id, q.name) for q in quartiers]
+    activity.kind.choices = kinds
+    activity.quartier_id.choices = [SelectChoice(q.id, q.name) for q in quartiers]
+    delivery.norm_id.choices = [SelectChoice(d.id, d.label_fr) for d in documents]
+    delivery.quartier_id.choices = [SelectChoice(None, "—")] + [SelectChoice(q.id, q.name) for q in quartiers]
     try:
         if "a-kind" in request.form and activity.validate_on_submit():
             services.log_activity(conn, kind=activity.kind.data, quartier_id=activity.quartier_id.data,

@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 under ``/open311/v2/``: JSON and XML, errors as the spec's error list.
 
 POST requests needs an ``api_key`` (a portal API token, see ``ova tokens``/``issue_token``);
-it is exempt from the session CSRF check since it authenticates by key, not by cookie.
+it is exempt from the session CSRF check since it authenticates by key, not by cookie. Reports
+are limited per API key (``OPEN311_REPORTS_PER_HOUR``), answered 429 with ``Retry-After``.
 """
 from __future__ import annotations
 
@@ -68,7 +69,10 @@ def _fmt() -> str:
 
 @bp.errorhandler(OvaError)
 def _ova_error(err: OvaError):
-    return render([{"code": err.status, "description": err.message}], _fmt(), "errors", err.status)
+    response = render([{"code": err.status, "description": err.message}], _fmt(), "errors", err.status)
+    if getattr(err, "retry_after", None):
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
 
 @bp.errorhandler(HTTPException)
@@ -128,7 +132,9 @@ def request_create(fmt):
             category=form.get("service_code"), lat=form.get("lat"), lon=form.get("long"),
             description=form.get("description"), address=form.get("address_string"), email=form.get("email"),
             photo=media.read() if media else None, reporter_id=user.id, source="open311",
-        ), photo_dir=Path(current_app.config["PHOTO_DIR"]))
+            # Counted per API key: one integrator may relay many citizens from one address.
+            client_key=incidents.client_hash(current_app.config["SECRET_KEY"], f"open311-user:{user.id}"),
+        ), photo_dir=Path(current_app.config["PHOTO_DIR"]), rate_limit=current_app.config["OPEN311_REPORTS_PER_HOUR"])
     except OvaError:
         session.rollback()
         raise

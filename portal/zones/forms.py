@@ -3,7 +3,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import DateField, HiddenField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from norms.zone_suggestions import Parameters
+from portal.fields import BoundedIntegerField
 
 
 class ZoneForm(FlaskForm):
@@ -21,3 +24,31 @@ class VersionForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: only its CSRF token matters (approve)."""
+
+
+def _distance():
+    return BoundedIntegerField(_l("Distance entre établissements voisins (m)"), default=Parameters.distance,
+                        validators=[InputRequired(), NumberRange(*Parameters.DISTANCE_RANGE)])
+
+
+def _min_points():
+    return BoundedIntegerField(_l("Établissements au minimum par pôle"), default=Parameters.min_points,
+                        validators=[InputRequired(), NumberRange(*Parameters.MIN_POINTS_RANGE)])
+
+
+class SuggestionForm(FlaskForm):
+    """Parameters of the candidate zones (a GET form: nothing is written, no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    distance = _distance()
+    min_points = _min_points()
+
+
+class SuggestionDraftForm(FlaskForm):
+    """Turn the candidate of establishment ``seed`` into a draft zone version (CSRF-protected)."""
+
+    seed = BoundedIntegerField(validators=[InputRequired()])
+    distance = _distance()
+    min_points = _min_points()

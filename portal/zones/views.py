@@ -1,17 +1,22 @@
-"""Zone editor views: list of versions, draw/upload a draft, redraw it, approve, new version."""
+"""Zone editor views: list of versions, draw/upload a draft, redraw it, approve, new version;
+candidate zones from the density of establishments, each one click away from a draft."""
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from norms import zones
+from norms import zone_suggestions, zones
 from ova import audit
 from ova.errors import InvalidInput, OvaError
 from ova.models import PriorityZone
 from portal.auth.services import roles_required
 from portal.database import get_session
-from portal.zones.forms import ConfirmForm, VersionForm, ZoneForm
+from portal.fields import bounded_int
+from portal.zones.forms import ConfirmForm, SuggestionDraftForm, SuggestionForm, VersionForm, ZoneForm
 
 bp = Blueprint("zones", __name__)
 
@@ -25,16 +30,76 @@ def _geometry(form: ZoneForm) -> str | None:
     return None
 
 
+def _suggestion_parameters(args) -> zone_suggestions.Parameters:
+    """The candidate-zone parameters of a query string (defaults for missing ones); InvalidInput if bad."""
+    values = {}
+    for field in ("distance", "min_points"):
+        raw = (args.get(field) or "").strip()
+        if raw:
+            try:
+                values[field] = int(raw)
+            except ValueError as err:
+                raise InvalidInput(f"{field}: an integer (got {raw!r})") from err
+    return zone_suggestions.Parameters(**values)
+
+
 @bp.route("/")
 @roles_required("urbaniste")
 def index():
-    return render_template("zones/index.html", versions=zones.versions(get_session().connection()))
+    try:
+        params = _suggestion_parameters(request.args)
+    except InvalidInput as err:
+        flash(err.message, "danger")
+        params = zone_suggestions.Parameters()
+    form = SuggestionForm(data={"distance": params.distance, "min_points": params.min_points})
+    return render_template("zones/index.html", versions=zones.versions(get_session().connection()),
+                           suggestion_form=form, draft_form=SuggestionDraftForm(), params=params)
+
+
+@bp.route("/api/suggestions.geojson")
+@roles_required("urbaniste")
+def suggestions():
+    """Candidate zones (GeoJSON) for ``distance`` (m) and ``min_points`` (establishments)."""
+    params = _suggestion_parameters(request.args)
+    body = zone_suggestions.candidates_geojson(get_session().connection(), params)
+    return Response(body, mimetype="application/geo+json")
+
+
+def _next_month() -> dt.date:
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    return (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+@bp.route("/suggestions/brouillon", methods=["POST"])
+@roles_required("urbaniste")
+def draft_from_suggestion():
+    """Save a candidate zone as a draft version starting next month, then open it in the editor."""
+    form = SuggestionDraftForm()
+    if not form.validate_on_submit():
+        for field in form:
+            for error in field.errors:
+                flash(f"{field.name} : {error}", "danger")
+        return redirect(url_for("zones.index"))
+    session = get_session()
+    params = zone_suggestions.Parameters(form.distance.data, form.min_points.data)
+    try:
+        zone_id = zone_suggestions.create_draft_from_candidate(session.connection(), form.seed.data, params,
+                                                               valid_from=_next_month())
+        _audit(session.connection(), zone_id, "create", None)
+    except OvaError as err:
+        session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for("zones.index", distance=params.distance, min_points=params.min_points))
+    session.commit()
+    flash(_("Brouillon créé à partir de la suggestion : vérifiez le contour et le nom avant d'approuver."),
+          "success")
+    return redirect(url_for("zones.edit", zone_id=zone_id))
 
 
 @bp.route("/api/zones.geojson")
 @roles_required("urbaniste")
 def feed():
-    body = zones.versions_geojson(get_session().connection(), request.args.get("id", type=int))
+    body = zones.versions_geojson(get_session().connection(), request.args.get("id", type=bounded_int))
     return Response(body, mimetype="application/geo+json")
 
 

@@ -70,6 +70,42 @@ class Fixtures:
         return [dict(r) for r in rows]
 
 
+class Shops:
+    """Establishments inserted with SQL, placed in a quartier (Lambert-93 coordinates)."""
+
+    def __init__(self, conn, quartier_id):
+        self.conn, self.quartier_id, self.n = conn, quartier_id, 0
+
+    def add(self, x, y, naf="47.11B", name=None, closed_on=None, precision="address"):
+        self.n += 1
+        return self.conn.scalar(text(
+            "INSERT INTO establishments (source, external_id, siren, name, naf_code, closed_on, geo_precision, "
+            "quartier_id, geom) VALUES ('test', :e, '123456789', :name, :naf, :closed, :p, :q, "
+            "ST_SetSRID(ST_MakePoint(:x, :y), 2154)) RETURNING id"),
+            {"e": f"s{self.n}", "name": name or f"Commerce {self.n}", "naf": naf, "closed": closed_on,
+             "p": precision, "q": self.quartier_id, "x": x, "y": y})
+
+    def grid(self, x0, y0, count, step=10, **kw):
+        return [self.add(x0 + (i % 4) * step, y0 + (i // 4) * step, **kw) for i in range(count)]
+
+    def two_clusters_and_noise(self, x0=650000, y0=6860000):
+        """In a 1 km² quartier at (x0, y0): a retail street of 10 shops, a food square of 6 plus one shop,
+        and what must not count (isolated shops, dense offices, closed shops, centroid placements).
+
+        Returns the ids of the street's and of the square's establishments (with distance 30 m,
+        minimum 5: exactly these two candidates)."""
+        street = self.grid(x0 + 100, y0 + 100, 10, name="Épicerie <b>fine</b>")
+        square = self.grid(x0 + 700, y0 + 700, 6, naf="56.10C", name='Kebab "<img src=x onerror=alert(1)>"')
+        self.add(x0 + 400, y0 + 400)                                    # noise: isolated shops
+        self.add(x0 + 900, y0 + 100)
+        self.add(x0 + 150, y0 + 900)
+        self.add(x0 + 730, y0 + 730)                                    # joins the food square
+        self.grid(x0 + 500, y0 + 100, 8, naf="62.01Z")                  # dense offices: not commerce
+        self.grid(x0 + 300, y0 + 700, 8, closed_on=dt.date(2020, 1, 1))  # closed shops
+        self.grid(x0 + 550, y0 + 550, 8, precision="commune_centroid")  # placed at a centroid, not an address
+        return street, square
+
+
 @pytest.fixture
 def fx(connection):
     return Fixtures(connection)

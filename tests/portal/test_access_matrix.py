@@ -90,6 +90,8 @@ ACCESS = {
     "zones.edit": {"urbaniste"},
     "zones.approve": {"urbaniste"},
     "zones.new_version": {"urbaniste"},
+    "zones.suggestions": {"urbaniste"},
+    "zones.draft_from_suggestion": {"urbaniste"},
     # Administration (audit log of changes).
     "admin.audit_log": {"admin"},
 }

@@ -1,32 +1,13 @@
-"""Fixtures of the incident tests: a small territory around central Paris, photos, a norm."""
+"""Fixtures of the incident tests: photos and the voirie producer (territory and norm: tests/portal/conftest.py)."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import pytest
 from PIL import Image
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from ova.models import Producer
-
-
-@pytest.fixture
-def territory(connection):
-    """One quartier covering central Paris (WGS 84 box 2.33–2.37 E, 48.84–48.87 N)."""
-    return connection.scalar(text(
-        "INSERT INTO quartiers (code, name, source, geom) VALUES ('T-CITE', 'Cité (test)', 'test', "
-        "ST_Multi(ST_Transform(ST_MakeEnvelope(2.33, 48.84, 2.37, 48.87, 4326), 2154))) RETURNING id"))
-
-
-@pytest.fixture
-def graffiti_norm(connection):
-    """A territory-wide norm: graffiti removed within 72 hours."""
-    return connection.scalar(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, "
-        "delay_hours, valid_from) VALUES ('graffiti-72h', 'EP2', 'Graffitis enlevés en 72 h', "
-        "'Graffiti removed within 72 h', 'response_delay', 'territory', ARRAY['graffiti'], 72, "
-        ":vf) RETURNING id"), {"vf": dt.date(2020, 1, 1)})
 
 
 @pytest.fixture

@@ -99,6 +99,8 @@ def test_rate_limit_per_client_ip(client, app, session, territory):
     before = _count(session)
     resp = client.post("/incidents/new", data=_form())
     assert resp.status_code == 429
+    assert int(resp.headers["Retry-After"]) == 3600
+    assert "too many reports" in resp.get_data(as_text=True)
     assert _count(session) == before
     other = client.post("/incidents/new", data=_form(), environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert other.status_code == 201

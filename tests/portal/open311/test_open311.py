@@ -231,3 +231,18 @@ def test_round_trip_with_urllib(live_server, live_api_key):
         urllib.request.urlopen(urllib.request.Request(live_server + "/open311/v2/requests.json", data=bad))
     assert err.value.code == 400
     assert json.load(err.value)[0]["code"] == 400
+
+
+def test_reports_are_rate_limited_per_api_key(app, client, session, api_key, make_user, territory):
+    app.config["OPEN311_REPORTS_PER_HOUR"] = 2
+    for _ in range(2):
+        assert _post(client, api_key).status_code == 201
+    before = _count(session)
+    refused = _post(client, api_key)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) == 3600
+    assert refused.json[0]["code"] == 429 and "too many reports" in refused.json[0]["description"]
+    assert _count(session) == before
+    # Another integrator (another key) from the same address is not affected.
+    other = issue_token(session, make_user("citizen", "other-integrator@example.org"), "other")
+    assert _post(client, other).status_code == 201
