@@ -303,7 +303,9 @@ def main() -> None:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     with tempfile.TemporaryDirectory(prefix="ova-bench-") as tmp:
         tmpdir = Path(tmp)
-        env = {"DATABASE_URL": url, "OVA_INSTANCE_PATH": str(tmpdir / "instance"), "SECRET_KEY": "bench"}
+        env = {"DATABASE_URL": url, "OVA_INSTANCE_PATH": str(tmpdir / "instance"), "SECRET_KEY": "bench",
+               # one client address sends everything: the per-client API limit would refuse it
+               "OVA_API_REQUESTS_PER_MINUTE": "0"}
         (tmpdir / "sql.txt").write_text(our_sql(url))
         (tmpdir / "minimal.py").write_text(MINIMAL_APP.format(options=SERVING_OPTIONS))
         menv = {"BENCH_DATABASE_URL": url, "BENCH_SQL_FILE": str(tmpdir / "sql.txt"), "PYTHONPATH": str(tmpdir)}

@@ -139,7 +139,7 @@ def init_app(app: Flask) -> None:
         basemap = app.config.get("BASEMAP_URL", "")
         parts = policies.get(basemap)
         if parts is None:  # built once per basemap: only the nonce changes between requests
-            head, _, tail = content_security_policy("\0", basemap).partition("\0")
+            head, tail = content_security_policy("\0", basemap).split("\0")
             parts = policies[basemap] = (head, tail)
         response.headers["Content-Security-Policy"] = parts[0] + csp_nonce() + parts[1]
         for name, value in STATIC_HEADERS.items():
