@@ -253,10 +253,13 @@ def pygeoapi_config(url: str, port: int, directory: Path) -> tuple[Path, Path]:
     return config, openapi
 
 
-def tile_latency(url: str, base: str, n: int = 40) -> tuple[float, float]:
-    """Median ms of n distinct z14 tiles: raw ST_AsMVT in PostGIS, and our HTTP endpoint (cold)."""
+def tile_latency(url: str, base: str, n: int = 40) -> tuple[float, float, int]:
+    """Median ms of n distinct z14 tiles: raw ST_AsMVT in PostGIS, and our HTTP endpoint (its tile
+    cache cold: each tile is asked once). PostgreSQL's buffers are warmed for every tile first, and
+    the two measurements of a tile alternate in order, so that neither side reads the disk for the
+    other or always runs second."""
     import morecantile
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
     from ova.db import normalise_url
     from layers.sources import describe
@@ -265,23 +268,29 @@ def tile_latency(url: str, base: str, n: int = 40) -> tuple[float, float]:
     tms = morecantile.tms.get("WebMercatorQuad")
     tiles = list(tms.tiles(2.30, 48.84, 2.40, 48.88, [14]))[:n]
     engine = create_engine(normalise_url(url), connect_args={"options": SERVING_OPTIONS})
-    raw = []
+    raw: list[float] = []
+    ours: list[float] = []
     with engine.connect() as conn:
         source = describe(conn, "incidents")
-        render_tile(conn, source, "signalements", 14, tiles[0].x, tiles[0].y)  # warm the plan cache
         for t in tiles:
+            render_tile(conn, source, "signalements", 14, t.x, t.y)
+
+        def time_raw(t) -> None:
             start = time.perf_counter()
             render_tile(conn, source, "signalements", 14, t.x, t.y)
             raw.append((time.perf_counter() - start) * 1000)
-        conn.execute(text("SELECT 1"))
+
+        def time_ours(t) -> None:
+            start = time.perf_counter()
+            with urllib.request.urlopen(f"{base}/tiles/signalements/14/{t.x}/{t.y}.pbf") as resp:
+                resp.read()
+            ours.append((time.perf_counter() - start) * 1000)
+
+        for i, t in enumerate(tiles):
+            for measure in ((time_raw, time_ours) if i % 2 == 0 else (time_ours, time_raw)):
+                measure(t)
     engine.dispose()
-    ours = []
-    for t in tiles:
-        start = time.perf_counter()
-        with urllib.request.urlopen(f"{base}/tiles/signalements/14/{t.x}/{t.y}.pbf") as resp:
-            resp.read()
-        ours.append((time.perf_counter() - start) * 1000)
-    return statistics.median(raw), statistics.median(ours)
+    return statistics.median(raw), statistics.median(ours), len(tiles)
 
 
 def main() -> None:
@@ -331,7 +340,7 @@ def main() -> None:
                                  "p50": statistics.median(r["p50"] for r in runs),
                                  "p99": statistics.median(r["p99"] for r in runs),
                                  "errors": sum(r["errors"] for r in runs)}
-            raw_ms, ours_ms = tile_latency(url, base)
+            raw_ms, ours_ms, n_tiles = tile_latency(url, base)
         if not args.skip_pygeoapi:
             if not (PYGEOAPI_VENV / "bin" / "pygeoapi").exists():
                 subprocess.run([sys.executable, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
@@ -359,8 +368,8 @@ def main() -> None:
     log(f"ours / minimal  = {ours / results['minimal']['rps']:.2f}  (target ≥ 0.8)")
     if "pygeoapi" in results:
         log(f"ours / pygeoapi = {ours / results['pygeoapi']['rps']:.1f}  (target ≥ 10)")
-    log(f"z14 tile, median of 40 cold tiles: raw ST_AsMVT {raw_ms:.1f} ms, ours over HTTP {ours_ms:.1f} ms, "
-        f"ratio {ours_ms / raw_ms:.2f} (target ≤ 1.5)")
+    log(f"z14 tile, median of {n_tiles} tiles (tile cache cold, database buffers warm): raw ST_AsMVT "
+        f"{raw_ms:.1f} ms, ours over HTTP {ours_ms:.1f} ms, ratio {ours_ms / raw_ms:.2f} (target ≤ 1.5)")
 
 
 if __name__ == "__main__":
