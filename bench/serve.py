@@ -325,12 +325,13 @@ def main() -> None:
                        "minimal": f"http://127.0.0.1:{msrv.port}/?bbox={bbox}&limit=100"}
             for target in targets.values():
                 wait_http(target)
-            # (a) and (c) alternate in short rounds: on a shared machine the load drifts, and
-            # measuring one after the other would fold that drift into the ratio.
+            # (a) and (c) alternate in short rounds (first one, then the other, going first): on a
+            # shared machine the load drifts, and measuring one after the other would fold that
+            # drift into the ratio.
             step = max(3, args.duration // args.rounds)
             rounds: dict[str, list[dict]] = {name: [] for name in targets}
             for i in range(args.rounds):
-                for name, target in targets.items():
+                for name, target in (list(targets.items()) if i % 2 == 0 else list(targets.items())[::-1]):
                     rounds[name].append(wrk(target, step, args.connections))
                 ratio = rounds["ours"][-1]["rps"] / rounds["minimal"][-1]["rps"]
                 log(f"round {i + 1}/{args.rounds}: ours {rounds['ours'][-1]['rps']:.1f} req/s, "
