@@ -129,10 +129,12 @@ class Server:
     def __init__(self, gunicorn: str, app: str, workers: int, env: dict, cwd: str | None = None,
                  port: int | None = None):
         self.port = port or free_port()
-        # "-c /dev/null": the same settings for every server, not the portal's gunicorn.conf.py
+        # An empty config file: the same settings for every server, not the portal's gunicorn.conf.py
         # (gthread workers recycled every 2 000 requests) picked up from the working directory.
+        empty = Path(tempfile.gettempdir()) / "ova-bench-gunicorn.conf.py"
+        empty.write_text("")
         self.proc = subprocess.Popen(
-            [gunicorn, "-c", "/dev/null", "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
+            [gunicorn, "-c", str(empty), "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{self.port}",
              "--log-level", "warning", "--access-logfile", "/dev/null", app],
             env={**os.environ, **env}, cwd=cwd, start_new_session=True)
 
