@@ -5,7 +5,8 @@ their address) of each quartier are clustered with ``ST_ClusterDBSCAN`` on their
 points (``distance`` metres, at least ``min_points`` establishments); each cluster becomes a
 concave hull buffered by half the distance and clipped to its quartier, with its counts. A
 candidate is named by its *seed*, the smallest establishment id of the cluster, so that the
-urbanist's click can be recomputed on the server and turned into a draft zone version.
+urbanist's click can be recomputed on the server and turned into a draft zone version. A cluster
+whose establishments all share one address is not a candidate.
 """
 from __future__ import annotations
 
@@ -61,14 +62,18 @@ _CANDIDATES = """
                count(*) FILTER (WHERE c.naf_code LIKE :retail) AS retail,
                count(*) FILTER (WHERE c.naf_code LIKE :food) AS food,
                count(*) FILTER (WHERE c.zone_id IS NOT NULL) AS in_zone,
+               count(DISTINCT ST_AsBinary(c.geom)) AS addresses,
                (array_agg(c.name ORDER BY c.name) FILTER (WHERE c.name IS NOT NULL))[1:5] AS examples,
                bool_or(c.id = CAST(:contains AS bigint)) AS has_wanted,
                ST_Buffer(ST_ConcaveHull(ST_Collect(c.geom), 0.8), :distance / 2.0) AS hull
         FROM clustered c
         WHERE c.cluster IS NOT NULL
         GROUP BY c.quartier_id, c.cluster
+        -- Establishments stacked on one address (a mall, a dark kitchen, a domiciliation office)
+        -- make a building, not a zone.
+        HAVING count(DISTINCT ST_AsBinary(c.geom)) > 1
     )
-    SELECT k.seed, k.establishments, k.retail, k.food, k.in_zone, k.examples, k.has_wanted,
+    SELECT k.seed, k.establishments, k.retail, k.food, k.in_zone, k.addresses, k.examples, k.has_wanted,
            q.id AS quartier_id, q.code AS quartier_code, q.name AS quartier_name, s.geom,
            round((ST_Area(s.geom) / 10000)::numeric, 2) AS area_ha
     FROM clusters k
@@ -77,7 +82,7 @@ _CANDIDATES = """
     WHERE NOT ST_IsEmpty(s.geom)
 """
 
-_PROPS = ("seed", "establishments", "retail", "food", "in_zone", "examples", "quartier_id", "quartier_code",
+_PROPS = ("seed", "establishments", "addresses", "retail", "food", "in_zone", "examples", "quartier_id", "quartier_code",
           "quartier_name", "area_ha")
 
 

@@ -90,7 +90,8 @@ class Shops:
 
     def two_clusters_and_noise(self, x0=650000, y0=6860000):
         """In a 1 km² quartier at (x0, y0): a retail street of 10 shops, a food square of 6 plus one shop,
-        and what must not count (isolated shops, dense offices, closed shops, centroid placements).
+        and what must not count (isolated shops, dense offices, closed shops, centroid placements, shops
+        stacked on one address).
 
         Returns the ids of the street's and of the square's establishments (with distance 30 m,
         minimum 5: exactly these two candidates)."""
@@ -103,6 +104,8 @@ class Shops:
         self.grid(x0 + 500, y0 + 100, 8, naf="62.01Z")                  # dense offices: not commerce
         self.grid(x0 + 300, y0 + 700, 8, closed_on=dt.date(2020, 1, 1))  # closed shops
         self.grid(x0 + 550, y0 + 550, 8, precision="commune_centroid")  # placed at a centroid, not an address
+        for _ in range(8):                                              # one address: a building, not a zone
+            self.add(x0 + 300, y0 + 300, naf="56.10C")
         return street, square
 
 

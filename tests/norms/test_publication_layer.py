@@ -102,3 +102,15 @@ def test_ogc_api_items_have_the_frozen_rates(client, published):
     assert doc["numberMatched"] == len(frozen)
     assert _rates(f["properties"] for f in doc["features"]) == frozen
     assert {f["geometry"]["type"] for f in doc["features"]} == {"MultiPolygon"}
+
+
+def test_catalogue_page_and_ogc_html_list_the_published_layer(client, published):
+    pub, _ = published
+    page = client.get(f"/catalogue/{pub.layer_slug}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for fmt in ("geojson", "csv", "gpkg", "shp"):
+        assert f"/catalogue/{pub.layer_slug}/download.{fmt}" in html
+    assert pub.layer_slug in client.get("/catalogue/feed.atom").get_data(as_text=True)
+    items = client.get(f"/ogc/collections/{pub.layer_slug}/items?f=html")
+    assert items.status_code == 200 and "Q2" in items.get_data(as_text=True)

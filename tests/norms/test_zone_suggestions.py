@@ -27,10 +27,10 @@ def _candidates(connection, params=PARAMS):
 def test_two_clusters_and_noise_give_exactly_two_candidates(connection, shops):
     q, street, square = shops
     features = _candidates(connection)
-    got = [(f["id"], f["properties"]["establishments"], f["properties"]["retail"], f["properties"]["food"])
-           for f in features]
+    got = [(f["id"], f["properties"]["establishments"], f["properties"]["addresses"], f["properties"]["retail"],
+            f["properties"]["food"]) for f in features]
     # Densest first; the food square has its 6 kebabs plus the retail shop standing among them.
-    assert got == [(street[0], 10, 10, 0), (square[0], 7, 1, 6)]
+    assert got == [(street[0], 10, 10, 10, 0), (square[0], 7, 7, 1, 6)]
     first = features[0]
     assert first["properties"]["quartier_code"] == "Q1" and first["geometry"]["type"] == "MultiPolygon"
     assert first["properties"]["examples"] == ["Épicerie <b>fine</b>"] * 5

@@ -361,11 +361,17 @@ def test_report_photo_that_is_not_an_image(client, connection, territory, tmp_pa
     assert not (tmp_path / "photos").exists() or not any((tmp_path / "photos").iterdir())
 
 
-def test_oversized_body_is_refused_before_reading(client, connection, app):
+@pytest.mark.parametrize("role,url,field", [
+    (None, "/incidents/new", "photo"), (None, "/open311/v2/requests.json", "media"),
+    ("admin", "/catalogue/publish", "file"), ("urbaniste", "/zones/nouvelle", "upload"),
+    ("citizen", "/login", "email"),
+])
+def test_oversized_body_is_refused_before_reading(app, as_role, connection, territory, role, url, field):
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    client = as_role(role)
     before = counts(connection)
     big = io.BytesIO(b"\xff" * (2 * 1024 * 1024))
-    response = client.post("/incidents/new", data=_report(photo=(big, "big.jpg")), content_type="multipart/form-data")
+    response = client.post(url, data=_report(**{field: (big, "big.jpg")}), content_type="multipart/form-data")
     check_answer(response)
     assert response.status_code == 413
     assert counts(connection) == before

@@ -28,7 +28,7 @@
     var box = node("div", null, "ova-suggestion-popup");
     box.appendChild(node("strong", texts.quartier + " " + p.quartier_name));
     var list = node("ul", null, "list-unstyled small mb-1");
-    [[p.establishments, texts.establishments], [p.retail, texts.retail], [p.food, texts.food],
+    [[p.establishments, texts.establishments], [p.addresses, texts.addresses], [p.retail, texts.retail], [p.food, texts.food],
      [p.in_zone, texts.in_zone]].forEach(function (row) {
       list.appendChild(node("li", row[0] + " " + row[1]));
     });
