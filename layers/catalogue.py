@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from layers.sources import Source, describe, split_name
+from layers.features import fetch_one
+from layers.sources import Source, describe, quote_ident, split_name
 from ova.db import transaction
 from ova.errors import Forbidden, InvalidInput, NotFound, OvaError
 from ova.models import Layer, Producer
@@ -93,11 +95,30 @@ def get_layer(session: Session, slug: str, reader: Reader) -> Layer:
 
 
 _LAYER_ROW = text("SELECT * FROM layers WHERE slug = :slug")
+#: The columns of a layer read alongside a page (``page_with_layer``): what access checks, the
+#: source's description and the items view use; fewer columns, less to convert per request.
+LAYER_COLUMNS = ("id", "slug", "title", "producer_id", "published", "restricted_to", "data_version",
+                 "source_table", "source_filter")
+LayerRow = namedtuple("LayerRow", LAYER_COLUMNS)
 
 
 def layer_row_statement(slug: str):
-    """The Core statement of a layer's row (for ``get_layer_row`` or a pipelined query)."""
+    """The Core statement of a layer's row (for ``get_layer_row``)."""
     return _LAYER_ROW, {"slug": slug}
+
+
+def page_with_layer(conn, slug: str, page_sql: str, params: dict) -> tuple:
+    """Run ``page_sql`` (see ``layers.features.page_sql``) and read the row of layer ``slug`` in the
+    same statement, so a served page costs one round trip. Return (LayerRow or None, page columns).
+
+    The row read here, not any cached one, decides access (``check_layer``) and whether the page
+    was computed for the layer's current data (``same_layer``).
+    """
+    cols = ", ".join(f"l.{quote_ident(c)}" for c in LAYER_COLUMNS)
+    row = fetch_one(conn, f"SELECT pg.*, {cols} FROM ({page_sql}) pg LEFT JOIN layers l ON l.slug = :layer_slug",
+                    {**params, "layer_slug": slug})
+    layer = LayerRow(*row[3:])
+    return (layer if layer.id is not None else None), tuple(row[:3])
 
 
 def get_layer_row(conn, slug: str, reader: Reader):

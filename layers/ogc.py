@@ -5,6 +5,7 @@ Every function takes the API's absolute base URL (``…/ogc``) and returns plain
 from __future__ import annotations
 
 import datetime as dt
+import json
 from urllib.parse import urlencode
 
 from layers.catalogue import LICENCE_URLS
@@ -110,20 +111,21 @@ def items_envelope(base: str, slug: str, query: ItemsQuery, returned: int, match
     """Return the text before and after the features of an items response."""
     extra = extra or {}
     href = f"{base}/collections/{slug}/items"
+    args = query.args()
+    tail_qs = "&" + urlencode(extra) if extra else ""
+    page_qs = urlencode(args)
     links = [
-        _link(href + _q({**query.args(), "f": "json", **extra}), "self", GEOJSON, "Cette page"),
-        _link(href + _q({**query.args(), "f": "html", **extra}), "alternate", HTML, "Cette page en HTML"),
+        _link(f"{href}?{page_qs}&f=json{tail_qs}", "self", GEOJSON, "Cette page"),
+        _link(f"{href}?{page_qs}&f=html{tail_qs}", "alternate", HTML, "Cette page en HTML"),
         _link(f"{base}/collections/{slug}{_q(extra)}", "collection", JSON, "La collection"),
     ]
     more = returned == query.limit and (matched is None or query.offset + returned < matched)
     if more:
-        links.append(_link(href + _q({**query.args(offset=query.offset + query.limit), "f": "json", **extra}),
+        links.append(_link(f"{href}?{urlencode({**args, 'offset': query.offset + query.limit})}&f=json{tail_qs}",
                            "next", GEOJSON, "Page suivante"))
     if query.offset > 0:
-        links.append(_link(href + _q({**query.args(offset=max(0, query.offset - query.limit)), "f": "json",
-                                       **extra}), "prev", GEOJSON, "Page précédente"))
-    import json
-
+        links.append(_link(f"{href}?{urlencode({**args, 'offset': max(0, query.offset - query.limit)})}&f=json"
+                           f"{tail_qs}", "prev", GEOJSON, "Page précédente"))
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     tail = {"numberReturned": returned, "timeStamp": stamp, "links": links}
     if matched is not None:

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf import CSRFProtect
 
@@ -30,6 +31,16 @@ BLUEPRINTS = (
     ("portal.zones.views:bp", "/zones"),
     ("portal.admin.views:bp", "/admin"),
 )
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building a signer for requests that send no cookie
+    (API clients, tiles): an empty session is all they could get."""
+
+    def open_session(self, app, request):
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -73,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    app.session_interface = _SessionInterface()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from portal import database, errors, security

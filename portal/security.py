@@ -132,10 +132,16 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_bytes)
     app.before_request(limit_api_requests)
 
+    policies: dict[str, tuple[str, str]] = {}  # basemap URL -> the policy around its nonce
+
     @app.after_request
     def _security_headers(response):
-        response.headers["Content-Security-Policy"] = content_security_policy(
-            csp_nonce(), app.config.get("BASEMAP_URL", ""))
+        basemap = app.config.get("BASEMAP_URL", "")
+        parts = policies.get(basemap)
+        if parts is None:  # built once per basemap: only the nonce changes between requests
+            head, tail = content_security_policy("\0", basemap).split("\0")
+            parts = policies[basemap] = (head, tail)
+        response.headers["Content-Security-Policy"] = parts[0] + csp_nonce() + parts[1]
         for name, value in STATIC_HEADERS.items():
             response.headers.setdefault(name, value)
         if request.is_secure:

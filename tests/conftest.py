@@ -151,6 +151,9 @@ def live_server(engine, db_url):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    from portal.catalogue.serving import close_idle
+
+    close_idle(application)
     application.extensions["ova_engine"].dispose()
 
 

@@ -27,6 +27,8 @@ def current_reader() -> Reader:
         if user is None:
             raise Unauthorized("invalid or revoked API token")
         reader = Reader(user.role, user.producer_id)
+    elif not request.cookies:
+        reader = ANONYMOUS  # no session nor remember cookie: no login to load (the API clients' case)
     elif current_user.is_authenticated:
         reader = Reader(current_user.role, current_user.producer_id)
     else:

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
 from layers import ogc
-from layers.catalogue import (cached_stats, check_layer, get_layer, get_layer_row, hint, layer_row_statement,
-                              list_layers, remember, same_layer, source_of)
-from layers.features import crs_from, item, items, parse_items
+from layers.catalogue import (cached_stats, check_layer, get_layer, get_layer_row, hint, list_layers, page_with_layer,
+                              remember, same_layer, source_of)
+from layers.features import crs_from, item, items, page_sql, parse_items, to_page
 from ova.errors import InvalidInput
 from portal.catalogue.access import current_reader, token_args
 from portal.catalogue.serving import init_blueprint, serving_connection
@@ -107,41 +107,39 @@ def collection_items(slug):
     reader = current_reader()
     args = {k: v for k, v in request.args.items() if k not in ("f", "lang", "api_key")}
     layer = hint(slug, reader)
-    rows = None
+    page = None
     if layer is not None:
-        # Fast path: the page and the layer's fresh row in one round trip; the fresh row decides.
+        # Fast path, one statement: the page and the layer's fresh row; the fresh row decides.
         source = source_of(conn, layer)
         query = parse_items(args, source)
+        sql, params = page_sql(source, query)
         try:
             if conn.in_transaction():  # tests (and any transactional bind): keep it recoverable
                 with conn.begin_nested():
-                    rows, matched, fresh = items(conn, source, query, also=layer_row_statement(slug))
+                    fresh, columns = page_with_layer(conn, slug, sql, params)
             else:
-                rows, matched, fresh = items(conn, source, query, also=layer_row_statement(slug))
+                fresh, columns = page_with_layer(conn, slug, sql, params)
         except (psycopg.DatabaseError, DBAPIError):  # e.g. the table was replaced since the hint was taken
-            rows = None
             LOGGER.info("stale layer hint for %s: querying again", slug)
-        if rows is not None:
-            fresh_layer = check_layer(fresh[0] if fresh else None, slug, reader)  # raises when denied
-            if same_layer(fresh_layer, layer):
-                layer = fresh_layer
+        else:
+            fresh = check_layer(fresh, slug, reader)  # raises when denied
+            if same_layer(fresh, layer):
+                layer = fresh
                 remember(layer)
-            else:
-                rows = None  # the layer changed meanwhile: query again with its new description
-    if rows is None:
+                page = to_page(*columns)
+    if page is None:  # no hint, or the layer changed meanwhile: query again with its new description
         layer = get_layer_row(conn, slug, reader)
         source = source_of(conn, layer)
         query = parse_items(args, source)
-        rows, matched, _ = items(conn, source, query)
-    head, tail = ogc.items_envelope(_base(), slug, query, len(rows), matched, token_args())
+        page = items(conn, source, query)
+    head, tail = ogc.items_envelope(_base(), slug, query, page.returned, page.matched, token_args())
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
     if fmt == "html":
-        features = [json.loads(r) for r in rows]
+        features = json.loads(b"[" + page.body + b"]")
         links = json.loads("{" + tail[3:])["links"]
         return _html(layer.title, {"links": links}, features=features, columns=list(source.columns),
-                     number_matched=matched), 200, headers
-    body = head + ",".join(rows) + tail
-    return Response(body, mimetype=ogc.GEOJSON, headers=headers)
+                     number_matched=page.matched), 200, headers
+    return Response(b"".join((head.encode(), page.body, tail.encode())), mimetype=ogc.GEOJSON, headers=headers)
 
 
 @bp.route("/collections/<slug>/items/<feature_id>")

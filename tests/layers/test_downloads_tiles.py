@@ -138,3 +138,27 @@ def test_text_id_layer_tile(client):
     assert resp.status_code == 200
     feats = mapbox_vector_tile.decode(resp.data)["t-areas"]["features"]
     assert feats and all(isinstance(f["properties"]["id"], str) for f in feats)
+
+
+@pytest.mark.parametrize("writer", ["geojson", "csv"])
+def test_downloads_stream_chunks_from_a_server_side_cursor(connection, monkeypatch, writer):
+    """A download never holds the layer: rows come from a server-side cursor, CHUNK at a time, and
+    each chunk is sent before the next is read (so 1 000 000 features stream in bounded memory)."""
+    from layers import downloads
+    from layers.sources import describe
+
+    monkeypatch.setattr(downloads, "CHUNK", 40)
+    meta = downloads.Meta(slug="t-places", title="Lieux", licence="ODbL 1.0", attribution=None, producer="SIG")
+    parts = downloads.TEXT_WRITERS[writer](connection, describe(connection, "layertest.places"), meta)
+    head = next(parts)
+    first = next(parts)
+    # the first chunk is out while the cursor is still open on the server with the rest of the rows
+    assert connection.execute(text("SELECT count(*) FROM pg_cursors WHERE NOT is_holdable")).scalar_one() >= 1
+    chunks = [first, *parts]
+    marker = '"type" : "Feature"' if writer == "geojson" else "\n"
+    counts = [c.count(marker) for c in chunks if c.count(marker)]
+    assert max(counts) <= 40 and sum(counts) == 250 and len(counts) >= 250 // 40
+    assert connection.execute(text("SELECT count(*) FROM pg_cursors WHERE NOT is_holdable")).scalar_one() == 0
+    if writer == "geojson":
+        doc = json.loads(head + "".join(chunks))
+        assert [f["id"] for f in doc["features"]] == list(range(1, 251))

@@ -149,3 +149,66 @@ def test_html_variants(client):
         assert resp.status_code == 200 and resp.mimetype == "text/html", url
     page = client.get("/ogc/collections/t-places/items?limit=3", headers={"Accept": "text/html"})
     assert page.mimetype == "text/html" and "Lieu n°1 « é »" in page.get_data(as_text=True)
+
+
+def _walk(client, url: str, on_page=None) -> list[int]:
+    """Follow the ``next`` links from ``url``; return the feature ids of every page, in order."""
+    ids: list[int] = []
+    while url:
+        doc = client.get(url).get_json(force=True)
+        ids += [f["id"] for f in doc["features"]]
+        if on_page is not None:
+            on_page(doc)
+        url = next((link["href"] for link in doc["links"] if link["rel"] == "next"), None)
+    return ids
+
+
+@pytest.mark.parametrize("sortby, order", [("", "id"), ("&sortby=kind", "kind, id"), ("&sortby=-value", "value DESC, id")])
+def test_bbox_paging_is_stable_while_rows_change(client, connection, sortby, order):
+    """Pages of a bbox query never overlap nor skip a feature, even when rows are updated meanwhile."""
+    bbox = (2.31, 48.835, 2.37, 48.865)
+    env = "ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), 2154)"
+    box = dict(zip(("x0", "y0", "x1", "y1"), bbox))
+    expected = connection.execute(text(
+        f"SELECT id FROM layertest.places WHERE ST_Intersects(geom, {env}) ORDER BY {order}"), box).scalars().all()
+    assert len(expected) > 50
+    seen: list[int] = []
+
+    def touch_rows(doc):
+        # An agent edits features meanwhile: one already served, one not yet (they move in the heap).
+        seen.extend(f["id"] for f in doc["features"])
+        later = [i for i in expected if i not in seen]
+        connection.execute(text("UPDATE layertest.places SET name = name || '.' WHERE id = ANY(:ids)"),
+                           {"ids": seen[:1] + later[-1:]})
+
+    ids = _walk(client, "/ogc/collections/t-places/items?bbox=" + ",".join(map(str, bbox)) + "&limit=7" + sortby,
+                touch_rows)
+    assert ids == expected
+
+
+def test_prev_link_returns_the_previous_page(client):
+    base = "/ogc/collections/t-places/items?bbox=2.31,48.835,2.37,48.865&limit=9"
+    first = client.get(base).get_json(force=True)
+    second = client.get(base + "&offset=9").get_json(force=True)
+    prev = next(link["href"] for link in second["links"] if link["rel"] == "prev")
+    back = client.get(prev).get_json(force=True)
+    assert [f["id"] for f in back["features"]] == [f["id"] for f in first["features"]]
+    assert not {f["id"] for f in first["features"]} & {f["id"] for f in second["features"]}
+
+
+def test_number_matched_only_below_the_count_cap(client, monkeypatch):
+    from layers import features
+
+    monkeypatch.setattr(features, "COUNT_CAP", 100)
+    doc = client.get("/ogc/collections/t-places/items?limit=10").get_json(force=True)
+    assert "numberMatched" not in doc and doc["numberReturned"] == 10  # 250 rows: past the cap
+    doc = client.get("/ogc/collections/t-places/items?limit=10&kind=banc").get_json(force=True)
+    assert doc["numberMatched"] == 83  # counted: under the cap
+    doc = client.get("/ogc/collections/t-places/items?limit=100&kind=banc").get_json(force=True)
+    assert doc["numberMatched"] == 83 and not [link for link in doc["links"] if link["rel"] == "next"]
+
+
+def test_limit_is_capped_at_10000(client, spec):
+    doc = validated(client, spec, "/ogc/collections/t-places/items?limit=50000").get_json(force=True)
+    assert doc["numberReturned"] == N_PLACES
+    assert "limit=10000" in next(link["href"] for link in doc["links"] if link["rel"] == "self")
