@@ -34,15 +34,18 @@ def norms_list(conn: Connection, producer_id: int | None = None) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def matrix(conn: Connection, month: dt.date, producer_id: int | None = None) -> tuple[list[dict], list[dict]]:
-    """Quartiers × norms for ``month`` (whole-scope rows): (norms, rows of {quartier, cells by norm id})."""
+def matrix(conn: Connection, month: dt.date, producer_id: int | None = None,
+           commune: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Quartiers (of ``commune`` when given) × norms for ``month`` (whole-scope rows):
+    (norms, rows of {quartier, cells by norm id})."""
     norms = [n for n in norms_list(conn, producer_id)]
     ids = [n["id"] for n in norms]
     results = conn.execute(text(
         "SELECT r.*, q.code AS quartier_code, q.name AS quartier_name, q.commune_name "
         "FROM compliance_results r JOIN quartiers q ON q.id = r.quartier_id "
         "WHERE r.month = :m AND r.zone_id IS NULL AND r.norm_id = ANY (:ids) "
-        "ORDER BY q.commune_name, q.name"), {"m": month, "ids": ids}).mappings().all()
+        "AND (CAST(:commune AS text) IS NULL OR q.commune_name = :commune) "
+        "ORDER BY q.commune_name, q.name"), {"m": month, "ids": ids, "commune": commune}).mappings().all()
     rows: dict[int, dict] = {}
     for r in results:
         row = rows.setdefault(r["quartier_id"], {"id": r["quartier_id"], "code": r["quartier_code"],

@@ -18,6 +18,7 @@ from ova.models import Norm
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.fields import bounded_int
+from portal.home import services as home_services
 from portal.maps import RemoteGeoJson, make_map, render_parts
 from portal.norms.forms import ActivityForm, AuditForm, DeliveryForm, NormForm
 
@@ -54,9 +55,20 @@ def dashboard():
     conn = _conn()
     months = queries.months_with_results(conn)
     month = _month_arg(months)
-    norms, rows = queries.matrix(conn, month) if month else ([], [])
+    communes, commune = _commune_arg()
+    norms, rows = queries.matrix(conn, month, commune=commune) if month else ([], [])
     return render_template("norms/dashboard.html", months=months, month=month, norms=norms, rows=rows,
-                           ranking=queries.ranking(rows)[:10], producer=None)
+                           ranking=queries.ranking(rows)[:10], producer=None, communes=communes, commune=commune)
+
+
+def _commune_arg() -> tuple[list[str], str | None]:
+    """Communes with quartiers, and the one asked for (``?commune=``; empty: all of them), else
+    the configured territory, else the one with most quartiers, as on the home map."""
+    communes = home_services.communes(get_session())
+    asked = request.args.get("commune")
+    if asked == "":
+        return communes, None
+    return communes, home_services.choose_commune(communes, asked, current_app.config.get("TERRITORY_NAME"))
 
 
 @bp.route("/service")
@@ -74,10 +86,12 @@ def producer_view():
         abort(404)
     months = queries.months_with_results(conn)
     month = _month_arg(months)
-    norms, rows = queries.matrix(conn, month, producer_id) if month else ([], [])
+    communes, commune = _commune_arg()
+    norms, rows = queries.matrix(conn, month, producer_id, commune=commune) if month else ([], [])
     return render_template("norms/dashboard.html", months=months, month=month, norms=norms, rows=rows,
                            ranking=queries.ranking(rows)[:10], producer=producer,
-                           producers=producers if current_user.role != "agent" else [])
+                           producers=producers if current_user.role != "agent" else [],
+                           communes=communes, commune=commune)
 
 
 @bp.route("/quartier/<int:quartier_id>")

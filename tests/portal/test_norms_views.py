@@ -24,7 +24,7 @@ def data(connection):
     late = fx.incident(t0, t0 + dt.timedelta(hours=100), quartier_id=q, simulated=True)
     fx.incident(t0, t0 + dt.timedelta(hours=1), category="eclairage", quartier_id=q)
     compute_all(connection, as_of=dt.datetime(2024, 4, 1, tzinfo=UTC))
-    return {"q": q, "norm": n, "late": late, "producer": proprete}
+    return {"q": q, "norm": n, "late": late, "producer": proprete, "fx": fx}
 
 
 def test_dashboard_matrix_states_status_in_words(client, data):
@@ -127,3 +127,24 @@ def test_activity_and_delivery_entry(login_as, connection, data):
                                 {"n": guide}).scalar()
     assert status == "met"
     assert "rue &lt;x&gt;" in agent.get("/normes/activites").get_data(as_text=True)
+
+
+def test_dashboard_opens_on_the_largest_commune_and_filters_by_commune(client, connection, data):
+    fx = data["fx"]
+    for code, commune in (("Q-A1", "Alpha"), ("Q-A2", "Alpha"), ("Q-B1", "Beta")):
+        q = fx.quartier(code, x0=660000 + 2000 * len(code + commune), y0=6860000)
+        connection.execute(text("UPDATE quartiers SET commune_name = :c WHERE id = :q"), {"c": commune, "q": q})
+        t0 = dt.datetime(2024, 3, 5, 10, tzinfo=UTC)
+        fx.incident(t0, t0 + dt.timedelta(hours=1), quartier_id=q)
+    compute_all(connection, as_of=dt.datetime(2024, 4, 1, tzinfo=UTC))
+
+    def shown(url):
+        page = client.get(url).get_data(as_text=True)
+        return {code for code in ("Q-A1", "Q-A2", "Q-B1", "Nord &lt;b&gt;") if f">{code}</a>" in page}
+
+    assert shown("/normes/?month=2024-03") == {"Q-A1", "Q-A2"}            # Alpha has most quartiers
+    assert shown("/normes/?month=2024-03&commune=Beta") == {"Q-B1"}
+    assert shown("/normes/?month=2024-03&commune=") == {"Q-A1", "Q-A2", "Q-B1", "Nord &lt;b&gt;"}
+    assert shown("/normes/?month=2024-03&commune=Nowhere") == {"Q-A1", "Q-A2"}
+    page = client.get("/normes/?month=2024-03").get_data(as_text=True)
+    assert '<option value="Beta"' in page and '<option value=""' in page
