@@ -14,7 +14,7 @@ then reports accepted (201) against rows stored. Exits 1 on any 5xx or a mismatc
     python bench/load.py [--duration 30] [--users 50] [--reporters 5] [--workers 3]
     python bench/load.py --duration 600          # the real run: 10 minutes
 
-Environment: ``BENCH_DATABASE_URL`` (default ``postgresql://ova:ova@127.0.0.1:5432/ova_bench_security``;
+Environment: ``BENCH_DATABASE_URL`` (default ``postgresql://ova:ova@127.0.0.1:5432/ova_bench_load``;
 created with PostGIS and the demo data of scripts/load_demo.sh when empty).
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ import psycopg  # noqa: E402
 
 from serve import ensure_database, free_port, wait_http  # noqa: E402  (bench/serve.py)
 
-DEFAULT_URL = "postgresql://ova:ova@127.0.0.1:5432/ova_bench_security"
+DEFAULT_URL = "postgresql://ova:ova@127.0.0.1:5432/ova_bench_load"
 #: Central Paris, where the demo incidents and quartiers are (WGS 84).
 LON, LAT = (2.28, 2.41), (48.83, 48.89)
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
