@@ -16,6 +16,7 @@ import math
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from layers import catalogue
 from ova.errors import Conflict, InvalidInput, NotFound
 
 LOGGER = logging.getLogger(__name__)
@@ -97,13 +98,15 @@ def create_draft(conn: Connection, *, code: str, name: str, valid_from: dt.date,
     if conn.scalar(text("SELECT count(*) FROM priority_zones WHERE code = :c AND valid_from = :vf"),
                    {"c": code, "vf": valid_from}):
         raise Conflict(f"zone {code} already has a version starting on {valid_from}")
-    return conn.scalar(text(
+    zone_id = conn.scalar(text(
         f"WITH g AS (SELECT {_GEOM_SQL} AS geom) "
         "INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, source, geom) "
         "SELECT :code, :name, (SELECT q.id FROM quartiers q WHERE ST_Intersects(q.geom, g.geom) "
         "  ORDER BY ST_Area(ST_Intersection(q.geom, g.geom)) DESC LIMIT 1), :vf, 'draft', :source, g.geom "
         "FROM g RETURNING id"),
         {"code": code, "name": name.strip() or code, "vf": valid_from, "source": source, "geojson": geojson})
+    catalogue.touch(conn, "priority_zones")
+    return zone_id
 
 
 def get_version(conn: Connection, zone_id: int) -> dict:
@@ -128,6 +131,7 @@ def update_draft(conn: Connection, zone_id: int, *, name: str | None = None, val
                      {"geojson": geojson, "id": zone_id})
     conn.execute(text("UPDATE priority_zones SET name = coalesce(:n, name), valid_from = coalesce(:vf, valid_from) "
                       "WHERE id = :id"), {"n": name, "vf": valid_from, "id": zone_id})
+    catalogue.touch(conn, "priority_zones")
 
 
 def new_version(conn: Connection, zone_id: int, valid_from: dt.date) -> int:
@@ -168,6 +172,9 @@ def approve(conn: Connection, zone_id: int) -> dict:
         placed = assign_points(conn, "incidents", ids)
         refresh_deadlines(conn, ids)
         recompute(conn, incident_ids=ids, keys=old_keys)
+    catalogue.touch(conn, "priority_zones")
+    if placed["changed"]:
+        catalogue.touch(conn, "incidents")
     LOGGER.info("zone %s version %s approved: %s closed, %s incidents re-placed",
                 zone["code"], zone_id, closed, placed["changed"])
     return {"closed": closed, "incidents": len(ids), "changed": placed["changed"]}

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from etl.assignment import assign_points
+from layers import catalogue
 from norms.deadlines import refresh_deadlines
 from norms.engine import recompute
 from ova.errors import Conflict, Forbidden, InvalidInput, NotFound, OvaError
@@ -73,7 +74,12 @@ def _recompute_compliance(conn: Connection, incident_ids: Sequence[int]) -> None
     recompute(conn, incident_ids=incident_ids)
 
 
-STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = [_recompute_compliance]
+def _invalidate_layers(conn: Connection, incident_ids: Sequence[int]) -> None:
+    """Bump the data_version of the catalogue layers over ``incidents`` (tiles, downloads, ETags)."""
+    catalogue.touch(conn, "incidents")
+
+
+STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = [_recompute_compliance, _invalidate_layers]
 
 
 @dataclass

@@ -71,3 +71,33 @@ def test_redrawing_a_zone_keeps_past_incidents_on_the_old_version(connection, fx
     v3 = new_version(connection, v2, dt.date(2024, 3, 20))
     with pytest.raises(Conflict, match="published"):
         approve(connection, v3)
+
+
+def test_zone_edits_invalidate_the_zone_and_incident_layers(connection):
+    """Tiles, downloads and ETags are keyed by data_version: drafting, redrawing and approving a
+    zone in the portal must bump the zones layer, and approval the incidents layer too."""
+    producer = connection.scalar(text("SELECT min(id) FROM producers"))
+    layers = {table: connection.scalar(text(
+        "INSERT INTO layers (slug, title, producer_id, source_table, licence) "
+        "VALUES (:s, :s, :p, :t, 'ODbL 1.0') RETURNING id"), {"s": f"t-{table}", "p": producer, "t": table})
+        for table in ("priority_zones", "incidents")}
+
+    def versions():
+        return {t: connection.scalar(text("SELECT data_version FROM layers WHERE id = :id"), {"id": i})
+                for t, i in layers.items()}
+
+    start = versions()
+    zone = create_draft(connection, code="ZCP-V", name="V", valid_from=dt.date(2024, 1, 1),
+                        geojson=_square(connection, 650000, 6860000, 650500, 6860500))
+    drafted = versions()
+    assert drafted["priority_zones"] > start["priority_zones"]
+    update_draft(connection, zone, geojson=_square(connection, 650000, 6860000, 650600, 6860600))
+    redrawn = versions()
+    assert redrawn["priority_zones"] > drafted["priority_zones"]
+    connection.execute(text(
+        "INSERT INTO incidents (source, external_id, category, reported_at, status, geom) VALUES "
+        "('test', 'in-zone', 'graffiti', '2024-02-01T10:00Z', 'new', ST_SetSRID(ST_MakePoint(650100, 6860100), 2154))"))
+    assert approve(connection, zone)["changed"] == 1
+    approved = versions()
+    assert approved["priority_zones"] > redrawn["priority_zones"]
+    assert approved["incidents"] > redrawn["incidents"]

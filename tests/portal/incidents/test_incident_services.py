@@ -322,3 +322,22 @@ def test_disputed_resolution_shows_in_the_queue_and_can_be_reopened(session, ter
         services.change_status(session, created.incident.id, "in_progress", actor=agent)
     services.change_status(session, created.incident.id, "in_progress", actor=agent, note="On y retourne")
     assert created.incident.status == "in_progress" and created.incident.resolved_at is None
+
+
+def test_reports_and_status_changes_invalidate_the_incident_layers(session, territory, make_user):
+    """Tiles, downloads and ETags are keyed by the layer's data_version: a report made in the
+    portal and every status change must bump it, or maps keep serving the old state."""
+    producer_id = session.scalar(select(Producer.id).order_by(Producer.id).limit(1))
+    layer_id = session.scalar(text(
+        "INSERT INTO layers (slug, title, producer_id, source_table, licence) "
+        "VALUES ('t-signalements', 'Signalements (test)', :p, 'incidents', 'ODbL 1.0') RETURNING id"), {"p": producer_id})
+
+    def version():
+        return session.scalar(text("SELECT data_version FROM layers WHERE id = :id"), {"id": layer_id})
+
+    before = version()
+    incident = services.create_report(session, _report()).incident
+    after_report = version()
+    assert after_report > before
+    services.change_status(session, incident.id, "acknowledged", actor=make_user("admin"))
+    assert version() > after_report
