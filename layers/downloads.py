@@ -7,8 +7,10 @@ Licence and attribution travel with every file (foreign members, GPKG metadata, 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -151,12 +153,13 @@ def write_ogr(conn, source: Source, meta: Meta, directory: Path, driver: str) ->
     return path
 
 
-def build_file(conn, source: Source, meta: Meta, fmt: str) -> Path:
-    """Write a GeoPackage or a zipped Shapefile (with LICENCE.txt) to a temporary directory.
+def build_file(conn, source: Source, meta: Meta, fmt: str, workdir: Path | None = None) -> Path:
+    """Write a GeoPackage or a zipped Shapefile (with LICENCE.txt) to a new temporary directory
+    (under ``workdir`` when given).
 
     The caller owns the returned file and must remove its parent directory (``cleanup``).
     """
-    directory = Path(tempfile.mkdtemp(prefix="ova-dl-"))
+    directory = Path(tempfile.mkdtemp(prefix="ova-dl-", dir=workdir))
     try:
         if fmt == "gpkg":
             return write_ogr(conn, source, meta, directory, "GPKG")
@@ -175,14 +178,35 @@ def build_file(conn, source: Source, meta: Meta, fmt: str) -> Path:
         raise
 
 
-def iter_file(path: Path, block: int = 64 * 1024) -> Iterator[bytes]:
-    """Stream a built file, then remove its temporary directory."""
+def cache_key(version: tuple, source: Source, meta: Meta, fmt: str) -> str:
+    """What a built file depends on: the layer's ``version`` (id, data_version and last_update,
+    which also tells a rebuilt database from the old one), its metadata and columns, the format."""
+    described = json.dumps([list(version), fmt, meta.__dict__, source.qualified, source.columns, source.filters],
+                           sort_keys=True, default=str)
+    return hashlib.sha256(described.encode()).hexdigest()[:20]
+
+
+def cached_file(conn, source: Source, meta: Meta, fmt: str, cache_dir: Path, key: str) -> Path:
+    """The GeoPackage or zipped Shapefile of ``key`` (see :func:`cache_key`), built at most once.
+
+    A 1 000 000-feature GeoPackage takes about a minute to write: it is built on the first
+    request for a data version, moved into ``cache_dir`` atomically, and served from there until
+    the layer's data or metadata change; the files of older keys are then removed. Two requests
+    racing on a new key both build, and the last rename wins (same content).
+    """
+    target = cache_dir / f"{meta.slug}.{key}.{FORMATS[fmt][1]}"
+    if target.exists():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    built = build_file(conn, source, meta, fmt, workdir=cache_dir)
     try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(block):
-                yield chunk
+        os.replace(built, target)
     finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
+        shutil.rmtree(built.parent, ignore_errors=True)
+    for old in cache_dir.glob(f"{meta.slug}.*.{FORMATS[fmt][1]}"):
+        if old != target:
+            old.unlink(missing_ok=True)   # a request still streaming it keeps its open file
+    return target
 
 
 #: Download formats: key → (media type, file extension, kind) where kind is "text" or "file".

@@ -19,6 +19,8 @@ ENV_VARIABLES = {
                                    "(0: no limit)",
     "OVA_REPORTS_PER_HOUR": "incident reports per hour and client address through the form (0: no limit)",
     "OVA_OPEN311_REPORTS_PER_HOUR": "Open311 POSTs per hour and API key (0: no limit)",
+    "OVA_DOWNLOAD_CACHE_DIR": "folder of the built GeoPackage and Shapefile downloads, one file per layer "
+                              "data version (default: downloads/ in the instance folder)",
     "OVA_SETTINGS": "path of a Python settings file loaded over the defaults",
 }
 

@@ -82,6 +82,7 @@ def app(db_url, connection, tmp_path):
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",
+        "DOWNLOAD_CACHE_DIR": str(tmp_path / "downloads"),
     })
     database.bind(application, connection)
     yield application

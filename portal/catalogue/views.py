@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -18,6 +21,14 @@ from portal.database import get_session
 from portal.maps import RemoteGeoJson, make_map, render_parts
 
 bp = Blueprint("catalogue", __name__)
+
+
+@bp.record_once
+def _defaults(state) -> None:
+    """Settings of this blueprint, read once when the app is built (env → app config)."""
+    app = state.app
+    app.config.setdefault("DOWNLOAD_CACHE_DIR", os.environ.get("OVA_DOWNLOAD_CACHE_DIR")
+                          or str(Path(app.instance_path) / "downloads"))
 
 #: Download formats offered on a layer page: (format key, label).
 DOWNLOADS = (("geojson", "GeoJSON"), ("csv", "CSV"), ("gpkg", "GeoPackage"), ("shp", "Shapefile (zip)"))
@@ -126,7 +137,7 @@ def _meta(layer):
 @bp.route("/<slug>/download.<fmt>")
 def download(slug, fmt):
     """Download a layer as GeoJSON, CSV, GeoPackage or zipped Shapefile (streamed)."""
-    from layers.downloads import FORMATS, TEXT_WRITERS, build_file, iter_file
+    from layers.downloads import FORMATS, TEXT_WRITERS, cache_key, cached_file
     from portal.catalogue.streaming import stream_with_connection
 
     if fmt not in FORMATS:
@@ -146,9 +157,12 @@ def download(slug, fmt):
             abort(400)
         gen = stream_with_connection(TEXT_WRITERS[fmt], source, meta, **extra)
         return Response(gen, mimetype=mimetype, headers=headers)
-    path = build_file(session.connection(), source, meta, fmt)
-    headers["Content-Length"] = str(path.stat().st_size)
-    return Response(iter_file(path), mimetype=mimetype, headers=headers, direct_passthrough=True)
+    key = cache_key((layer.id, layer.data_version, layer.last_update), source, meta, fmt)
+    path = cached_file(session.connection(), source, meta, fmt, Path(current_app.config["DOWNLOAD_CACHE_DIR"]), key)
+    resp = send_file(path, mimetype=mimetype, as_attachment=True, download_name=f"{slug}.{ext}", etag=key,
+                     conditional=True, max_age=None)
+    resp.headers.update(headers)
+    return resp
 
 
 def _publish_form(reader, layer=None):

@@ -162,3 +162,29 @@ def test_downloads_stream_chunks_from_a_server_side_cursor(connection, monkeypat
     if writer == "geojson":
         doc = json.loads(head + "".join(chunks))
         assert [f["id"] for f in doc["features"]] == list(range(1, 251))
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp"])
+def test_built_downloads_are_cached_per_data_version(app, client, connection, tmp_path, fmt):
+    """GeoPackage and Shapefile are built once per data version, served with an ETag (304 when
+    unchanged) and rebuilt, the old file removed, after a data change."""
+    cache = tmp_path / "downloads"
+    url = f"/catalogue/t-places/download.{fmt}"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert "attachment" in first.headers["Content-Disposition"]
+    files = sorted(cache.iterdir())
+    assert len(files) == 1
+    built_at = files[0].stat().st_mtime_ns
+    again = client.get(url)
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert sorted(cache.iterdir()) == files and files[0].stat().st_mtime_ns == built_at   # not rebuilt
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    connection.execute(text("DELETE FROM layertest.places WHERE id IN (1, 2)"))
+    touch(connection, "layertest.places")
+    changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    assert [f.name for f in cache.iterdir()] != [f.name for f in files] and len(list(cache.iterdir())) == 1
+    path = tmp_path / f"after.{'gpkg' if fmt == 'gpkg' else 'zip'}"
+    path.write_bytes(changed.data)
+    assert len(pyogrio.read_dataframe(path)) == 248
