@@ -83,8 +83,13 @@ for url in "${urls[@]}"; do
     exists=$(as_postgres psql -XAtq -h /var/run/postgresql -c "SELECT 1 FROM pg_database WHERE datname = '$dbname'")
     [ "$exists" = 1 ] || as_postgres createdb -h /var/run/postgresql -O ova "$dbname"
     as_postgres psql -XAtq -h /var/run/postgresql -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
-  else
-    "$VENV/bin/python" scripts/provision_db.py "$url"
+  elif ! "$VENV/bin/python" scripts/provision_db.py "$url"; then
+    # The URL's role may not create extensions; on this machine's own server the local postgres
+    # superuser can (a server elsewhere needs its administrator: the message above says so).
+    host=$("$VENV/bin/python" -c 'import sys; from sqlalchemy.engine import make_url; print(make_url(sys.argv[1]).host or "")' "$url")
+    case "$host" in 127.0.0.1|localhost|::1|"") ;; *) exit 1 ;; esac
+    say "database $dbname: CREATE EXTENSION postgis as the local postgres superuser"
+    as_postgres psql -XAtq -h /var/run/postgresql -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
   fi
   say "database $dbname: migrating"
   DATABASE_URL=$url "$VENV/bin/ova" db upgrade
