@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -111,15 +113,27 @@ class Created:
 
 # --- validation ------------------------------------------------------------------------------
 
+#: Field names as the reporter knows them (messages are French first, English in the catalogue).
+_FIELD_LABELS = {"lat": _l("latitude"), "long": _l("longitude"), "description": _l("description"),
+                 "address": _l("adresse"), "email": _l("adresse électronique"), "comment": _l("commentaire"),
+                 "note": _l("note")}
+
+
+def _label(name: str) -> str:
+    return str(_FIELD_LABELS.get(name, name))
+
+
 def _coordinate(value, name: str, low: float, high: float) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise InvalidInput(f"missing {name}: give the point of the problem")
+        raise InvalidInput(_("%(name)s manquante : indiquez l'emplacement du problème", name=_label(name)))
     try:
         number = float(value)
     except (TypeError, ValueError) as err:
-        raise InvalidInput(f"{name} must be a number in degrees (WGS 84), got {str(value)[:40]!r}") from err
+        raise InvalidInput(_("%(name)s : un nombre de degrés (WGS 84) est attendu, pas %(value)s",
+                               name=_label(name), value=repr(str(value)[:40]))) from err
     if not (low <= number <= high) or number != number:
-        raise InvalidInput(f"{name} {number} is out of range [{low}, {high}]")
+        raise InvalidInput(_("%(name)s %(number)s hors de l'intervalle [%(low)s, %(high)s]",
+                             name=_label(name), number=number, low=low, high=high))
     return number
 
 
@@ -143,7 +157,8 @@ def check_in_territory(session: Session, lat: float, lon: float) -> int:
         "ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 2154)) ORDER BY q.id LIMIT 1"),
         {"lat": lat, "lon": lon})
     if quartier_id is None:
-        raise InvalidInput(f"the point ({lat:.5f}, {lon:.5f}) is outside the territory's quartiers")
+        raise InvalidInput(_("le point (%(lat)s, %(lon)s) est en dehors des quartiers du territoire",
+                             lat=f"{lat:.5f}", lon=f"{lon:.5f}"))
     return quartier_id
 
 
@@ -151,16 +166,17 @@ def check_category(session: Session, code: str | None) -> IncidentCategory:
     """Return the category ``code`` or raise InvalidInput."""
     category = session.get(IncidentCategory, code) if code else None
     if category is None:
-        raise InvalidInput(f"unknown category (service_code) {str(code)[:64]!r}")
+        raise InvalidInput(_("catégorie inconnue (service_code) %(code)s", code=repr(str(code)[:64])))
     return category
 
 
 def _clean_text(value: str | None, name: str, limit: int, *, required: bool = False) -> str | None:
     value = (value or "").strip()
     if required and not value:
-        raise InvalidInput(f"{name} is required")
+        raise InvalidInput(_("%(name)s : champ obligatoire", name=_label(name)))
     if len(value) > limit:
-        raise InvalidInput(f"{name} is too long ({len(value)} characters, at most {limit})")
+        raise InvalidInput(_("%(name)s : trop long (%(n)s caractères, %(limit)s au plus)",
+                             name=_label(name), n=len(value), limit=limit))
     # Stored as typed; escaped on output (Jinja autoescape, JSON, XML, text nodes in maps).
     return value or None
 
@@ -168,7 +184,7 @@ def _clean_text(value: str | None, name: str, limit: int, *, required: bool = Fa
 def _clean_email(value: str | None) -> str | None:
     value = _clean_text(value, "email", EMAIL_MAX)
     if value and ("@" not in value or value.startswith("@") or value.endswith("@") or " " in value):
-        raise InvalidInput("the email address is not valid")
+        raise InvalidInput(_("l'adresse électronique n'est pas valide"))
     return value.lower() if value else None
 
 
@@ -180,14 +196,14 @@ def process_photo(data: bytes) -> tuple[bytes, str]:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if len(data) > PHOTO_MAX_BYTES:
-        raise InvalidInput(f"the photo is too large ({len(data) / 1048576:.1f} MB, at most 5 MB)")
+        raise InvalidInput(_("la photo est trop lourde (%(size)s Mo, 5 Mo au plus)", size=f"{len(data) / 1048576:.1f}"))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format
             if kind not in PHOTO_FORMATS:
-                raise InvalidInput(f"the photo must be JPEG or PNG, not {kind}")
+                raise InvalidInput(_("la photo doit être au format JPEG ou PNG, pas %(kind)s", kind=kind))
             if probe.width * probe.height > PHOTO_MAX_PIXELS:
-                raise InvalidInput("the photo has too many pixels")
+                raise InvalidInput(_("la photo a trop de pixels"))
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -205,7 +221,7 @@ def process_photo(data: bytes) -> tuple[bytes, str]:
     except InvalidInput:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-        raise InvalidInput("the photo is not a readable JPEG or PNG image") from err
+        raise InvalidInput(_("la photo n'est pas une image JPEG ou PNG lisible")) from err
     return out.getvalue(), PHOTO_FORMATS[kind]
 
 
@@ -223,8 +239,8 @@ def store_photo(path: Path, data: bytes) -> None:
             path.unlink(missing_ok=True)  # a partial file written before the disk filled up
         except OSError:
             LOGGER.exception("cannot remove the partial photo %s", path)
-        raise OvaError("the photo store is full or read-only: the report was not saved, please retry later "
-                       "or send it without a photo", status=503) from err
+        raise OvaError(_("le stockage des photos est plein ou en lecture seule : le signalement n'a pas été "
+                         "enregistré ; réessayez plus tard ou envoyez-le sans photo"), status=503) from err
 
 
 def check_rate_limit(session: Session, client_key: str | None, *, limit: int, window: dt.timedelta) -> None:
@@ -235,8 +251,9 @@ def check_rate_limit(session: Session, client_key: str | None, *, limit: int, wi
     """
     ratelimit.check(session, IncidentReport.client_hash, client_key, IncidentReport.created_at,
                     limit=limit, window=window,
-                    message=f"too many reports from this connection: at most {limit} per "
-                            f"{int(window.total_seconds() // 60)} minutes, please retry later")
+                    message=_("trop de signalements depuis cette connexion : %(limit)s au plus par %(minutes)s "
+                              "minutes, réessayez plus tard", limit=limit,
+                              minutes=int(window.total_seconds() // 60)))
 
 
 def _digest(token: str) -> str:
@@ -289,7 +306,7 @@ def locate_address(session: Session, address: str | None) -> tuple[float, float]
     if exact or len(places) == 1:
         place = (exact or places)[0]
         return place["lat"], place["lon"]
-    raise InvalidInput("missing lat/long: the address is unknown or ambiguous, pick the point on the map")
+    raise InvalidInput(_("adresse inconnue ou ambiguë : choisissez le point sur la carte"))
 
 
 # --- routing and creation --------------------------------------------------------------------
@@ -320,7 +337,7 @@ def create_report(session: Session, report: NewReport, *, photo_dir: Path | None
     email = _clean_email(report.email)
     photo = process_photo(report.photo) if report.photo else None
     if photo is not None and photo_dir is None:
-        raise InvalidInput("photos are not accepted here")
+        raise InvalidInput(_("les photos ne sont pas acceptées ici"))
     check_rate_limit(session, report.client_key, limit=rate_limit, window=rate_window)
 
     token = secrets.token_urlsafe(24)
@@ -397,20 +414,22 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
     if not ids:
         return []
     if to_status not in TRANSITIONS:
-        raise InvalidInput(f"unknown status {to_status!r}")
+        raise InvalidInput(_("statut inconnu %(status)s", status=repr(to_status)))
     note = _clean_text(note, "note", NOTE_MAX)
     incidents = session.scalars(select(Incident).where(Incident.id.in_(ids)).with_for_update()).all()
     found = {i.id: i for i in incidents}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise NotFound(f"no incident {missing[0]}")
+        raise NotFound(_("pas de signalement n° %(id)s", id=missing[0]))
     for incident in incidents:
         if not can_handle(actor, incident):
-            raise Forbidden(f"incident {incident.id} is handled by another service")
+            raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident.id))
         if to_status not in TRANSITIONS[incident.status]:
-            raise Conflict(f"incident {incident.id} cannot go from {incident.status} to {to_status}")
+            raise Conflict(_("le signalement n° %(id)s ne peut pas passer de « %(old)s » à « %(new)s »",
+                               id=incident.id, old=incident.status, new=to_status))
         if note is None and (to_status in NOTE_REQUIRED or incident.status in CLOSED_STATUSES):
-            raise InvalidInput(f"a note is required to go from {incident.status} to {to_status} (the reason is public)")
+            raise InvalidInput(_("une note est obligatoire pour passer de « %(old)s » à « %(new)s » (le motif est public)",
+                                   old=incident.status, new=to_status))
     now = now or dt.datetime.now(dt.timezone.utc)
     events = []
     changes = []
@@ -440,11 +459,11 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
 def _report_for(session: Session, incident_id: int, token: str | None, user_id: int | None) -> IncidentReport:
     report = session.get(IncidentReport, incident_id)
     if report is None:
-        raise NotFound(f"no follow-up for incident {incident_id}")
+        raise NotFound(_("pas de suivi pour le signalement n° %(id)s", id=incident_id))
     by_token = bool(token) and hmac.compare_digest(report.token_hash, _digest(token))
     by_account = user_id is not None and report.reporter_id == user_id
     if not (by_token or by_account):
-        raise Forbidden("this follow-up link is not valid for this report")
+        raise Forbidden(_("ce lien de suivi n'est pas valable pour ce signalement"))
     return report
 
 
@@ -461,7 +480,7 @@ def answer_resolution(session: Session, incident_id: int, *, confirmed: bool, co
     report = _report_for(session, incident_id, token, user_id)
     incident = session.get(Incident, incident_id)
     if incident.status != "resolved":
-        raise Conflict("only a resolved report can be confirmed or disputed")
+        raise Conflict(_("seul un signalement résolu peut être confirmé ou contesté"))
     comment = _clean_text(comment, "comment", NOTE_MAX, required=not confirmed)
     report.confirmation = "confirmed" if confirmed else "disputed"
     report.confirmation_comment = comment
@@ -513,7 +532,7 @@ def incident_detail(session: Session, incident_id: int) -> dict:
         "LEFT JOIN incident_reports r ON r.incident_id = i.id WHERE i.id = :id"),
         {"id": incident_id}).mappings().first()
     if row is None:
-        raise NotFound(f"no incident {incident_id}")
+        raise NotFound(_("pas de signalement n° %(id)s", id=incident_id))
     detail = dict(row)
     detail["overdue"] = is_overdue(row["status"], row["expected_at"], row["resolved_at"])
     detail["events"] = [dict(e) for e in session.execute(text(

@@ -93,16 +93,16 @@ def test_competence_area_overrides_the_default_producer(session, connection, ter
 
 
 @pytest.mark.parametrize("changes,message", [
-    ({"lat": None}, "missing lat"),
-    ({"lon": ""}, "missing long"),
-    ({"lat": "abc"}, "lat must be a number"),
-    ({"lat": 123}, "out of range"),
-    ({"lat": FAR[0], "lon": FAR[1]}, "outside the territory"),
-    ({"category": "licorne"}, "unknown category"),
-    ({"description": "x" * 4001}, "too long"),
-    ({"email": "pas-une-adresse"}, "email address is not valid"),
-    ({"photo": b"not an image at all"}, "not a readable JPEG or PNG"),
-    ({"photo": b"\xff" * (5 * 1024 * 1024 + 1)}, "too large"),
+    ({"lat": None}, "latitude manquante"),
+    ({"lon": ""}, "longitude manquante"),
+    ({"lat": "abc"}, "latitude : un nombre de degrés"),
+    ({"lat": 123}, "hors de l'intervalle"),
+    ({"lat": FAR[0], "lon": FAR[1]}, "en dehors des quartiers du territoire"),
+    ({"category": "licorne"}, "catégorie inconnue"),
+    ({"description": "x" * 4001}, "description : trop long"),
+    ({"email": "pas-une-adresse"}, "adresse électronique n'est pas valide"),
+    ({"photo": b"not an image at all"}, "pas une image JPEG ou PNG lisible"),
+    ({"photo": b"\xff" * (5 * 1024 * 1024 + 1)}, "trop lourde"),
 ])
 def test_bad_reports_are_refused_and_nothing_is_stored(session, territory, photo_dir, changes, message):
     before = _count(session)
@@ -115,7 +115,7 @@ def test_bad_reports_are_refused_and_nothing_is_stored(session, territory, photo
 def test_gif_photo_is_refused(session, territory, photo_dir):
     out = io.BytesIO()
     Image.new("RGB", (10, 10)).save(out, "GIF")
-    with pytest.raises(InvalidInput, match="JPEG or PNG, not GIF"):
+    with pytest.raises(InvalidInput, match="JPEG ou PNG, pas GIF"):
         services.create_report(session, _report(photo=out.getvalue()), photo_dir=photo_dir)
 
 
@@ -143,7 +143,7 @@ def test_rate_limit_per_client(session, territory):
     assert key != "203.0.113.9"
     for _ in range(2):
         services.create_report(session, _report(client_key=key), rate_limit=2)
-    with pytest.raises(RateLimited, match="too many reports"):
+    with pytest.raises(RateLimited, match="trop de signalements"):
         services.create_report(session, _report(client_key=key), rate_limit=2)
     # Another client is not affected.
     services.create_report(session, _report(client_key=services.client_hash("secret", "198.51.100.1")),
@@ -203,7 +203,7 @@ def test_other_roles_cannot_change_status(session, incident, make_user, role):
 
 
 def test_agent_of_another_service_cannot_change_status(session, incident, other_agent):
-    with pytest.raises(Forbidden, match="another service"):
+    with pytest.raises(Forbidden, match="un autre service"):
         services.change_status(session, incident.id, "acknowledged", actor=other_agent)
 
 
@@ -221,13 +221,13 @@ def test_forbidden_transitions(session, incident, make_user, path, target):
     agent = make_user("agent")
     for status in path:
         services.change_status(session, incident.id, status, actor=agent, note="raison")
-    with pytest.raises(Conflict, match="cannot go from"):
+    with pytest.raises(Conflict, match="ne peut pas passer de"):
         services.change_status(session, incident.id, target, actor=agent, note="raison")
 
 
 def test_rejection_needs_a_reason(session, incident, make_user):
     agent = make_user("agent")
-    with pytest.raises(InvalidInput, match="a note is required"):
+    with pytest.raises(InvalidInput, match="une note est obligatoire"):
         services.change_status(session, incident.id, "rejected", actor=agent, note="  ")
     services.change_status(session, incident.id, "rejected", actor=agent, note="Domaine privé")
     assert incident.status == "rejected" and incident.resolved_at is None
@@ -253,13 +253,13 @@ def test_status_change_hooks_run_with_the_ids(session, incident, make_user, monk
 def test_reporter_confirms_or_disputes_a_resolution(session, territory, make_user):
     created = services.create_report(session, _report())
     agent = make_user("agent")
-    with pytest.raises(Conflict, match="only a resolved"):
+    with pytest.raises(Conflict, match="seul un signalement résolu"):
         services.answer_resolution(session, created.incident.id, confirmed=True, token=created.token)
     for status in ("acknowledged", "in_progress", "resolved"):
         services.change_status(session, created.incident.id, status, actor=agent)
     with pytest.raises(Forbidden):
         services.answer_resolution(session, created.incident.id, confirmed=True, token="wrong")
-    with pytest.raises(InvalidInput, match="comment is required"):
+    with pytest.raises(InvalidInput, match="commentaire : champ obligatoire"):
         services.answer_resolution(session, created.incident.id, confirmed=False, token=created.token)
     report = services.answer_resolution(session, created.incident.id, confirmed=False,
                                         comment="Le tag est toujours là", token=created.token)
@@ -304,7 +304,7 @@ def test_typed_address_without_a_point_is_located(session, territory):
     lat = session.scalar(select(func.ST_Y(func.ST_Transform(Incident.geom, 4326)))
                          .where(Incident.id == created.incident.id))
     assert lat == pytest.approx(INSIDE[0], abs=1e-6)
-    with pytest.raises(InvalidInput, match="address is unknown or ambiguous"):
+    with pytest.raises(InvalidInput, match="adresse inconnue ou ambiguë"):
         services.create_report(session, _report(lat=None, lon=None, address="rue inconnue"))
 
 
@@ -318,7 +318,7 @@ def test_disputed_resolution_shows_in_the_queue_and_can_be_reopened(session, ter
                                token=created.token)
     queue = services.work_queue(session, producer.id)
     assert [(r["id"], r["disputed"], r["overdue"]) for r in queue] == [(created.incident.id, True, False)]
-    with pytest.raises(InvalidInput, match="a note is required"):
+    with pytest.raises(InvalidInput, match="une note est obligatoire"):
         services.change_status(session, created.incident.id, "in_progress", actor=agent)
     services.change_status(session, created.incident.id, "in_progress", actor=agent, note="On y retourne")
     assert created.incident.status == "in_progress" and created.incident.resolved_at is None

@@ -57,8 +57,8 @@ def test_report_with_photo_then_public_page(client, session, territory, photo_ap
 
 
 @pytest.mark.parametrize("changes,status,message", [
-    ({"lat": "", "lon": ""}, 400, "missing lat"),
-    ({"lat": str(FAR[0]), "lon": str(FAR[1])}, 400, "outside the territory"),
+    ({"lat": "", "lon": ""}, 400, "adresse inconnue ou ambiguë"),
+    ({"lat": str(FAR[0]), "lon": str(FAR[1])}, 400, "en dehors des quartiers du territoire"),
     ({"category": "licorne"}, 400, ""),
     ({"description": ""}, 400, ""),
 ])
@@ -71,8 +71,8 @@ def test_bad_reports_are_refused_and_nothing_stored(client, session, territory, 
 
 
 @pytest.mark.parametrize("photo,message", [
-    (b"GIF89a not really", "not a readable JPEG or PNG"),
-    (b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024), "too large"),
+    (b"GIF89a not really", "pas une image JPEG ou PNG lisible"),
+    (b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024), "trop lourde"),
 ])
 def test_bad_photos_are_refused_and_nothing_stored(client, session, territory, photo_app, photo, message):
     before = _count(session)
@@ -100,7 +100,7 @@ def test_rate_limit_per_client_ip(client, app, session, territory):
     resp = client.post("/incidents/new", data=_form())
     assert resp.status_code == 429
     assert int(resp.headers["Retry-After"]) == 3600
-    assert "too many reports" in resp.get_data(as_text=True)
+    assert "trop de signalements" in resp.get_data(as_text=True)
     assert _count(session) == before
     other = client.post("/incidents/new", data=_form(), environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert other.status_code == 201
@@ -277,3 +277,11 @@ def test_reporter_email_is_shown_to_the_responsible_service_only(client, login_a
     with other.session_transaction() as sess:
         sess["_user_id"] = str(voirie_agent.id)
     assert "voisin@example.org" not in other.get(url).get_data(as_text=True)
+
+
+def test_refusal_reasons_follow_the_chosen_language(client, session, territory):
+    client.get("/?lang=en")
+    resp = client.post("/incidents/new", data=_form(lat=str(FAR[0]), lon=str(FAR[1])))
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert "is outside the territory" in page and "en dehors des quartiers" not in page

@@ -148,12 +148,12 @@ def test_bad_queries(client, query, message):
     ({"api_key": "ova_wrong"}, 403, "invalid api_key"),
     ({"api_key": None}, 403, "invalid api_key"),
     ({"lat": None, "long": None}, 400, "lat and long are required"),
-    ({"long": None}, 400, "missing long"),
-    ({"service_code": "licorne"}, 400, "unknown category"),
+    ({"long": None}, 400, "longitude manquante"),
+    ({"service_code": "licorne"}, 400, "catégorie inconnue"),
     ({"service_code": None}, 400, "service_code is required"),
-    ({"lat": str(FAR[0]), "long": str(FAR[1])}, 400, "outside the territory"),
-    ({"lat": "north"}, 400, "lat must be a number"),
-    ({"description": "x" * 5000}, 400, "too long"),
+    ({"lat": str(FAR[0]), "long": str(FAR[1])}, 400, "en dehors des quartiers du territoire"),
+    ({"lat": "north"}, 400, "latitude : un nombre de degrés"),
+    ({"description": "x" * 5000}, 400, "trop long"),
 ])
 def test_bad_posts_are_refused_in_spec_format_and_nothing_stored(client, session, territory, api_key,
                                                                  changes, status, message):
@@ -172,7 +172,7 @@ def test_corrupt_media_is_refused(client, session, territory, api_key, app, tmp_
         "media": (io.BytesIO(b"\x89PNG\r\n\x1a\ncorrupt"), "p.png")}, content_type="multipart/form-data")
     assert resp.status_code == 400
     error = ET.fromstring(resp.data).find("error")
-    assert error.findtext("code") == "400" and "not a readable" in error.findtext("description")
+    assert error.findtext("code") == "400" and "pas une image JPEG ou PNG lisible" in error.findtext("description")
     assert _count(session) == before
 
 
@@ -241,7 +241,7 @@ def test_reports_are_rate_limited_per_api_key(app, client, session, api_key, mak
     refused = _post(client, api_key)
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) == 3600
-    assert refused.json[0]["code"] == 429 and "too many reports" in refused.json[0]["description"]
+    assert refused.json[0]["code"] == 429 and "trop de signalements" in refused.json[0]["description"]
     assert _count(session) == before
     # Another integrator (another key) from the same address is not affected.
     other = issue_token(session, make_user("citizen", "other-integrator@example.org"), "other")
