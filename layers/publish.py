@@ -162,7 +162,6 @@ def _value(v):
 
 def _load(conn, table: str, gdf) -> int:
     """Create ``published.<table>__new`` from ``gdf`` with COPY, then swap it in (same transaction)."""
-    import numpy as np
     import shapely
 
     staging = f"{table}__new"

@@ -6,8 +6,6 @@ population), zone Z1 is 500 m × 500 m inside Q1. Reference month 2024-06: the 1
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import text
 

@@ -1,5 +1,4 @@
 """Compliance follows the data: a status change and an ETL load recompute the affected months."""
-import datetime as dt
 
 from sqlalchemy import text
 
