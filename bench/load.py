@@ -75,7 +75,7 @@ def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
     return x, y
 
 
-#: Attempts of a GET whose connection the server closed before answering (POSTs: one).
+#: Attempts of a GET whose connection the server closed before answering (POSTs: see ``request``).
 RETRIES = 3
 
 
@@ -110,6 +110,7 @@ class User(threading.Thread):
         self.address = f"10.{seed // 65536 % 256}.{seed // 256 % 256}.{seed % 256 or 1}"
         self.cookie = ""
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.reused = False   # the connection has answered a request before (keep-alive)
 
     def request(self, kind: str, path: str, method: str = "GET", body: bytes | None = None,
                 headers: dict | None = None) -> tuple[int, bytes]:
@@ -118,16 +119,26 @@ class User(threading.Thread):
             h["Cookie"] = self.cookie
         h.update(headers or {})
         started = time.perf_counter()
-        attempts = RETRIES if method == "GET" else 1   # like a browser: never resend a POST
+        attempts = RETRIES if method == "GET" else 2
         for attempt in range(1, attempts + 1):
+            reused = self.reused
             try:
                 self.conn.request(method, path, body=body, headers=h)
                 response = self.conn.getresponse()
                 data = response.read()
+                self.reused = True
                 break
-            except (http.client.HTTPException, OSError):
+            except (http.client.HTTPException, OSError) as err:
                 self.conn.close()  # a keep-alive connection closed by the server: reconnect and retry
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+                self.reused = False
+                # Like a browser, a POST is resent only when a reused keep-alive connection was
+                # closed before any answer (the server never read it); a duplicate would show as
+                # more rows stored than reports accepted.
+                unanswered = isinstance(err, (http.client.RemoteDisconnected, ConnectionResetError,
+                                              BrokenPipeError))
+                if method != "GET" and not (reused and unanswered):
+                    attempts = attempt
                 with self.stats.lock:
                     self.stats.resets[kind] += 1
                 if attempt == attempts:
