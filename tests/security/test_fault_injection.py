@@ -217,6 +217,6 @@ def test_full_or_read_only_photo_store(portal, tmpfs, store):
         "photo": (io.BytesIO(_jpeg()), "photo.jpg")}, content_type="multipart/form-data")
     body = response.get_data(as_text=True)
     assert response.status_code == 503, body[:800]
-    assert "photo store is full or read-only" in body and "Traceback" not in body
+    assert "stockage des photos est plein ou en lecture seule" in body and "Traceback" not in body
     assert _count(portal.config["DATABASE_URL"], "incidents") == before
     assert sorted(p.name for p in photos.iterdir()) == (["filler"] if store == "full" else [])
