@@ -16,11 +16,15 @@ def months_with_results(conn: Connection) -> list[dt.date]:
 
 
 def default_month(conn: Connection) -> dt.date | None:
-    """The newest month where response-delay norms judged reports (later months hold only
-    frequency and document results, which say little until activities are logged)."""
-    return conn.scalar(text(
-        "SELECT max(r.month) FROM compliance_results r JOIN norms n ON n.id = r.norm_id "
-        "WHERE n.metric = 'response_delay' AND r.cases > 0"))
+    """The newest month where response-delay norms judged a usual number of reports: at least half
+    the median month (later months hold only frequency and document results, which say little until
+    activities are logged, and an extract ending on the 2nd of a month leaves that month nearly empty)."""
+    return conn.scalar(text("""
+        WITH months AS (
+            SELECT r.month, sum(r.cases) AS cases FROM compliance_results r JOIN norms n ON n.id = r.norm_id
+            WHERE n.metric = 'response_delay' AND r.zone_id IS NULL AND r.cases > 0 GROUP BY r.month)
+        SELECT max(month) FROM months
+        WHERE cases >= 0.5 * (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY cases) FROM months)"""))
 
 
 def norms_list(conn: Connection, producer_id: int | None = None) -> list[dict]:
