@@ -14,6 +14,14 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+#: The scope rule of response-delay norm ``n`` for incident ``i`` (``z``: its zone version, LEFT
+#: JOINed on ``i.zone_id``), shared by the deadlines, the compliance engine and the drill-down.
+INCIDENT_IN_SCOPE = """(n.scope = 'territory'
+           OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
+           OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
+               AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
+           OR (n.scope = 'zone' AND z.code = n.zone_code))"""
+
 _APPLICABLE = """
     SELECT DISTINCT ON (i.id) i.id, n.id AS norm_id,
            i.reported_at + make_interval(hours => n.delay_hours) AS expected_at
@@ -26,11 +34,7 @@ _APPLICABLE = """
     LEFT JOIN priority_zones z ON z.id = i.zone_id
     WHERE i.local_day >= n.valid_from
       AND (n.valid_to IS NULL OR i.local_day < n.valid_to)
-      AND (n.scope = 'territory'
-           OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
-           OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
-               AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
-           OR (n.scope = 'zone' AND z.code = n.zone_code))
+      AND {in_scope}
     ORDER BY i.id, n.delay_hours, n.id
 """
 
@@ -60,4 +64,4 @@ def applicable_sql(relation: str, id_column: str = "id", where: str = "true") ->
     ``zone_id``, ``reported_at``; e.g. the loader's merge table, keyed by ``_row``), so a load
     sets deadlines while it writes rows instead of updating them afterwards.
     """
-    return _APPLICABLE.format(relation=relation, id=id_column, where=where)
+    return _APPLICABLE.format(relation=relation, id=id_column, where=where, in_scope=INCIDENT_IN_SCOPE)

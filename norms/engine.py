@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from norms.deadlines import INCIDENT_IN_SCOPE
+
 LOGGER = logging.getLogger(__name__)
 
 #: Minimum number of judged incidents for a response-delay result to be met / not met.
@@ -77,11 +79,7 @@ _RESPONSE_DELAY = """
         LEFT JOIN priority_zones z ON z.id = i.zone_id
         WHERE i.reported_at >= n.valid_from_at
           AND (n.valid_to_at IS NULL OR i.reported_at < n.valid_to_at)
-          AND (n.scope = 'territory'
-               OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
-               OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
-                   AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
-               OR (n.scope = 'zone' AND z.code = n.zone_code))
+          AND {in_scope}
     ) b
     GROUP BY GROUPING SETS ((b.norm_id, b.quartier_id, b.month), (b.norm_id, b.quartier_id, b.zone_id, b.month))
     HAVING GROUPING(b.zone_id) = 1 OR b.zone_id IS NOT NULL
@@ -212,6 +210,7 @@ def _month_start(day: dt.date) -> dt.date:
 def _statement(keyed: bool, since_sql: str) -> str:
     """The INSERT…SELECT of every metric, restricted to keys or to months from :first_month."""
     fragments = {"incident_source": _KEYED_INCIDENTS if keyed else "incidents i", "incident_where": since_sql,
+                 "in_scope": INCIDENT_IN_SCOPE,
                  "incident_month": "i.month" if keyed else _PARIS_MONTH.format(ts="i.reported_at")}
     union = " UNION ALL ".join(f"({sql.format(**fragments)})" for sql in METRICS.values())
     if keyed:

@@ -7,6 +7,8 @@ from collections import defaultdict
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from norms.deadlines import INCIDENT_IN_SCOPE
+
 STATUS_ORDER = ("not_met", "insufficient_data", "met")
 
 
@@ -131,10 +133,7 @@ _FAILING = """
           AND i.reported_at < ((CAST(:m AS date) + interval '1 month') AT TIME ZONE 'Europe/Paris')
           AND (i.reported_at AT TIME ZONE 'Europe/Paris')::date >= n.valid_from
           AND (n.valid_to IS NULL OR (i.reported_at AT TIME ZONE 'Europe/Paris')::date < n.valid_to)
-          AND (n.scope = 'territory' OR (n.scope = 'quartier' AND n.quartier_id = i.quartier_id)
-               OR (n.scope = 'priority_zones' AND i.zone_id IS NOT NULL
-                   AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
-               OR (n.scope = 'zone' AND z.code = n.zone_code))
+          AND {in_scope}
           AND (CAST(:zone AS integer) IS NULL OR i.zone_id = :zone)
     ) f
     WHERE coalesce(f.resolved_at, now()) > f.deadline
@@ -144,7 +143,8 @@ _FAILING = """
 def failing_incidents_geojson(conn: Connection, norm_id: int, quartier_id: int, month: dt.date,
                               zone_id: int | None = None) -> str:
     """The incidents of a norm × quartier × month that failed (late or open overdue), as WGS 84 GeoJSON."""
-    return conn.execute(text(_FAILING), {"norm": norm_id, "q": quartier_id, "m": month, "zone": zone_id}).scalar_one()
+    return conn.execute(text(_FAILING.format(in_scope=INCIDENT_IN_SCOPE)),
+                        {"norm": norm_id, "q": quartier_id, "m": month, "zone": zone_id}).scalar_one()
 
 
 def quartier_outline_geojson(conn: Connection, quartier_id: int) -> str:
