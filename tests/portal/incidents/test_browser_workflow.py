@@ -3,10 +3,9 @@ import pytest
 from sqlalchemy import text
 
 from portal.auth.services import hash_password
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
