@@ -108,7 +108,7 @@ def setup_database(url: str) -> None:
 
 
 PHASES = {"read+validate+COPY": ("read", "validate", "copy", "duplicates"),
-          "merge": ("merge: prepare", "merge: update", "merge: insert"),
+          "merge": ("merge: prepare", "merge: update", "merge: insert", "merge: rebuild indexes"),
           "after+commit": ("after merge", "commit")}
 
 FLOOR_SQL = """

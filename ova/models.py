@@ -225,7 +225,6 @@ class Incident(Base):
         UniqueConstraint("source", "external_id", name="uq_incidents_source_external_id"),
         CheckConstraint(_in("status", INCIDENT_STATUSES), name="status"),
         Index("ix_incidents_reported_at", "reported_at"),
-        Index("ix_incidents_quartier_id", "quartier_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))

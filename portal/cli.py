@@ -10,15 +10,26 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from ova.errors import OvaError
 
 
-def _create_app():
+def create_app_for_cli():
     from portal import create_app
 
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app)
+@click.group(cls=FlaskGroup, create_app=create_app_for_cli)
 def main():
     """Portail OVA: territorial GIS portal (OVA method)."""
+
+
+def _add_app_free_commands() -> None:
+    """``ova load`` and ``ova simulate`` run without building the app (see portal.etl_cli)."""
+    from portal.etl_cli import load, simulate
+
+    main.add_command(load)
+    main.add_command(simulate)
+
+
+_add_app_free_commands()
 
 
 def register(app) -> None:

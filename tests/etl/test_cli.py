@@ -34,3 +34,23 @@ def test_simulate_resolutions_command(runner, connection, tmp_path, dansmarue_ro
     result = runner.invoke(args=["simulate", "resolutions", "--seed", "42"])
     assert result.exit_code == 0, result.output
     assert "incidents: 60" in result.output
+
+
+def test_the_ova_command_loads_without_building_the_web_application(db_url, tmp_path):
+    """``ova load`` connects to DATABASE_URL itself; the portal's blueprints are never imported."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys\nfrom portal.cli import main\n"
+              "try:\n    main(prog_name='ova')\nexcept SystemExit as end:\n"
+              "    print('app built:', 'portal.home.views' in sys.modules)\n    raise\n")
+    done = subprocess.run(
+        [sys.executable, "-c", script, "load", "quartiers", str(PARIS_QUARTIERS), "--preset", "paris-quartiers",
+         "--dry-run", "--reject-file", str(tmp_path / "r.csv")],
+        env=dict(os.environ, DATABASE_URL=db_url, CI="true"), capture_output=True, text=True,
+        cwd=Path(__file__).resolve().parents[2], timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "quartiers: read 80, inserted 80" in done.stdout and "dry run: rolled back" in done.stdout
+    assert "app built: False" in done.stdout

@@ -1,0 +1,84 @@
+"""Bulk writes: drop a table's secondary indexes and outgoing foreign keys, write, rebuild them.
+
+Inserting a million rows into a live table maintains every index row by row (a GiST index on
+points costs ~12 s per million) and fires one foreign-key check per row and constraint (~2 s
+per million each). Building the same indexes once over the whole table and validating each
+foreign key with one join costs a fraction of that. PostgreSQL's DDL is transactional, so the
+drop, the writes and the rebuild happen in the load's own transaction: a failed load, or a
+rebuild that fails (a duplicate key, a dangling reference), rolls back to the table as it was.
+
+The price is an ACCESS EXCLUSIVE lock on the table from the drop to the commit: readers of the
+table (portal pages, tiles, the OGC API) wait for the load to finish. The loader therefore takes
+this path only for large loads (see :func:`worth_it`), or when asked (``ova load --bulk``).
+The primary key stays (other tables' foreign keys reference it), and so do check constraints.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+#: Below this many new rows the row-by-row path is always used.
+MIN_ROWS = 100_000
+#: … and when the new rows are fewer than this share of the rows already there: rebuilding
+#: indexes over the whole table would cost more than maintaining them for the new rows.
+MIN_SHARE = 0.25
+
+
+def worth_it(conn: Connection, table: str, new_rows: int) -> bool:
+    """True when inserting ``new_rows`` into ``table`` is faster by dropping and rebuilding."""
+    if new_rows < MIN_ROWS:
+        return False
+    existing = conn.scalar(text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                           {"t": table})
+    return new_rows >= MIN_SHARE * (existing or 0)
+
+
+@dataclass
+class SecondaryStructures:
+    """The statements that recreate what :func:`drop_secondary` dropped, in order."""
+
+    table: str
+    indexes: list[str] = field(default_factory=list)
+    constraints: list[str] = field(default_factory=list)
+
+    def rebuild(self, conn: Connection) -> None:
+        """Recreate the indexes, then the constraints (each foreign key validated by one join)."""
+        for statement in self.indexes + self.constraints:
+            conn.execute(text(statement))
+        conn.execute(text(f"ANALYZE {self.table}"))
+
+
+_INDEXES = """
+    SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+    FROM pg_index i
+    WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary
+      AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+    ORDER BY 1"""
+
+#: Unique constraints first (their indexes), then foreign keys.
+_CONSTRAINTS = """
+    SELECT c.conname, pg_get_constraintdef(c.oid), c.contype
+    FROM pg_constraint c
+    WHERE c.conrelid = CAST(:t AS regclass) AND c.contype IN ('u', 'f')
+    ORDER BY c.contype DESC, c.conname"""
+
+
+def drop_secondary(conn: Connection, table: str) -> SecondaryStructures:
+    """Lock ``table``, drop its non-primary indexes, unique constraints and foreign keys.
+
+    Returns what rebuilds them. Call :meth:`SecondaryStructures.rebuild` in the same transaction.
+    """
+    conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+    params = {"t": table}
+    saved = SecondaryStructures(table)
+    indexes = conn.execute(text(_INDEXES), params).all()
+    constraints = conn.execute(text(_CONSTRAINTS), params).all()
+    for name, definition in indexes:
+        saved.indexes.append(definition)
+        conn.execute(text(f"DROP INDEX {name}"))
+    for name, definition, _ in constraints:
+        saved.constraints.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    return saved

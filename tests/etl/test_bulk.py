@@ -1,0 +1,88 @@
+"""Bulk loads: secondary indexes and foreign keys dropped and rebuilt around the writes (etl.bulk)."""
+import pytest
+from sqlalchemy import text
+
+from etl import bulk
+from etl.targets import load
+from tests.etl.conftest import DANSMARUE_GEOJSON, PARIS_QUARTIERS
+from tests.conftest import GEODATA
+
+ROWS = """SELECT external_id, category, quartier_id, zone_id, norm_id, expected_at, producer_id,
+                 ST_AsEWKB(geom) AS geom FROM incidents ORDER BY id"""
+SCHEMA = """SELECT 'index', indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
+            WHERE indrelid = 'incidents'::regclass
+            UNION ALL
+            SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = 'incidents'::regclass
+            ORDER BY 1, 2"""
+
+
+def _state(conn):
+    return conn.execute(text(ROWS)).all(), conn.execute(text(SCHEMA)).all()
+
+
+def _setup(conn):
+    load(conn, "quartiers", PARIS_QUARTIERS, preset="paris-quartiers")
+    load(conn, "zones", GEODATA / "demo" / "zones_commerciales_demo.geojson")
+
+
+def test_bulk_load_writes_the_same_rows_and_rebuilds_the_same_indexes_and_constraints(connection):
+    _setup(connection)
+    schema_before = connection.execute(text(SCHEMA)).all()
+    assert any("gist" in row[2] for row in schema_before) and any("FOREIGN KEY" in row[2] for row in schema_before)
+    attempt = connection.begin_nested()
+    plain = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson", bulk=False)
+    expected = _state(connection)
+    attempt.rollback()
+
+    summary = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson", bulk=True)
+    assert summary.inserted == plain.inserted > 1000
+    assert summary.extra["bulk write: indexes and foreign keys rebuilt"] == "yes"
+    assert "bulk write: indexes and foreign keys rebuilt" not in plain.extra
+    rows, schema = _state(connection)
+    assert schema == schema_before == expected[1]
+    # ids differ between the two attempts (the sequence is not rolled back): compare the rest.
+    assert rows == expected[0]
+    assert summary.extra["placed in a priority zone"] == plain.extra["placed in a priority zone"] > 0
+
+
+def test_a_failed_bulk_load_leaves_the_table_indexes_and_constraints_as_before(connection, tmp_path):
+    _setup(connection)
+    load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson")
+    before = _state(connection)
+    # A rule of this city's database the file breaks on its last row, once the indexes are dropped.
+    connection.execute(text("ALTER TABLE incidents ADD CONSTRAINT test_no_boom CHECK (description <> 'boom')"))
+    before = (before[0], connection.execute(text(SCHEMA)).all())
+    path = tmp_path / "boom.csv"
+    path.write_text("id;categorie;texte;date;x;y\n1;graffiti;tag;2024-03-05 10:00;651100;6862500\n"
+                    "2;graffiti;boom;2024-03-06 10:00;651200;6862500\n", encoding="utf-8")
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("target: incidents\nsource: boom\nread: {x: x, y: y, crs: EPSG:2154}\nfields:\n"
+                       "  external_id: id\n  category: categorie\n  description: texte\n  reported_at: date\n",
+                       encoding="utf-8")
+    with pytest.raises(Exception) as failure:
+        load(connection, "incidents", path, mapping=str(mapping), bulk=True)
+    assert "test_no_boom" in str(failure.value)
+    assert _state(connection) == before
+
+
+def test_large_loads_take_the_bulk_path_and_reloads_do_not(connection, monkeypatch):
+    _setup(connection)
+    monkeypatch.setattr(bulk, "MIN_ROWS", 100)
+    first = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson")
+    assert first.inserted > 1000 and "bulk write: indexes and foreign keys rebuilt" in first.extra
+    again = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson")
+    assert again.inserted == 0 and "bulk write: indexes and foreign keys rebuilt" not in again.extra
+
+
+def test_worth_it_weighs_new_rows_against_the_rows_already_there(connection):
+    connection.execute(text("CREATE TEMP TABLE sized (n int)"))
+    connection.execute(text("INSERT INTO sized SELECT generate_series(1, 800000)"))
+    connection.execute(text("ANALYZE sized"))
+    assert bulk.MIN_ROWS == 100_000 and bulk.MIN_SHARE == 0.25
+    assert not bulk.worth_it(connection, "sized", 150_000)  # under a quarter of the 800 000 rows there
+    assert bulk.worth_it(connection, "sized", 200_000)
+    connection.execute(text("TRUNCATE sized"))
+    connection.execute(text("ANALYZE sized"))
+    assert not bulk.worth_it(connection, "sized", 99_999)  # too few rows, even into an empty table
+    assert bulk.worth_it(connection, "sized", 100_000)
