@@ -78,4 +78,8 @@ def close_idle(app: Flask) -> None:
 
 def init_blueprint(bp: Blueprint) -> None:
     """Close the serving connection at the end of every request of the app ``bp`` is registered on."""
-    bp.record_once(lambda state: state.app.teardown_appcontext(_close))
+    def register(state) -> None:
+        if _close not in state.app.teardown_appcontext_funcs:  # once per app, whatever the blueprints
+            state.app.teardown_appcontext(_close)
+
+    bp.record_once(register)
