@@ -312,9 +312,12 @@ def _normalise(ctx: _Context, fld: Field, raw: pd.Series, rows: np.ndarray) -> p
             ctx.reject(rows[invalid], fld.name, raw[invalid], reason)
     if future.any():
         ctx.reject(rows[future], fld.name, raw[future], "date in the future")
-    values = pd.Series(values, index=raw.index, dtype=object)
-    if invalid.any() or future.any():
-        values = values.where(~(invalid | future), None)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):  # typed timestamps, already NaT where invalid
+        values = values.where(~(invalid | future))
+    else:
+        values = pd.Series(values, index=raw.index, dtype=object)
+        if invalid.any() or future.any():
+            values = values.where(~(invalid | future), None)
     if fld.required:
         missing = (values.isna().to_numpy() & raw.isna().to_numpy())
         if missing.any():
