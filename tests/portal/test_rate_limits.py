@@ -98,3 +98,37 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(app, client, conn
     again = _get(client, "/ogc/collections", **{"X-Forwarded-For": "203.0.113.51"})
     assert again.status_code == 429  # same real address: a forged header buys nothing
     assert "Strict-Transport-Security" not in again.headers
+
+
+def test_api_limit_of_a_server_app_counts_on_its_own_autocommit_connections(db_url, engine):
+    """A real (engine-bound) app counts each hit in one autocommitted statement, across requests."""
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "limits-engine",
+                      "API_REQUESTS_PER_MINUTE": 3})
+    client = app.test_client()
+    key = "api:" + client_hash("limits-engine", "192.0.2.77")
+    statements = []
+    try:
+        from sqlalchemy import event
+
+        from portal.security import counter_engine
+
+        with app.app_context():
+            counters = counter_engine(app)
+        event.listen(counters, "before_cursor_execute",
+                     lambda conn, cursor, statement, *args: statements.append(statement.split()[0]))
+        codes = [_get(client, "/ogc/collections", ip="192.0.2.77").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        # One statement per hit (plus the expiry of ended windows on a window's first hit), on
+        # connections that autocommit and are not pinged before use.
+        assert statements.count("INSERT") == 4 and set(statements) <= {"INSERT", "DELETE"}
+        with counters.connect() as conn:
+            assert conn.connection.driver_connection.autocommit
+        assert not counters.pool._pre_ping
+        with engine.connect() as conn:  # committed: another connection sees the four hits
+            assert conn.scalar(text("SELECT hits FROM rate_counters WHERE key = :k"), {"k": key}) == 4
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM rate_counters WHERE key = :k"), {"k": key})
+        for name in ("ova_counter_engine", "ova_serving_engine", "ova_engine"):
+            if name in app.extensions:
+                app.extensions[name].dispose()

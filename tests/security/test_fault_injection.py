@@ -139,7 +139,9 @@ def portal(cluster, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": cluster.url, "SECRET_KEY": "fault",
                       "WTF_CSRF_ENABLED": False, "PHOTO_DIR": str(tmp_path / "photos"), "REPORTS_PER_HOUR": 0})
     yield app
-    app.extensions["ova_engine"].dispose()
+    for name in ("ova_engine", "ova_counter_engine", "ova_serving_engine"):
+        if name in app.extensions:
+            app.extensions[name].dispose()
 
 
 PATHS = ("/healthz", "/ogc/collections", "/incidents/new", "/open311/v2/services.json")
@@ -152,6 +154,16 @@ def test_portal_recovers_by_itself_after_a_restart(portal, cluster):
     cluster.restart()
     for path in PATHS:
         assert client.get(path).status_code == 200, path  # pre-ping replaced the dead ones
+
+
+def test_api_hit_counters_recover_by_themselves_after_a_restart(portal, cluster):
+    """With a small limit every hit is written at once, on the counters' own unpinged connections."""
+    portal.config["API_REQUESTS_PER_MINUTE"] = 40
+    client = portal.test_client()
+    assert client.get("/ogc/collections").status_code == 200  # the counters' pool holds a live connection
+    cluster.restart()
+    assert client.get("/ogc/collections").status_code == 200  # the dead one failed once and was replaced
+    assert _count(cluster.url, "rate_counters") == 1
 
 
 def test_requests_while_the_server_is_down_get_a_clear_503(portal, cluster):
