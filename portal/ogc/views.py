@@ -39,8 +39,19 @@ def _format() -> str:
     return "html" if best == ogc.HTML else "json"
 
 
+#: The API's base URL by (host URL, script root): url_for with _external costs more per request
+#: than the rest of an items response's envelope, and depends on nothing else.
+_BASES: dict[tuple[str, str], str] = {}
+
+
 def _base() -> str:
-    return url_for("ogc.landing", _external=True).rstrip("/")
+    key = (request.host_url, request.script_root)
+    base = _BASES.get(key)
+    if base is None:
+        if len(_BASES) > 256:
+            _BASES.clear()
+        base = _BASES[key] = url_for("ogc.landing", _external=True).rstrip("/")
+    return base
 
 
 def _json(doc: dict, mimetype: str = ogc.JSON, headers: dict | None = None) -> Response:
