@@ -9,7 +9,9 @@ rebuild that fails (a duplicate key, a dangling reference), rolls back to the ta
 
 The price is an ACCESS EXCLUSIVE lock on the table from the drop to the commit: readers of the
 table (portal pages, tiles, the OGC API) wait for the load to finish. The loader therefore takes
-this path only for large loads (see :func:`worth_it`), or when asked (``ova load --bulk``).
+this path only for large loads (see :func:`worth_it`), or when asked (``ova load --bulk``), and
+when it decides alone it waits at most :data:`LOCK_TIMEOUT` for the lock (a long download or
+report holding the table): past it, it writes row by row. Dry runs never take it unasked.
 The primary key stays (other tables' foreign keys reference it), and so do check constraints.
 """
 from __future__ import annotations
@@ -18,12 +20,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 #: Below this many new rows the row-by-row path is always used.
 MIN_ROWS = 100_000
 #: … and when the new rows are fewer than this share of the rows already there: rebuilding
 #: indexes over the whole table would cost more than maintaining them for the new rows.
 MIN_SHARE = 0.25
+#: How long a load that chose the bulk path waits for its exclusive lock: while it waits, new
+#: readers of the table queue behind it, so it gives up early and writes row by row instead.
+LOCK_TIMEOUT = "5s"
+#: SQLSTATE of lock_not_available.
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 def worth_it(conn: Connection, table: str, new_rows: int) -> bool:
@@ -65,12 +73,15 @@ _CONSTRAINTS = """
     ORDER BY c.contype DESC, c.conname"""
 
 
-def drop_secondary(conn: Connection, table: str) -> SecondaryStructures:
+def drop_secondary(conn: Connection, table: str, *, wait: str | None = None) -> SecondaryStructures | None:
     """Lock ``table``, drop its non-primary indexes, unique constraints and foreign keys.
 
-    Returns what rebuilds them. Call :meth:`SecondaryStructures.rebuild` in the same transaction.
+    Returns what rebuilds them (call :meth:`SecondaryStructures.rebuild` in the same
+    transaction), or None, having changed nothing, when ``wait`` (e.g. ``'5s'``) is given and the
+    lock was not granted within it.
     """
-    conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+    if not _lock(conn, table, wait):
+        return None
     params = {"t": table}
     saved = SecondaryStructures(table)
     indexes = conn.execute(text(_INDEXES), params).all()
@@ -82,3 +93,22 @@ def drop_secondary(conn: Connection, table: str) -> SecondaryStructures:
         saved.constraints.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
     return saved
+
+
+def _lock(conn: Connection, table: str, wait: str | None) -> bool:
+    statement = text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    if wait is None:
+        conn.execute(statement)
+        return True
+    previous = conn.scalar(text("SELECT current_setting('lock_timeout')"))
+    conn.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": wait})
+    try:
+        with conn.begin_nested():  # a refused lock rolls back this savepoint only
+            conn.execute(statement)
+    except OperationalError as err:
+        if getattr(err.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    finally:
+        conn.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": previous})
+    return True

@@ -531,6 +531,8 @@ class MergeResult:
     rows: str = ""
     #: True when the table's secondary indexes and foreign keys were dropped and rebuilt.
     bulk: bool = False
+    #: True when the bulk path was chosen but the table could not be locked in time.
+    bulk_refused: bool = False
 
     @property
     def changed(self) -> int:
@@ -581,13 +583,17 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
     key_match = " AND ".join(f'o."{k}" = m."{k}"' for k in target.key)
     scope_cols = list(target.scope_columns)
     result = MergeResult(rows=merged)
-    if bulk is None:
+    saved = None
+    if bulk:
+        saved = etl_bulk.drop_secondary(conn, target.table)
+    elif bulk is None:
         staged = conn.scalar(text(f"SELECT count(*) FROM {merged}"))
         new_rows = staged and staged >= etl_bulk.MIN_ROWS and conn.scalar(text(
             f"SELECT count(*) FROM {merged} m WHERE NOT EXISTS (SELECT FROM {target.table} o WHERE {key_match})"))
-        bulk = bool(new_rows) and etl_bulk.worth_it(conn, target.table, new_rows)
-    saved = etl_bulk.drop_secondary(conn, target.table) if bulk else None
-    result.bulk = bulk
+        if new_rows and etl_bulk.worth_it(conn, target.table, new_rows):
+            saved = etl_bulk.drop_secondary(conn, target.table, wait=etl_bulk.LOCK_TIMEOUT)
+            result.bulk_refused = saved is None
+    result.bulk = saved is not None
 
     sets = [f'"{c}" = x."{c}"' for c in compared] + [f'"{c}" = {e}' for c, e in target.touched.items()]
     old = "".join(f', o."{c}" AS "_old_{c}"' for c in scope_cols)
@@ -732,10 +738,14 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                     row=int(first["row"]), field=str(first["field"]))
             conn.execute(text(f"ANALYZE {stage}"))
             clock.lap("duplicates")
-            merge = _merge(conn, target, stage, columns, target.params(conn, options), clock, bulk=options.bulk)
+            # A dry run locks nothing unless asked: it is rolled back anyway.
+            bulk = options.bulk if options.bulk is not None or not options.dry_run else False
+            merge = _merge(conn, target, stage, columns, target.params(conn, options), clock, bulk=bulk)
             summary.inserted, summary.updated = merge.inserted, merge.updated
             if merge.bulk:
                 summary.extra["bulk write: indexes and foreign keys rebuilt"] = "yes"
+            if merge.bulk_refused:
+                summary.extra["bulk write skipped: table busy"] = f"no exclusive lock within {etl_bulk.LOCK_TIMEOUT}"
 
             summary.unchanged = summary.read - summary.rejected - merge.changed
             target.after_merge(conn, summary, merge)

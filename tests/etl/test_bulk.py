@@ -86,3 +86,27 @@ def test_worth_it_weighs_new_rows_against_the_rows_already_there(connection):
     connection.execute(text("ANALYZE sized"))
     assert not bulk.worth_it(connection, "sized", 99_999)  # too few rows, even into an empty table
     assert bulk.worth_it(connection, "sized", 100_000)
+
+
+def test_a_dry_run_never_takes_the_bulk_path_unasked(connection, monkeypatch):
+    _setup(connection)
+    monkeypatch.setattr(bulk, "MIN_ROWS", 100)
+    summary = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson", dry_run=True)
+    assert summary.inserted > 1000 and "bulk write: indexes and foreign keys rebuilt" not in summary.extra
+
+
+def test_a_busy_table_is_written_row_by_row_instead_of_waiting(connection, engine, monkeypatch):
+    """A reader holding the table (a long download…) makes the load give up the lock after LOCK_TIMEOUT."""
+    _setup(connection)
+    monkeypatch.setattr(bulk, "MIN_ROWS", 100)
+    monkeypatch.setattr(bulk, "LOCK_TIMEOUT", "200ms")
+    with engine.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM incidents"))  # holds ACCESS SHARE until rollback
+        schema = connection.execute(text(SCHEMA)).all()
+        summary = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson")
+        reader.rollback()
+    assert summary.inserted > 1000
+    assert summary.extra["bulk write skipped: table busy"] == "no exclusive lock within 200ms"
+    assert "bulk write: indexes and foreign keys rebuilt" not in summary.extra
+    assert connection.execute(text(SCHEMA)).all() == schema
+    assert connection.scalar(text("SELECT current_setting('lock_timeout')")) == "0"
