@@ -588,8 +588,11 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
         saved = etl_bulk.drop_secondary(conn, target.table)
     elif bulk is None:
         staged = conn.scalar(text(f"SELECT count(*) FROM {merged}"))
-        new_rows = staged and staged >= etl_bulk.MIN_ROWS and conn.scalar(text(
-            f"SELECT count(*) FROM {merged} m WHERE NOT EXISTS (SELECT FROM {target.table} o WHERE {key_match})"))
+        new_rows = staged if staged >= etl_bulk.MIN_ROWS else 0
+        if new_rows and conn.scalar(text(f"SELECT EXISTS (SELECT FROM {target.table})")):
+            # Not a first load: only the keys the table does not hold yet are new.
+            new_rows = conn.scalar(text(
+                f"SELECT count(*) FROM {merged} m WHERE NOT EXISTS (SELECT FROM {target.table} o WHERE {key_match})"))
         if new_rows and etl_bulk.worth_it(conn, target.table, new_rows):
             saved = etl_bulk.drop_secondary(conn, target.table, wait=etl_bulk.LOCK_TIMEOUT)
             result.bulk_refused = saved is None
