@@ -88,6 +88,8 @@ class LoadOptions:
     #: (``etl.bulk``): True, False, or None to decide from the number of new rows.
     bulk: bool | None = None
     progress: Callable[[int, int | None], None] | None = None
+    #: Called with a label when each step after reading begins (merge, indexes, compliance…).
+    phase: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -126,11 +128,18 @@ class LoadSummary:
 
 
 class _Clock:
-    """Adds the time since the previous lap to a named phase (phases may repeat, per chunk)."""
+    """Adds the time since the previous lap to a named phase (phases may repeat, per chunk), and
+    announces the long steps after reading (:attr:`LoadOptions.phase`)."""
 
-    def __init__(self, phases: dict[str, float]):
+    def __init__(self, phases: dict[str, float], announce: Callable[[str], None] | None = None):
         self.phases = phases
         self.last = time.perf_counter()
+        self.announce = announce
+
+    def start(self, label: str) -> None:
+        """Tell the caller a step begins (a French label, shown by ``ova load``)."""
+        if self.announce:
+            self.announce(label)
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -571,6 +580,7 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:lock))"), {"lock": f"ova-etl-merge:{target.table}"})
     conn.execute(text(f"DROP TABLE IF EXISTS {merged}"))
     source = target.merge_source(conn, base)
+    clock.start("préparation des lignes (placement dans les quartiers et zones, échéances)")
     previous = _apply_settings(conn, PREPARE_SETTINGS)
     conn.execute(text(f"CREATE TEMP TABLE {merged} AS {source}"), params)
     _apply_settings(conn, previous)
@@ -607,6 +617,7 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
               WHERE {_distinct('o', 'm', compared)}) x
         WHERE t.id = x._id
         RETURNING {returning}"""
+    clock.start("mise à jour des lignes modifiées")
     result.updated = _write(conn, update, scope_cols, target.scope_group, params, both=True, result=result)
     clock.lap("merge: update")
 
@@ -617,9 +628,11 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
         WHERE NOT EXISTS (SELECT FROM {target.table} o WHERE {key_match})
         ORDER BY m._row
         RETURNING {returning}"""
+    clock.start("insertion des nouvelles lignes")
     result.inserted = _write(conn, insert, scope_cols, target.scope_group, params, both=False, result=result)
     clock.lap("merge: insert")
     if saved:
+        clock.start("reconstruction des index et des clés étrangères")
         saved.rebuild(conn)
         clock.lap("merge: rebuild indexes")
     return result
@@ -692,7 +705,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                          **({"chunk_rows": options.chunk_rows} if options.chunk_rows else {}))
     summary = LoadSummary(target=target.name, path=str(path), dry_run=options.dry_run)
     max_rate = options.max_reject_rate if options.max_reject_rate is not None else target.max_reject_rate
-    clock = _Clock(summary.phases)
+    clock = _Clock(summary.phases, options.phase)
     try:
         with transaction(bind) as conn:
             previous = _apply_settings(conn, LOAD_SETTINGS)
@@ -723,6 +736,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
             summary.read = ctx.read
             if ctx.read == 0:
                 raise DataFileError(path, "no rows to load (empty file or layer)")
+            clock.start("contrôle des doublons")
             _reject_duplicates(conn, ctx, stage)
             clock.lap("duplicates")
             rejects = (pd.concat(ctx.rejects, ignore_index=True).sort_values(["row", "field"], kind="stable")
@@ -751,6 +765,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                 summary.extra["bulk write skipped: table busy"] = f"no exclusive lock within {etl_bulk.LOCK_TIMEOUT}"
 
             summary.unchanged = summary.read - summary.rejected - merge.changed
+            clock.start("étapes finales (conformité, taux de jointure)")
             target.after_merge(conn, summary, merge)
             if merge.changed:
                 # Catalogue layers over the changed tables get a new data_version, which

@@ -51,9 +51,17 @@ class _Progress:
         self.bar.render_progress()
         self.done = done
 
+    def phase(self, label: str) -> None:
+        """A step after reading begins: end the bar, say which."""
+        if not self.enabled:
+            return
+        self.close()
+        click.echo(f"  {label}…", err=True)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @click.group("load")
@@ -84,7 +92,8 @@ def _make_command(target: str):
         try:
             summary = run(_bind(), target, path, preset=preset, mapping=mapping_file, producer=producer, crs=crs,
                           layer=layer, dry_run=dry_run, max_reject_rate=max_reject_rate,
-                          reject_file=reject_file, bulk=bulk, progress=progress)
+                          reject_file=reject_file, bulk=bulk, progress=progress,
+                          phase=progress.phase)
         except OvaError as err:
             progress.close()
             raise click.ClickException(err.message) from err

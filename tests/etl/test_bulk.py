@@ -35,8 +35,15 @@ def test_bulk_load_writes_the_same_rows_and_rebuilds_the_same_indexes_and_constr
     expected = _state(connection)
     attempt.rollback()
 
-    summary = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson", bulk=True)
+    steps = []
+    summary = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson", bulk=True,
+                   phase=steps.append)
     assert summary.inserted == plain.inserted > 1000
+    assert steps == ["contrôle des doublons",
+                     "préparation des lignes (placement dans les quartiers et zones, échéances)",
+                     "mise à jour des lignes modifiées", "insertion des nouvelles lignes",
+                     "reconstruction des index et des clés étrangères",
+                     "étapes finales (conformité, taux de jointure)"]
     assert summary.extra["bulk write: indexes and foreign keys rebuilt"] == "yes"
     assert "bulk write: indexes and foreign keys rebuilt" not in plain.extra
     rows, schema = _state(connection)
