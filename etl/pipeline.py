@@ -15,7 +15,9 @@ and the steps to run after the merge. :func:`run_load` does the rest the same wa
    while merging (points placed in quartiers/zones, incident deadlines), into a temporary table;
    UPDATE only the existing rows whose values differ (``IS DISTINCT FROM``), then INSERT the
    rows whose key is absent. Unchanged rows are not touched, so reloading a file changes
-   nothing, and new rows are written once, complete;
+   nothing, and new rows are written once, complete. A large load drops the table's secondary
+   indexes and foreign keys before writing and rebuilds them after, still in the transaction
+   (``etl.bulk``);
 6. run the target's post-merge steps (compliance of the quartier-months written, join rate).
 
 Any error rolls the transaction (or savepoint) back: the database is exactly as before.
@@ -593,20 +595,7 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
     key_match = " AND ".join(f'o."{k}" = m."{k}"' for k in target.key)
     scope_cols = list(target.scope_columns)
     result = MergeResult(rows=merged)
-    saved = None
-    if bulk:
-        saved = etl_bulk.drop_secondary(conn, target.table)
-    elif bulk is None:
-        staged = conn.scalar(text(f"SELECT count(*) FROM {merged}"))
-        new_rows = staged if staged >= etl_bulk.MIN_ROWS else 0
-        if new_rows and conn.scalar(text(f"SELECT EXISTS (SELECT FROM {target.table})")):
-            # Not a first load: only the keys the table does not hold yet are new.
-            new_rows = conn.scalar(text(
-                f"SELECT count(*) FROM {merged} m WHERE NOT EXISTS (SELECT FROM {target.table} o WHERE {key_match})"))
-        if new_rows and etl_bulk.worth_it(conn, target.table, new_rows):
-            saved = etl_bulk.drop_secondary(conn, target.table, wait=etl_bulk.LOCK_TIMEOUT)
-            result.bulk_refused = saved is None
-    result.bulk = saved is not None
+    saved = _prepare_bulk(conn, target.table, merged, key_match, bulk, result)
 
     sets = [f'"{c}" = x."{c}"' for c in compared] + [f'"{c}" = {e}' for c, e in target.touched.items()]
     old = "".join(f', o."{c}" AS "_old_{c}"' for c in scope_cols)
@@ -636,6 +625,28 @@ def _merge(conn: Connection, target: Target, stage: str, columns: list[str], par
         saved.rebuild(conn)
         clock.lap("merge: rebuild indexes")
     return result
+
+
+def _prepare_bulk(conn: Connection, table: str, merged: str, key_match: str, bulk: bool | None,
+                  result: MergeResult) -> etl_bulk.SecondaryStructures | None:
+    """Drop ``table``'s secondary indexes and foreign keys when asked (``bulk=True``), or when
+    ``bulk`` is None and the new rows make it worth it (``etl.bulk.worth_it``) and the table can
+    be locked in time; return what rebuilds them, or None for the row-by-row path."""
+    saved = None
+    if bulk:
+        saved = etl_bulk.drop_secondary(conn, table)
+    elif bulk is None:
+        staged = conn.scalar(text(f"SELECT count(*) FROM {merged}"))
+        new_rows = staged if staged >= etl_bulk.MIN_ROWS else 0
+        if new_rows and conn.scalar(text(f"SELECT EXISTS (SELECT FROM {table})")):
+            # Not a first load: only the keys the table does not hold yet are new.
+            new_rows = conn.scalar(text(
+                f"SELECT count(*) FROM {merged} m WHERE NOT EXISTS (SELECT FROM {table} o WHERE {key_match})"))
+        if new_rows and etl_bulk.worth_it(conn, table, new_rows):
+            saved = etl_bulk.drop_secondary(conn, table, wait=etl_bulk.LOCK_TIMEOUT)
+            result.bulk_refused = saved is None
+    result.bulk = saved is not None
+    return saved
 
 
 def _write(conn: Connection, statement: str, scope_cols: list[str], group: str, params: dict, *,
