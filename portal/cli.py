@@ -8,6 +8,8 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from ova.errors import OvaError
+from portal.etl_cli import load as etl_load
+from portal.etl_cli import simulate as etl_simulate
 
 
 def create_app_for_cli():
@@ -21,22 +23,14 @@ def main():
     """Portail OVA: territorial GIS portal (OVA method)."""
 
 
-def _add_app_free_commands() -> None:
-    """``ova load`` and ``ova simulate`` run without building the app (see portal.etl_cli)."""
-    from portal.etl_cli import load, simulate
-
-    main.add_command(load)
-    main.add_command(simulate)
-
-
-_add_app_free_commands()
+# ``ova load`` and ``ova simulate`` run without building the app (see portal.etl_cli).
+main.add_command(etl_load)
+main.add_command(etl_simulate)
 
 
 def register(app) -> None:
     """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
-    from portal.etl_cli import load, simulate
-
-    for group in (db, users, load, seed, simulate):
+    for group in (db, users, etl_load, seed, etl_simulate):
         app.cli.add_command(group)
     from portal.indicators.cli import indicators
 
