@@ -184,8 +184,8 @@ def app(environ, start_response):
     q = parse_qs(environ.get("QUERY_STRING", ""))
     x0, y0, x1, y1 = (float(v) for v in q["bbox"][0].split(","))
     limit = int(q.get("limit", ["10"])[0])
-    body, returned, _ = conn().execute(SQL, {{"bx0": x0, "by0": y0, "bx1": x1, "by1": y1, "limit": limit,
-                                            "offset": 0}}, binary=True).fetchone()
+    body, returned = conn().execute(SQL, {{"bx0": x0, "by0": y0, "bx1": x1, "by1": y1, "limit": limit,
+                                         "offset": 0}}, binary=True).fetchone()[:2]
     body = b'{{"type": "FeatureCollection", "features": [' + body + b'], "numberReturned": %d}}' % returned
     start_response("200 OK", [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body)))])
     return [body]

@@ -117,8 +117,8 @@ def page_with_layer(conn, slug: str, page_sql: str, params: dict) -> tuple:
     cols = ", ".join(f"l.{quote_ident(c)}" for c in LAYER_COLUMNS)
     row = fetch_one(conn, f"SELECT pg.*, {cols} FROM ({page_sql}) pg LEFT JOIN layers l ON l.slug = :layer_slug",
                     {**params, "layer_slug": slug})
-    layer = LayerRow(*row[3:])
-    return (layer if layer.id is not None else None), tuple(row[:3])
+    layer = LayerRow(*row[4:])
+    return (layer if layer.id is not None else None), tuple(row[:4])
 
 
 def get_layer_row(conn, slug: str, reader: Reader):

@@ -107,8 +107,13 @@ def collections(base: str, docs: list[dict], extra: dict | None = None) -> dict:
 
 
 def items_envelope(base: str, slug: str, query: ItemsQuery, returned: int, matched: int | None,
-                   extra: dict | None = None) -> tuple[str, str]:
-    """Return the text before and after the features of an items response."""
+                   extra: dict | None = None, last_id: int | None = None) -> tuple[str, str]:
+    """Return the text before and after the features of an items response.
+
+    With ``last_id`` (a page in the default order) the next link continues after it (keyset);
+    otherwise it moves the offset. A page reached by a cursor has no prev link (its offset is
+    unknown; the link is optional).
+    """
     extra = extra or {}
     href = f"{base}/collections/{slug}/items"
     args = query.args()
@@ -119,11 +124,15 @@ def items_envelope(base: str, slug: str, query: ItemsQuery, returned: int, match
         _link(f"{href}?{page_qs}&f=html{tail_qs}", "alternate", HTML, "Cette page en HTML"),
         _link(f"{base}/collections/{slug}{_q(extra)}", "collection", JSON, "La collection"),
     ]
-    more = returned == query.limit and (matched is None or query.offset + returned < matched)
+    more = returned == query.limit and (matched is None or query.after is not None
+                                        or query.offset + returned < matched)
     if more:
-        links.append(_link(f"{href}?{urlencode({**args, 'offset': query.offset + query.limit})}&f=json{tail_qs}",
-                           "next", GEOJSON, "Page suivante"))
-    if query.offset > 0:
+        if last_id is not None:
+            following = {**{k: v for k, v in args.items() if k != "offset"}, "after": last_id}
+        else:
+            following = {**args, "offset": query.offset + query.limit}
+        links.append(_link(f"{href}?{urlencode(following)}&f=json{tail_qs}", "next", GEOJSON, "Page suivante"))
+    if query.offset > 0 and query.after is None:
         links.append(_link(f"{href}?{urlencode({**args, 'offset': max(0, query.offset - query.limit)})}&f=json"
                            f"{tail_qs}", "prev", GEOJSON, "Page précédente"))
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -198,6 +207,8 @@ def openapi(base: str, title: str, slugs: list[str]) -> dict:
         _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
                "Nombre maximal d'objets renvoyés"),
         _param("offset", {"type": "integer", "minimum": 0, "default": 0}, "Nombre d'objets sautés"),
+        _param("after", {"type": "integer"}, "Curseur : objets d'identifiant supérieur (ordre par défaut ; "
+               "les liens « next » l'utilisent)"),
         _param("bbox", {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
                "Emprise minx,miny,maxx,maxy (dans bbox-crs, CRS84 par défaut)"),
         _param("bbox-crs", {"type": "string", "format": "uri", "enum": crs_uris}, "CRS de bbox"),

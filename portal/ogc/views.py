@@ -143,7 +143,8 @@ def collection_items(slug):
         source = source_of(conn, layer)
         query = parse_items(args, source)
         page = items(conn, source, query)
-    head, tail = ogc.items_envelope(_base(), slug, query, page.returned, page.matched, token_args())
+    head, tail = ogc.items_envelope(_base(), slug, query, page.returned, page.matched, token_args(),
+                                    last_id=page.last_id)
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
     if fmt == "html":
         features = json.loads(b"[" + page.body + b"]")

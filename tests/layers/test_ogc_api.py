@@ -58,11 +58,49 @@ def test_items_paging_links_and_counts(client, spec):
     assert doc["numberReturned"] == 100 and doc["numberMatched"] == N_PLACES
     assert [f["id"] for f in doc["features"]] == list(range(1, 101))
     nxt = next(link["href"] for link in doc["links"] if link["rel"] == "next")
-    assert "offset=100" in nxt
+    assert "after=100" in nxt and "offset" not in nxt  # a keyset cursor, not an offset
     last = client.get("/ogc/collections/t-places/items?limit=100&offset=200").get_json(force=True)
     assert last["numberReturned"] == 50
     assert not [link for link in last["links"] if link["rel"] == "next"]
     assert [link for link in last["links"] if link["rel"] == "prev"]
+
+
+def _follow(client, url):
+    """Every page of ``url`` by its next links: (ids in order, numberMatched of each page, hrefs)."""
+    ids, matched, hrefs = [], [], []
+    while url:
+        hrefs.append(url)
+        doc = client.get(url).get_json(force=True)
+        ids += [f["id"] for f in doc["features"]]
+        matched.append(doc.get("numberMatched"))
+        url = next((link["href"] for link in doc["links"] if link["rel"] == "next"), None)
+        assert len(hrefs) < 50
+    return ids, matched, hrefs
+
+
+@pytest.mark.parametrize("query", ["limit=7", "limit=7&kind=banc", "limit=7&bbox=2.29,48.82,2.36,48.88",
+                                   "limit=7&offset=30"])
+def test_next_links_walk_every_feature_once_by_cursor(client, connection, query):
+    """Following next links (a keyset cursor) gives exactly the features of one big page, in order."""
+    ids, matched, hrefs = _follow(client, f"http://localhost/ogc/collections/t-places/items?{query}")
+    whole = client.get(f"/ogc/collections/t-places/items?{query.replace('limit=7', 'limit=10000')}").get_json(force=True)
+    expected = [f["id"] for f in whole["features"]]
+    assert ids == expected and len(ids) > 7 and len(hrefs) == len(ids) // 7 + 1
+    assert all("after=" in href and "offset" not in href for href in hrefs[1:])
+    assert ids == sorted(ids)
+    if "bbox" not in query:  # numberMatched is every match, on the cursor's pages too
+        total = connection.scalar(text("SELECT count(*) FROM layertest.places" +
+                                       (" WHERE kind = 'banc'" if "kind" in query else "")))
+        assert set(matched) == {total}
+
+
+def test_cursor_is_refused_with_sortby_and_checked(client):
+    refused = client.get("/ogc/collections/t-places/items?sortby=-value&after=3")
+    assert refused.status_code == 400 and "after" in refused.get_json()["description"]
+    assert client.get("/ogc/collections/t-places/items?after=abc").status_code == 400
+    sorted_page = client.get("/ogc/collections/t-places/items?sortby=-value&limit=5").get_json(force=True)
+    nxt = next(link["href"] for link in sorted_page["links"] if link["rel"] == "next")
+    assert "offset=5" in nxt and "after" not in nxt  # other orders page by offset
 
 
 def test_items_match_database(client, connection):
