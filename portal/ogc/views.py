@@ -5,19 +5,17 @@ import json
 import logging
 from urllib.parse import urlencode
 
-import psycopg
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.exc import DBAPIError
 
 from layers import ogc
-from layers.catalogue import (cached_stats, check_layer, get_layer, get_layer_row, hint, list_layers, page_with_layer,
-                              remember, same_layer, source_of)
-from layers.features import crs_from, item, items, page_sql, parse_items, to_page
+from layers.catalogue import cached_stats, get_layer, get_layer_row, list_layers, source_of
+from layers.features import crs_from, item
 from ova.errors import InvalidInput
 from portal.catalogue.access import current_reader, token_args
 from portal.catalogue.serving import init_blueprint, serving_connection
 from portal.database import get_session
+from portal.ogc.items import items_page
 
 LOGGER = logging.getLogger(__name__)
 bp = Blueprint("ogc", __name__)
@@ -114,42 +112,16 @@ def collection(slug):
 @bp.route("/collections/<slug>/items")
 def collection_items(slug):
     fmt = _format()
-    conn = serving_connection()
-    reader = current_reader()
     args = {k: v for k, v in request.args.items() if k not in ("f", "lang", "api_key")}
-    layer = hint(slug, reader)
-    page = None
-    if layer is not None:
-        # Fast path, one statement: the page and the layer's fresh row; the fresh row decides.
-        source = source_of(conn, layer)
-        query = parse_items(args, source)
-        sql, params = page_sql(source, query)
-        try:
-            if conn.in_transaction():  # tests (and any transactional bind): keep it recoverable
-                with conn.begin_nested():
-                    fresh, columns = page_with_layer(conn, slug, sql, params)
-            else:
-                fresh, columns = page_with_layer(conn, slug, sql, params)
-        except (psycopg.DatabaseError, DBAPIError):  # e.g. the table was replaced since the hint was taken
-            LOGGER.info("stale layer hint for %s: querying again", slug)
-        else:
-            fresh = check_layer(fresh, slug, reader)  # raises when denied
-            if same_layer(fresh, layer):
-                layer = fresh
-                remember(layer)
-                page = to_page(*columns)
-    if page is None:  # no hint, or the layer changed meanwhile: query again with its new description
-        layer = get_layer_row(conn, slug, reader)
-        source = source_of(conn, layer)
-        query = parse_items(args, source)
-        page = items(conn, source, query)
+    served = items_page(serving_connection(), slug, args, current_reader())
+    query, page = served.query, served.page
     head, tail = ogc.items_envelope(_base(), slug, query, page.returned, page.matched, token_args(),
                                     last_id=page.last_id)
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
     if fmt == "html":
         features = json.loads(b"[" + page.body + b"]")
         links = json.loads("{" + tail[3:])["links"]
-        return _html(layer.title, {"links": links}, features=features, columns=list(source.columns),
+        return _html(served.layer.title, {"links": links}, features=features, columns=list(served.source.columns),
                      number_matched=page.matched), 200, headers
     return Response(b"".join((head.encode(), page.body, tail.encode())), mimetype=ogc.GEOJSON, headers=headers)
 

@@ -1,0 +1,58 @@
+"""One page of a collection's items for a reader: the logic shared by the Flask view
+(``portal.ogc.views.collection_items``) and the WSGI fast path (``portal.ogc.fast``)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psycopg
+from sqlalchemy.exc import DBAPIError
+
+from layers.catalogue import Reader, check_layer, get_layer_row, hint, page_with_layer, remember, same_layer, source_of
+from layers.features import ItemsQuery, Page, items, page_sql, parse_items, to_page
+from layers.sources import Source
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class ItemsPage:
+    """A served page: the layer row that allowed it, its source, the checked query and the page."""
+
+    layer: object
+    source: Source
+    query: ItemsQuery
+    page: Page
+
+
+def items_page(conn, slug: str, args: Mapping[str, str], reader: Reader) -> ItemsPage:
+    """The page of layer ``slug`` that ``args`` asks for, if ``reader`` may read the layer.
+
+    With a hint of the layer (its last seen row), one statement returns the page and the layer's
+    fresh row, and the fresh row decides access and whether the page was computed for the
+    layer's current data; otherwise, or when the layer changed meanwhile, the layer row is read
+    first. Raises NotFound/Unauthorized/Forbidden, or InvalidInput for bad parameters.
+    """
+    layer = hint(slug, reader)
+    if layer is not None:
+        source = source_of(conn, layer)
+        query = parse_items(args, source)
+        sql, params = page_sql(source, query)
+        try:
+            if conn.in_transaction():  # tests (and any transactional bind): keep it recoverable
+                with conn.begin_nested():
+                    fresh, columns = page_with_layer(conn, slug, sql, params)
+            else:
+                fresh, columns = page_with_layer(conn, slug, sql, params)
+        except (psycopg.DatabaseError, DBAPIError):  # e.g. the table was replaced since the hint was taken
+            LOGGER.info("stale layer hint for %s: querying again", slug)
+        else:
+            fresh = check_layer(fresh, slug, reader)  # raises when denied
+            if same_layer(fresh, layer):
+                remember(fresh)
+                return ItemsPage(fresh, source, query, to_page(*columns))
+    layer = get_layer_row(conn, slug, reader)
+    source = source_of(conn, layer)
+    query = parse_items(args, source)
+    return ItemsPage(layer, source, query, items(conn, source, query))
