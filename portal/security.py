@@ -108,14 +108,12 @@ def counter_engine(app: Flask) -> Engine:
     return engine
 
 
-def _write_hits(client: str, hits: int) -> tuple[int, int]:
-    from portal.database import get_bind
-
-    bind = get_bind()
+def _write_hits(app: Flask, client: str, hits: int) -> tuple[int, int]:
+    bind = app.extensions["ova_bind"]
     if not isinstance(bind, Engine):  # the tests' connection: a savepoint of it
         with transaction(bind) as conn:
             return ratelimit.count_hit(conn, "api", client, API_WINDOW, hits)
-    engine = counter_engine(current_app)
+    engine = counter_engine(app)
     try:
         with engine.connect() as conn:
             return ratelimit.count_hit(conn, "api", client, API_WINDOW, hits)
@@ -126,18 +124,30 @@ def _write_hits(client: str, hits: int) -> tuple[int, int]:
         return ratelimit.count_hit(conn, "api", client, API_WINDOW, hits)
 
 
-def limit_api_requests() -> None:
-    """Count this request against its client's API budget; 429 with ``Retry-After`` past it.
+def count_api_hit(app: Flask, environ: dict) -> tuple[int, int] | None:
+    """Count the request of ``environ`` against its client's API budget, once per request.
 
-    Hits are buffered per process and written in batches (``ova.ratelimit.HitBuffer``).
+    Hits are buffered per process and written in batches (``ova.ratelimit.HitBuffer``). Returns
+    the shared (hits, seconds left in the window) when they were written, else None.
     """
+    if "ova.api_hit" in environ:  # already counted (by portal.ogc.fast, which then handed over)
+        return environ["ova.api_hit"]
+    written = None
+    limit = app.config["API_REQUESTS_PER_MINUTE"]
+    client = ratelimit.client_hash(app.config["SECRET_KEY"], environ.get("REMOTE_ADDR"))
+    if limit > 0 and client is not None:
+        written = app.extensions["ova_api_hits"].hit(client, limit=limit, window=API_WINDOW,
+                                                     write=lambda n: _write_hits(app, client, n))
+    environ["ova.api_hit"] = written
+    return written
+
+
+def limit_api_requests() -> None:
+    """Count this request against its client's API budget; 429 with ``Retry-After`` past it."""
     limit = current_app.config["API_REQUESTS_PER_MINUTE"]
     if limit <= 0 or not (request.blueprint in API_BLUEPRINTS or request.endpoint in API_ENDPOINTS):
         return
-    client = ratelimit.client_hash(current_app.config["SECRET_KEY"], request.remote_addr)
-    if client is None:
-        return
-    written = current_app.extensions["ova_api_hits"].hit(client, limit=limit, window=API_WINDOW, write=lambda n: _write_hits(client, n))
+    written = count_api_hit(current_app, request.environ)
     if written is not None and written[0] > limit:  # counted (and committed) even when refused
         retry_after = written[1]
         raise ratelimit.RateLimited(
@@ -145,14 +155,18 @@ def limit_api_requests() -> None:
               "Réessayez dans %(s)s s.", n=limit, s=retry_after), retry_after=retry_after)
 
 
+def has_nul(path: str, query: bytes) -> bool:
+    """Whether a NUL byte is in the path or the raw query string (where it is "%00" or a raw byte:
+    no need to decode every argument)."""
+    return "\x00" in path or b"%00" in query or b"\x00" in query
+
+
 def refuse_nul_bytes() -> None:
     """400 for a NUL byte in the path, a query parameter or a form field (PostgreSQL text refuses them).
 
     Uploaded files are binary and are not concerned.
     """
-    # In the raw query string a NUL is "%00" (or a raw byte): no need to decode every argument.
-    query = request.query_string
-    found = "\x00" in request.path or b"%00" in query or b"\x00" in query
+    found = has_nul(request.path, request.query_string)
     if not found and request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
         found = any("\x00" in value for value in (*request.form.keys(), *request.form.values()))
@@ -175,25 +189,30 @@ def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_bytes)
     app.before_request(limit_api_requests)
 
-    policies: dict[str, tuple[str, str]] = {}  # basemap URL -> the policy around its nonce
-
     @app.after_request
     def _security_headers(response):
-        basemap = app.config.get("BASEMAP_URL", "")
-        parts = policies.get(basemap)
-        if parts is None:  # built once per basemap: only the nonce changes between requests
-            head, tail = content_security_policy("\0", basemap).split("\0")
-            parts = policies[basemap] = (head, tail)
         headers = response.headers
         # One pass over the response's few headers, then one extend: Headers.setdefault and
         # item assignment scan the list per call (the hook cost 35 µs of every request).
         present = {name.lower() for name in headers.keys()}
-        policy = parts[0] + csp_nonce() + parts[1]
+        added = security_headers(app, csp_nonce(), present, request.is_secure)
         if "content-security-policy" in present:
-            headers["Content-Security-Policy"] = policy
-        added = [("Content-Security-Policy", policy)] if "content-security-policy" not in present else []
-        added += [(name, value) for name, value in STATIC_HEADERS.items() if name.lower() not in present]
-        if request.is_secure and "strict-transport-security" not in present:
-            added.append(("Strict-Transport-Security", HSTS))
+            headers["Content-Security-Policy"] = added.pop(0)[1]
         headers.extend(added)
         return response
+
+
+def security_headers(app: Flask, nonce: str, present: set[str], secure: bool) -> list[tuple[str, str]]:
+    """The security headers of a response: the Content-Security-Policy (with ``nonce``) first,
+    then those of the others (:data:`STATIC_HEADERS`, HSTS when ``secure``) whose lower-case
+    names are not in ``present``."""
+    policies = app.extensions.setdefault("ova_csp_parts", {})  # basemap URL -> policy around the nonce
+    basemap = app.config.get("BASEMAP_URL", "")
+    parts = policies.get(basemap)
+    if parts is None:  # built once per basemap: only the nonce changes between requests
+        parts = policies[basemap] = tuple(content_security_policy("\0", basemap).split("\0"))
+    added = [("Content-Security-Policy", parts[0] + nonce + parts[1])]
+    added += [(name, value) for name, value in STATIC_HEADERS.items() if name.lower() not in present]
+    if secure and "strict-transport-security" not in present:
+        added.append(("Strict-Transport-Security", HSTS))
+    return added

@@ -16,7 +16,6 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from ova.db import SERVER_OPTIONS, normalise_url
-from portal.database import get_bind
 
 SERVING_OPTIONS = SERVER_OPTIONS + " -c default_transaction_read_only=on -c plan_cache_mode=force_custom_plan"
 
@@ -36,24 +35,21 @@ def _engine(app: Flask) -> Engine:
 IDLE_MAX = 8
 
 
-def serving_connection():
-    """The request's read-only connection (the tests' connection when the app is bound to one)."""
-    if "ova_serving" not in g:
-        bind = get_bind()
-        if isinstance(bind, Engine):
-            idle = current_app.extensions.setdefault("ova_serving_idle", [])
-            try:
-                conn = idle.pop()  # atomic: safe across threads
-            except IndexError:
-                conn = _engine(current_app).connect()
-            g.ova_serving = (conn, True)
-        else:
-            g.ova_serving = (bind, False)
-    return g.ova_serving[0]
+def checkout(app: Flask):
+    """A read-only serving connection of ``app`` and whether it is ours to give back with
+    :func:`checkin` (the tests' connection, when the app is bound to one, is not)."""
+    bind = app.extensions["ova_bind"]
+    if not isinstance(bind, Engine):
+        return bind, False
+    idle = app.extensions.setdefault("ova_serving_idle", [])
+    try:
+        return idle.pop(), True  # atomic: safe across threads
+    except IndexError:
+        return _engine(app).connect(), True
 
 
-def _close(exc: BaseException | None) -> None:
-    conn, owned = g.pop("ova_serving", (None, False))
+def checkin(app: Flask, conn, owned: bool) -> None:
+    """Give back a connection from :func:`checkout`: kept idle for the next request, or closed."""
     if not owned:
         return
     if conn.invalidated:  # lost with the server: the next request opens another
@@ -62,11 +58,24 @@ def _close(exc: BaseException | None) -> None:
     # Ends SQLAlchemy's logical transaction (autocommit: nothing to undo in the database), so that
     # the next request starts from the state of a fresh connection.
     conn.rollback()
-    idle = current_app.extensions.setdefault("ova_serving_idle", [])
+    idle = app.extensions.setdefault("ova_serving_idle", [])
     if len(idle) < IDLE_MAX:
         idle.append(conn)
     else:
         conn.close()
+
+
+def serving_connection():
+    """The request's read-only connection (the tests' connection when the app is bound to one)."""
+    if "ova_serving" not in g:
+        g.ova_serving = checkout(current_app)
+    return g.ova_serving[0]
+
+
+def _close(exc: BaseException | None) -> None:
+    conn, owned = g.pop("ova_serving", (None, False))
+    if conn is not None:
+        checkin(current_app, conn, owned)
 
 
 def close_idle(app: Flask) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
@@ -17,7 +16,6 @@ from portal.catalogue.serving import init_blueprint, serving_connection
 from portal.database import get_session
 from portal.ogc.items import items_page
 
-LOGGER = logging.getLogger(__name__)
 bp = Blueprint("ogc", __name__)
 init_blueprint(bp)
 
