@@ -92,6 +92,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     database.init_app(app)
     errors.init_app(app)
+    from portal.ogc.fast import ItemsFastPath
+
+    # Inside ProxyFix (added by security.init_app): the forwarded address and scheme are applied.
+    app.wsgi_app = ItemsFastPath(app, app.wsgi_app)
     security.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
