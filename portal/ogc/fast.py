@@ -21,32 +21,19 @@ import secrets
 from urllib.parse import parse_qsl
 
 from flask import Flask
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 from werkzeug.wsgi import get_current_url
 
 from layers import ogc
 from layers.catalogue import ANONYMOUS
 from portal.catalogue.serving import checkin, checkout
-from portal.ogc.items import items_page
+from ova.errors import InvalidInput
+from portal.ogc.items import items_page, response_format
 from portal.security import count_api_hit, has_nul, security_headers
 
 LOGGER = logging.getLogger(__name__)
 ITEMS_PATH = re.compile(r"/ogc/collections/([A-Za-z0-9_-]{1,200})/items")
-#: Parameters that make the request Flask's: a token, a language to remember, the format.
+#: Parameters that make the request Flask's: a token, a language to remember.
 _FLASK_ARGS = {"api_key", "lang"}
-
-
-def _json_requested(args: dict[str, str], environ: dict) -> bool:
-    """The view's choice of format (``f``, else Accept) gives JSON (GeoJSON)."""
-    f = args.get("f")
-    if f is not None:
-        return f in ("json", "geojson")
-    accept = environ.get("HTTP_ACCEPT")
-    if not accept:
-        return True
-    best = parse_accept_header(accept, MIMEAccept).best_match([ogc.GEOJSON, ogc.JSON, ogc.HTML], default=ogc.JSON)
-    return best != ogc.HTML
 
 
 class ItemsFastPath:
@@ -74,8 +61,13 @@ class ItemsFastPath:
         args: dict[str, str] = {}
         for key, value in parse_qsl(query_string, keep_blank_values=True):
             args.setdefault(key, value)  # the first value, as request.args.get gives
-        if _FLASK_ARGS & args.keys() or not _json_requested(args, environ):
+        if _FLASK_ARGS & args.keys():
             return None
+        try:
+            if response_format(args.get("f"), environ.get("HTTP_ACCEPT")) != "json":
+                return None
+        except InvalidInput:
+            return None  # Flask explains
         app = self.app
         limit = app.config["API_REQUESTS_PER_MINUTE"]
         if limit > 0:

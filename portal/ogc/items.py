@@ -1,5 +1,5 @@
-"""One page of a collection's items for a reader: the logic shared by the Flask view
-(``portal.ogc.views.collection_items``) and the WSGI fast path (``portal.ogc.fast``)."""
+"""One page of a collection's items for a reader, and the response format asked for: the logic
+shared by the Flask views (``portal.ogc.views``) and the WSGI fast path (``portal.ogc.fast``)."""
 from __future__ import annotations
 
 import logging
@@ -8,12 +8,30 @@ from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy.exc import DBAPIError
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
+from layers import ogc
 from layers.catalogue import Reader, check_layer, get_layer_row, hint, page_with_layer, remember, same_layer, source_of
 from layers.features import ItemsQuery, Page, items, page_sql, parse_items, to_page
 from layers.sources import Source
+from ova.errors import InvalidInput
 
 LOGGER = logging.getLogger(__name__)
+
+
+def response_format(f: str | None, accept: str | None) -> str:
+    """'json' or 'html', from ``f`` or else the Accept header (JSON by default)."""
+    if f:
+        if f in ("json", "geojson"):
+            return "json"
+        if f == "html":
+            return "html"
+        raise InvalidInput(f"f: unsupported format '{f}' (json, geojson, html)")
+    if not accept:
+        return "json"
+    best = parse_accept_header(accept, MIMEAccept).best_match([ogc.GEOJSON, ogc.JSON, ogc.HTML], default=ogc.JSON)
+    return "html" if best == ogc.HTML else "json"
 
 
 @dataclass

@@ -10,11 +10,10 @@ from flask_babel import gettext as _
 from layers import ogc
 from layers.catalogue import cached_stats, get_layer, get_layer_row, list_layers, source_of
 from layers.features import crs_from, item
-from ova.errors import InvalidInput
 from portal.catalogue.access import current_reader, token_args
 from portal.catalogue.serving import init_blueprint, serving_connection
 from portal.database import get_session
-from portal.ogc.items import items_page
+from portal.ogc.items import items_page, response_format
 
 bp = Blueprint("ogc", __name__)
 init_blueprint(bp)
@@ -24,15 +23,7 @@ API_TITLE = "Portail OVA — OGC API Features"
 
 def _format() -> str:
     """'json' or 'html', from ``f`` or else the Accept header (JSON by default)."""
-    f = request.args.get("f")
-    if f:
-        if f in ("json", "geojson"):
-            return "json"
-        if f == "html":
-            return "html"
-        raise InvalidInput(f"f: unsupported format '{f}' (json, geojson, html)")
-    best = request.accept_mimetypes.best_match([ogc.GEOJSON, ogc.JSON, ogc.HTML], default=ogc.JSON)
-    return "html" if best == ogc.HTML else "json"
+    return response_format(request.args.get("f"), request.headers.get("Accept"))
 
 
 #: The API's base URL by (host URL, script root): url_for with _external costs more per request
