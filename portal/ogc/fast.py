@@ -44,7 +44,11 @@ class ItemsFastPath:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
-        served = self._serve(environ)
+        try:
+            served = self._serve(environ)
+        except Exception:  # noqa: BLE001 - denied, bad parameter, database down…: Flask answers it
+            LOGGER.debug("%s handed to Flask", environ.get("PATH_INFO"), exc_info=True)
+            served = None
         if served is None:
             return self.wsgi_app(environ, start_response)
         headers, body = served
@@ -56,7 +60,8 @@ class ItemsFastPath:
             return None
         match = ITEMS_PATH.fullmatch(environ.get("PATH_INFO", ""))
         query_string = environ.get("QUERY_STRING", "")
-        if match is None or has_nul(environ["PATH_INFO"], query_string.encode("latin-1")):
+        # Clients percent-encode; raw non-ASCII bytes are decoded by Flask's own rules.
+        if match is None or not query_string.isascii() or has_nul(environ["PATH_INFO"], query_string.encode()):
             return None
         args: dict[str, str] = {}
         for key, value in parse_qsl(query_string, keep_blank_values=True):
@@ -79,9 +84,6 @@ class ItemsFastPath:
         conn, owned = checkout(app)
         try:
             served = items_page(conn, slug, args, ANONYMOUS)
-        except Exception:  # noqa: BLE001 - denied, bad parameter, database error: Flask answers it
-            LOGGER.debug("items of %s handed to Flask", slug, exc_info=True)
-            return None
         finally:
             checkin(app, conn, owned)
         query, page = served.query, served.page

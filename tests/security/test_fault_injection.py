@@ -20,6 +20,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from etl.targets import load
+from layers.catalogue import seed_layers
 from ova.db import make_engine
 from ova.migrate import upgrade
 from ova.seed import seed_all
@@ -92,6 +93,7 @@ def cluster():
         upgrade(pg.url)
         engine = make_engine(pg.url)
         seed_all(engine)
+        seed_layers(engine)
         load(engine, "quartiers", PARIS_QUARTIERS, preset="paris-quartiers")
         engine.dispose()
         yield pg
@@ -144,7 +146,8 @@ def portal(cluster, tmp_path):
             app.extensions[name].dispose()
 
 
-PATHS = ("/healthz", "/ogc/collections", "/incidents/new", "/open311/v2/services.json")
+PATHS = ("/healthz", "/ogc/collections", "/ogc/collections/signalements/items?limit=2", "/incidents/new",
+         "/open311/v2/services.json")
 
 
 def test_portal_recovers_by_itself_after_a_restart(portal, cluster):
