@@ -2,7 +2,7 @@
 
 Deliberate options: autocommit and read-only (no BEGIN/ROLLBACK round trips, nothing can be
 written); connections kept open from one request to the next, as a minimal psycopg app keeps its
-own (no pool checkout and reset per request; one lost with the server is replaced after a failure);
+own (no pool checkout and reset per request; one lost with the server is replaced after a failure, and the idle ones are dropped with it: a restart kills them all);
 JIT and parallel workers off as everywhere (see ova.db.SERVER_OPTIONS); and custom plans only:
 psycopg prepares a statement after a few executions, and PostgreSQL's generic plan for a bbox page
 (parameters unknown) sorts every match of the bbox, where the plan for the actual bbox walks the
@@ -52,8 +52,9 @@ def checkin(app: Flask, conn, owned: bool) -> None:
     """Give back a connection from :func:`checkout`: kept idle for the next request, or closed."""
     if not owned:
         return
-    if conn.invalidated:  # lost with the server: the next request opens another
+    if conn.invalidated:  # lost with the server (a restart): the idle ones are lost too
         conn.close()
+        close_idle(app)
         return
     # Ends SQLAlchemy's logical transaction (autocommit: nothing to undo in the database), so that
     # the next request starts from the state of a fresh connection.

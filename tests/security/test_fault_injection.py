@@ -159,6 +159,24 @@ def test_portal_recovers_by_itself_after_a_restart(portal, cluster):
         assert client.get(path).status_code == 200, path  # pre-ping replaced the dead ones
 
 
+def test_idle_serving_connections_lost_in_a_restart_cost_no_request(portal, cluster):
+    """After a restart every idle serving connection is dead: the first failure drops them all."""
+    from portal.catalogue.serving import checkin, checkout
+
+    client = portal.test_client()
+    url = "/ogc/collections/signalements/items?limit=2"
+    assert client.get(url).status_code == 200
+    with portal.app_context():
+        held = [checkout(portal) for _ in range(3)]  # as after three concurrent requests
+        for conn, owned in held:
+            conn.exec_driver_sql("SELECT 1")
+        for conn, owned in held:
+            checkin(portal, conn, owned)
+    assert len(portal.extensions["ova_serving_idle"]) == 3
+    cluster.restart()
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+
+
 def test_api_hit_counters_recover_by_themselves_after_a_restart(portal, cluster):
     """With a small limit every hit is written at once, on the counters' own unpinged connections."""
     portal.config["API_REQUESTS_PER_MINUTE"] = 40
