@@ -2,8 +2,9 @@
 
 Deliberate options: autocommit and read-only (no BEGIN/ROLLBACK round trips, nothing can be
 written); connections kept open from one request to the next, as a minimal psycopg app keeps its
-own (no pool checkout and reset per request; one lost with the server is replaced after a failure, and the idle ones are dropped with it: a restart kills them all);
-JIT and parallel workers off as everywhere (see ova.db.SERVER_OPTIONS); and custom plans only:
+own (no pool checkout and reset per request; one lost with the server is replaced after a
+failure, and the idle ones are dropped with it: a restart kills them all); JIT and parallel
+workers off as everywhere (see ova.db.SERVER_OPTIONS); and custom plans only:
 psycopg prepares a statement after a few executions, and PostgreSQL's generic plan for a bbox page
 (parameters unknown) sorts every match of the bbox, where the plan for the actual bbox walks the
 primary key and stops after the page (450 ms against 1 ms measured on 1 000 000 incidents).
