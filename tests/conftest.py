@@ -26,6 +26,14 @@ ROLES = ("citizen", "commercant", "agent", "urbaniste", "banque", "admin")
 PASSWORD = "correct horse battery"
 
 
+def add_central_quartier(conn, code: str, name: str) -> int:
+    """Insert a quartier covering central Paris (WGS 84 box 2.33–2.37 E, 48.84–48.87 N); return its id."""
+    return conn.scalar(text(
+        "INSERT INTO quartiers (code, name, source, geom) VALUES (:code, :name, 'test', "
+        "ST_Multi(ST_Transform(ST_MakeEnvelope(2.33, 48.84, 2.37, 48.87, 4326), 2154))) RETURNING id"),
+        {"code": code, "name": name})
+
+
 def _reset_schema(engine) -> None:
     """Drop every table of ours, then build the schema with the migrations (tests them too)."""
     with engine.begin() as conn:
@@ -86,7 +94,7 @@ def app(db_url, connection, tmp_path):
     })
     database.bind(application, connection)
     yield application
-    application.extensions["ova_engine"].dispose()
+    database.dispose(application)
 
 
 @pytest.fixture
@@ -155,7 +163,7 @@ def live_server(engine, db_url):
     from portal.catalogue.serving import close_idle
 
     close_idle(application)
-    application.extensions["ova_engine"].dispose()
+    database.dispose(application)
 
 
 @pytest.fixture(scope="session")

@@ -45,12 +45,18 @@ def _rates(records) -> dict:
     return {(r["quartier_code"], r["norm_code"]): float(r["rate"]) for r in records}
 
 
+def _download(client, pub, ext: str, folder):
+    """GET the publication layer's ``ext`` download (200) and write it to a file; (response, path)."""
+    resp = client.get(f"/catalogue/{pub.layer_slug}/download.{ext}")
+    assert resp.status_code == 200
+    path = folder / f"p.{'zip' if ext == 'shp' else ext}"
+    path.write_bytes(resp.data)
+    return resp, path
+
+
 def test_geojson_download_has_the_frozen_rates(client, published, tmp_path):
     pub, frozen = published
-    resp = client.get(f"/catalogue/{pub.layer_slug}/download.geojson")
-    assert resp.status_code == 200
-    path = tmp_path / "p.geojson"
-    path.write_bytes(resp.data)
+    resp, path = _download(client, pub, "geojson", tmp_path)
     df = pyogrio.read_dataframe(path)
     assert _rates(df.to_dict("records")) == frozen
     assert set(df.geometry.geom_type) == {"MultiPolygon"} and df.crs.to_epsg() == 4326
@@ -68,10 +74,7 @@ def test_csv_download_has_the_frozen_rates(client, published):
 
 def test_gpkg_download_has_the_frozen_rates(client, published, tmp_path):
     pub, frozen = published
-    resp = client.get(f"/catalogue/{pub.layer_slug}/download.gpkg")
-    assert resp.status_code == 200
-    path = tmp_path / "p.gpkg"
-    path.write_bytes(resp.data)
+    _, path = _download(client, pub, "gpkg", tmp_path)
     df = pyogrio.read_dataframe(path)
     assert _rates(df.to_dict("records")) == frozen and df.crs.to_epsg() == 4326
     assert pyogrio.read_info(path)["layer_metadata"]["LICENCE"] == "Licence Ouverte 2.0"
@@ -79,10 +82,8 @@ def test_gpkg_download_has_the_frozen_rates(client, published, tmp_path):
 
 def test_zipped_shapefile_download_has_the_frozen_rates(client, published, tmp_path):
     pub, frozen = published
-    resp = client.get(f"/catalogue/{pub.layer_slug}/download.shp")
-    assert resp.status_code == 200 and resp.mimetype == "application/zip"
-    path = tmp_path / "p.zip"
-    path.write_bytes(resp.data)
+    resp, path = _download(client, pub, "shp", tmp_path)
+    assert resp.mimetype == "application/zip"
     with zipfile.ZipFile(path) as zf:
         assert f"{pub.layer_slug}.shp" in zf.namelist() and "LICENCE.txt" in zf.namelist()
     df = pyogrio.read_dataframe(f"/vsizip/{path}/{pub.layer_slug}.shp")

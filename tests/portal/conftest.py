@@ -6,6 +6,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import add_central_quartier
+
 #: A 1 km square in central Paris (Lambert-93), and a second one east of it.
 SQUARE = "ST_Multi(ST_MakeEnvelope(:x0, :y0, :x0 + :size, :y0 + :size, 2154))"
 
@@ -73,9 +75,7 @@ def quartier(connection):
 @pytest.fixture
 def territory(connection):
     """One quartier covering central Paris (WGS 84 box 2.33–2.37 E, 48.84–48.87 N)."""
-    return connection.scalar(text(
-        "INSERT INTO quartiers (code, name, source, geom) VALUES ('T-CITE', 'Cité (test)', 'test', "
-        "ST_Multi(ST_Transform(ST_MakeEnvelope(2.33, 48.84, 2.37, 48.87, 4326), 2154))) RETURNING id"))
+    return add_central_quartier(connection, "T-CITE", "Cité (test)")
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ them. A payload that ran would set ``window.__ova_xss`` or open a dialog.
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import add_central_quartier
+
 pytestmark = pytest.mark.browser
 
 MARKER = "hostile-browser"
@@ -18,9 +20,7 @@ ADDRESS = '12 rue <svg onload="window.__ova_xss=3"> du Test'
 def committed_territory(engine):
     """A committed quartier for the live server; removed afterwards with the reports made on it."""
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO quartiers (code, name, source, geom) VALUES ('T-HOSTILE', 'Quartier <i>hostile</i>', "
-            "'test', ST_Multi(ST_Transform(ST_MakeEnvelope(2.33, 48.84, 2.37, 48.87, 4326), 2154)))"))
+        add_central_quartier(conn, "T-HOSTILE", "Quartier <i>hostile</i>")
     yield "T-HOSTILE"
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM incidents WHERE description LIKE :m"), {"m": MARKER + "%"})

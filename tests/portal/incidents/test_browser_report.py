@@ -2,6 +2,8 @@
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import add_central_quartier
+
 pytestmark = pytest.mark.browser
 
 MARKER = "browser-test-report"
@@ -11,9 +13,7 @@ MARKER = "browser-test-report"
 def committed_territory(engine):
     """A committed quartier for the live server; removed afterwards with the reports made on it."""
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO quartiers (code, name, source, geom) VALUES ('T-BROWSER', 'Cité (navigateur)', 'test', "
-            "ST_Multi(ST_Transform(ST_MakeEnvelope(2.33, 48.84, 2.37, 48.87, 4326), 2154)))"))
+        add_central_quartier(conn, "T-BROWSER", "Cité (navigateur)")
     yield
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM incidents WHERE description LIKE :m"), {"m": MARKER + "%"})

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import text
 
 from portal.auth.services import hash_password
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, add_central_quartier
 
 pytestmark = pytest.mark.browser
 
@@ -12,9 +12,7 @@ pytestmark = pytest.mark.browser
 def workflow_incident(engine):
     """A committed agent of propreté and one new graffiti report under a 72 h norm; removed afterwards."""
     with engine.begin() as conn:
-        q = conn.scalar(text(
-            "INSERT INTO quartiers (code, name, source, geom) VALUES ('T-FLOW', 'Flux (test)', 'test', "
-            "ST_Multi(ST_Transform(ST_MakeEnvelope(2.33, 48.84, 2.37, 48.87, 4326), 2154))) RETURNING id"))
+        q = add_central_quartier(conn, "T-FLOW", "Flux (test)")
         conn.execute(text(
             "INSERT INTO users (email, name, role, password_hash, producer_id) SELECT 'flow-agent@example.org', "
             "'Agent flux', 'agent', :h, id FROM producers WHERE slug = 'proprete'"), {"h": hash_password(PASSWORD)})

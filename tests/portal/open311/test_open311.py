@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from ova.models import Incident, User
 from portal.auth.services import hash_password
 from portal.auth.tokens import issue_token
+from tests.conftest import add_central_quartier
 
 INSIDE = (48.8530, 2.3499)
 FAR = (43.2965, 5.3698)
@@ -195,9 +196,7 @@ def test_unknown_resource_is_a_spec_error(client):
 def live_api_key(engine):
     """A committed quartier, user and API token; removed afterwards with what they produced."""
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO quartiers (code, name, source, geom) VALUES ('T-O311', 'Open311 (test)', 'test', "
-            "ST_Multi(ST_Transform(ST_MakeEnvelope(2.33, 48.84, 2.37, 48.87, 4326), 2154)))"))
+        add_central_quartier(conn, "T-O311", "Open311 (test)")
     from ova.db import make_sessionmaker
 
     with make_sessionmaker(engine)() as s, s.begin():
