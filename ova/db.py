@@ -21,12 +21,13 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, *, application_name: str = "portail-ova", **kwargs) -> Engine:
-    """Create the process' engine for ``url`` with the project's connection options."""
+    """Create an engine for ``url`` with the project's connection options (``kwargs`` override
+    them: pool sizes, ``pool_pre_ping``, ``isolation_level``, ``connect_args``…)."""
     connect_args = {"options": SERVER_OPTIONS, "application_name": application_name}
     connect_args.update(kwargs.pop("connect_args", {}))
     return create_engine(
         normalise_url(url),
-        pool_pre_ping=True,
+        pool_pre_ping=kwargs.pop("pool_pre_ping", True),
         pool_size=kwargs.pop("pool_size", 5),
         max_overflow=kwargs.pop("max_overflow", 10),
         connect_args=connect_args,

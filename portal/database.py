@@ -4,6 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ova.db import make_engine, make_sessionmaker
@@ -22,6 +23,17 @@ def bind(app: Flask, connection) -> None:
     """Bind the app's sessions to ``connection`` (tests run each one in a rolled-back transaction)."""
     app.extensions["ova_bind"] = connection
     app.extensions["ova_sessionmaker"] = make_sessionmaker(connection)
+
+
+def dispose(app: Flask) -> None:
+    """Close every database connection ``app`` holds: its engines' pools (main, serving, hit
+    counters) and the idle serving connections."""
+    from portal.catalogue.serving import close_idle
+
+    close_idle(app)
+    for extension in list(app.extensions.values()):
+        if isinstance(extension, Engine):
+            extension.dispose()
 
 
 def get_bind():

@@ -21,12 +21,11 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from ova import ratelimit
-from ova.db import SERVER_OPTIONS, normalise_url, transaction
+from ova.db import make_engine, transaction
 from ova.errors import InvalidInput
 
 #: Headers added to every response.
@@ -100,10 +99,8 @@ def counter_engine(app: Flask) -> Engine:
     """
     engine = app.extensions.get("ova_counter_engine")
     if engine is None:
-        engine = create_engine(
-            normalise_url(app.config["DATABASE_URL"]), pool_pre_ping=False, pool_size=2, max_overflow=8,
-            isolation_level="AUTOCOMMIT",
-            connect_args={"options": SERVER_OPTIONS, "application_name": "portail-ova-limits"})
+        engine = make_engine(app.config["DATABASE_URL"], application_name="portail-ova-limits",
+                             pool_pre_ping=False, pool_size=2, max_overflow=8, isolation_level="AUTOCOMMIT")
         app.extensions["ova_counter_engine"] = engine
     return engine
 

@@ -13,10 +13,9 @@ Planning each time costs a fraction of a millisecond.
 from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, g
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from ova.db import SERVER_OPTIONS, normalise_url
+from ova.db import SERVER_OPTIONS, make_engine
 
 SERVING_OPTIONS = SERVER_OPTIONS + " -c default_transaction_read_only=on -c plan_cache_mode=force_custom_plan"
 
@@ -24,10 +23,9 @@ SERVING_OPTIONS = SERVER_OPTIONS + " -c default_transaction_read_only=on -c plan
 def _engine(app: Flask) -> Engine:
     engine = app.extensions.get("ova_serving_engine")
     if engine is None:
-        engine = create_engine(
-            normalise_url(app.config["DATABASE_URL"]), pool_pre_ping=False, pool_recycle=600,
-            pool_size=5, max_overflow=10, isolation_level="AUTOCOMMIT",
-            connect_args={"options": SERVING_OPTIONS, "application_name": "portail-ova-serving"})
+        engine = make_engine(app.config["DATABASE_URL"], application_name="portail-ova-serving",
+                             pool_pre_ping=False, pool_recycle=600, isolation_level="AUTOCOMMIT",
+                             connect_args={"options": SERVING_OPTIONS})
         app.extensions["ova_serving_engine"] = engine
     return engine
 

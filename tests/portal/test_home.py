@@ -100,7 +100,7 @@ def test_basemap_is_configurable_and_optional(db_url, connection, quartier):
                       "BASEMAP_ATTRIBUTION": "© OpenStreetMap contributors"})
     database.bind(app, connection)
     with_tiles = app.test_client().get("/quartiers/Q1").text
-    app.extensions["ova_engine"].dispose()
+    database.dispose(app)
     assert tiles in with_tiles and "OpenStreetMap contributors" in with_tiles
     # No basemap: no tile layer at all, but outlines and name labels (permanent tooltips) are drawn.
     app2 = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "x", "BASEMAP_URL": ""})
@@ -108,7 +108,7 @@ def test_basemap_is_configurable_and_optional(db_url, connection, quartier):
     for page in (app2.test_client().get("/").text, app2.test_client().get("/quartiers/Q1").text):
         assert "L.tileLayer" not in page and "tile.openstreetmap" not in page
         assert '"labelField": "name"' in page
-    app2.extensions["ova_engine"].dispose()
+    database.dispose(app2)
 
 
 def test_language_switch_keeps_the_other_parameters(client, quartier):

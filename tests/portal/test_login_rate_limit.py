@@ -68,7 +68,7 @@ def test_limit_holds_across_worker_processes(app, client, db_url, connection, ma
     try:
         assert _login(other.test_client(), "shared@example.org", PASSWORD, ip="192.0.2.1").status_code == 429
     finally:
-        other.extensions["ova_engine"].dispose()
+        database.dispose(other)
 
 
 def test_api_401_names_the_bearer_scheme(client, connection):

@@ -60,7 +60,7 @@ def proxied_app(db_url, connection):
                               "API_REQUESTS_PER_MINUTE": 1})
     database.bind(application, connection)
     yield application
-    application.extensions["ova_engine"].dispose()
+    database.dispose(application)
 
 
 def test_trusted_proxy_gives_the_client_address_and_scheme(proxied_app):
@@ -129,6 +129,4 @@ def test_api_limit_of_a_server_app_counts_on_its_own_autocommit_connections(db_u
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM rate_counters WHERE key = :k"), {"k": key})
-        for name in ("ova_counter_engine", "ova_serving_engine", "ova_engine"):
-            if name in app.extensions:
-                app.extensions[name].dispose()
+        database.dispose(app)

@@ -5,7 +5,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from portal import create_app
+from portal import create_app, database
 from portal.maps import add_nonce
 from portal.security import content_security_policy, tile_source
 
@@ -112,7 +112,7 @@ def probe_server(engine, db_url):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    application.extensions["ova_engine"].dispose()
+    database.dispose(application)
 
 
 def test_browser_blocks_inline_script_without_nonce(probe_server, page):

@@ -24,7 +24,7 @@ from layers.catalogue import seed_layers
 from ova.db import make_engine
 from ova.migrate import upgrade
 from ova.seed import seed_all
-from portal import create_app
+from portal import create_app, database
 from tests.etl.conftest import DANSMARUE_CSV, PARIS_QUARTIERS
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -141,9 +141,7 @@ def portal(cluster, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": cluster.url, "SECRET_KEY": "fault",
                       "WTF_CSRF_ENABLED": False, "PHOTO_DIR": str(tmp_path / "photos"), "REPORTS_PER_HOUR": 0})
     yield app
-    for name in ("ova_engine", "ova_counter_engine", "ova_serving_engine"):
-        if name in app.extensions:
-            app.extensions[name].dispose()
+    database.dispose(app)
 
 
 PATHS = ("/healthz", "/ogc/collections", "/ogc/collections/signalements/items?limit=2", "/incidents/new",
