@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
-from etl.assignment import assign_points
+from ova.assignment import assign_points
 from etl.mapping import load_mapping
 from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
 from norms.deadlines import refresh_deadlines

@@ -143,7 +143,7 @@ def new_version(conn: Connection, zone_id: int, valid_from: dt.date) -> int:
 
 def approve(conn: Connection, zone_id: int) -> dict:
     """Approve a draft: close the version in force, re-place affected incidents, recompute their months."""
-    from etl.assignment import assign_points
+    from ova.assignment import assign_points
     from norms.deadlines import refresh_deadlines
     from norms.engine import keys_of_incidents, recompute
 

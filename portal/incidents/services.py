@@ -3,7 +3,7 @@
 A report is validated completely before anything is written (category, point inside the
 territory, description, photo), then stored in one unit of work: the incident, its reporter
 side (``incident_reports``, personal data, never published), its creation event, its quartier
-and priority zone (``etl.assignment``), its responsible service (competence area, else the
+and priority zone (``ova.assignment``), its responsible service (competence area, else the
 category's default producer) and its deadline (``norms.deadlines``).
 
 Every status change goes through :func:`change_status`, which checks the role and the
@@ -29,7 +29,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from etl.assignment import assign_points
+from ova.assignment import assign_points
 from layers import catalogue
 from norms.deadlines import refresh_deadlines
 from norms.engine import recompute

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from etl.assignment import assign_points
+from ova.assignment import assign_points
 
 
 def _setup(conn):
