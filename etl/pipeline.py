@@ -48,7 +48,7 @@ from etl import bulk as etl_bulk
 from etl import checks
 from etl.mapping import Mapping
 from etl.readers import Reader, open_reader
-from layers import catalogue
+from ova import dataversion
 from ova.db import transaction
 from ova.errors import DataFileError, InvalidInput
 from ova.settings import STORAGE_SRID
@@ -782,7 +782,7 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
                 # Catalogue layers over the changed tables get a new data_version, which
                 # invalidates tile and download caches in the same transaction.
                 for table in (target.table, *target.also_changes):
-                    catalogue.touch(conn, table)
+                    dataversion.touch(conn, table)
             conn.execute(text(f"DROP TABLE {stage}, {merge.rows}"))
             _apply_settings(conn, previous)
             clock.lap("after merge")

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ova.assignment import assign_points
-from layers import catalogue
+from ova import dataversion
 from norms.deadlines import refresh_deadlines
 from norms.engine import recompute
 from ova.errors import Conflict, Forbidden, InvalidInput, NotFound, OvaError
@@ -78,7 +78,7 @@ def _recompute_compliance(conn: Connection, incident_ids: Sequence[int]) -> None
 
 def _invalidate_layers(conn: Connection, incident_ids: Sequence[int]) -> None:
     """Bump the data_version of the catalogue layers over ``incidents`` (tiles, downloads, ETags)."""
-    catalogue.touch(conn, "incidents")
+    dataversion.touch(conn, "incidents")
 
 
 STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = [_recompute_compliance, _invalidate_layers]
