@@ -33,6 +33,9 @@ from ova.settings import STORAGE_SRID
 
 ROLES = ("citizen", "commercant", "agent", "urbaniste", "banque", "admin")
 INCIDENT_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "rejected")
+#: Statuses of an incident still waiting for the service, and of a closed one.
+OPEN_STATUSES = ("new", "acknowledged", "in_progress")
+CLOSED_STATUSES = ("resolved", "rejected")
 ZONE_STATUSES = ("draft", "approved")
 NORM_METRICS = ("response_delay", "frequency", "document")
 NORM_SCOPES = ("territory", "quartier", "priority_zones", "zone")
