@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from ova.assignment import build_quartier_cells, placement_sql
 from etl.mapping import load_mapping
-from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
+from etl.pipeline import run_load
+from etl.target import Field, LoadOptions, LoadSummary, Target
 from etl.quartiers import producer_id
 from norms.deadlines import applicable_sql
 from norms.engine import recompute
