@@ -25,7 +25,8 @@ DEFAULT_MAX_REJECT_RATE = 0.05
 class Field:
     """A target field a mapping may fill: its kind drives normalisation and checks.
 
-    Kinds: text, int, decimal, date, datetime, siret, siren, cpv, category, enum.
+    Kinds (normalised by ``etl.transform.KINDS``): text, int, decimal, date, datetime, siret,
+    siren, cpv, category, enum.
     ``soft`` fields are set to NULL and counted as warnings when invalid instead of rejecting
     the row (e.g. a contract's buyer SIRET); ``allow_future`` is False for report dates.
     """

@@ -78,43 +78,72 @@ def _crs_for(ctx: LoadContext) -> str:
     return crs
 
 
+def _none(raw: pd.Series) -> np.ndarray:
+    return np.zeros(len(raw), dtype=bool)
+
+
+# Normalisers of the field kinds: (ctx, field, raw values) → (values, invalid, future, reason).
+
+def _text(ctx: LoadContext, fld: Field, raw: pd.Series):
+    limit = ctx.target.max_length(fld.name)
+    if not limit:
+        return raw, _none(raw), _none(raw), "invalid text"
+    return raw, checks.longer_than(raw, limit), _none(raw), f"longer than {limit} characters"
+
+
+def _int(ctx: LoadContext, fld: Field, raw: pd.Series):
+    values, invalid = checks.normalise_int(raw)
+    return values, invalid, _none(raw), "not an integer"
+
+
+def _decimal(ctx: LoadContext, fld: Field, raw: pd.Series):
+    values, invalid = checks.normalise_decimal(raw)
+    return values, invalid, _none(raw), "not a number"
+
+
+def _date(ctx: LoadContext, fld: Field, raw: pd.Series):
+    values, invalid, future = checks.normalise_date(raw, allow_future=fld.allow_future)
+    return values, invalid, future, "not a date (YYYY-MM-DD, YYYY-MM or DD/MM/YYYY)"
+
+
+def _datetime(ctx: LoadContext, fld: Field, raw: pd.Series):
+    values, invalid, future = checks.normalise_datetime(raw, allow_future=fld.allow_future)
+    return values, invalid, future, "not a date-time (ISO 8601 or DD/MM/YYYY HH:MM)"
+
+
+def _ident(length: int):
+    def normalise(ctx: LoadContext, fld: Field, raw: pd.Series):
+        values, invalid = checks.normalise_ident(raw, length)
+        return values, invalid, _none(raw), f"invalid {fld.kind.upper()} (length or Luhn key)"
+    return normalise
+
+
+def _cpv(ctx: LoadContext, fld: Field, raw: pd.Series):
+    values, invalid = checks.normalise_cpv(raw)
+    return values, invalid, _none(raw), "invalid CPV code (8 digits, optional check digit)"
+
+
+def _category(ctx: LoadContext, fld: Field, raw: pd.Series):
+    invalid = (raw.notna() & ~raw.isin(ctx.categories)).to_numpy(dtype=bool)
+    return raw, invalid, _none(raw), "unknown OVA incident category (see ova/seed/ova_grid.yml)"
+
+
+def _enum(ctx: LoadContext, fld: Field, raw: pd.Series):
+    invalid = (raw.notna() & ~raw.isin(fld.choices)).to_numpy(dtype=bool)
+    return raw, invalid, _none(raw), f"not one of {', '.join(fld.choices)}"
+
+
+#: ``Field.kind`` → its normaliser (see :class:`etl.target.Field`).
+KINDS = {"text": _text, "int": _int, "decimal": _decimal, "date": _date, "datetime": _datetime,
+         "siret": _ident(14), "siren": _ident(9), "cpv": _cpv, "category": _category, "enum": _enum}
+
+
 def _normalise(ctx: LoadContext, fld: Field, raw: pd.Series, rows: np.ndarray) -> pd.Series:
     """Normalise one field's values; record rejects (or warnings for soft fields)."""
-    invalid = np.zeros(len(raw), dtype=bool)
-    future = np.zeros(len(raw), dtype=bool)
-    reason = f"invalid {fld.kind}"
-    values = raw
-    if fld.kind == "text":
-        limit = ctx.target.max_length(fld.name)
-        if limit:
-            invalid = checks.longer_than(raw, limit)
-            reason = f"longer than {limit} characters"
-    elif fld.kind == "int":
-        values, invalid = checks.normalise_int(raw)
-        reason = "not an integer"
-    elif fld.kind == "decimal":
-        values, invalid = checks.normalise_decimal(raw)
-        reason = "not a number"
-    elif fld.kind == "date":
-        values, invalid, future = checks.normalise_date(raw, allow_future=fld.allow_future)
-        reason = "not a date (YYYY-MM-DD, YYYY-MM or DD/MM/YYYY)"
-    elif fld.kind == "datetime":
-        values, invalid, future = checks.normalise_datetime(raw, allow_future=fld.allow_future)
-        reason = "not a date-time (ISO 8601 or DD/MM/YYYY HH:MM)"
-    elif fld.kind in ("siret", "siren"):
-        values, invalid = checks.normalise_ident(raw, 14 if fld.kind == "siret" else 9)
-        reason = f"invalid {fld.kind.upper()} (length or Luhn key)"
-    elif fld.kind == "cpv":
-        values, invalid = checks.normalise_cpv(raw)
-        reason = "invalid CPV code (8 digits, optional check digit)"
-    elif fld.kind == "category":
-        invalid = (raw.notna() & ~raw.isin(ctx.categories)).to_numpy(dtype=bool)
-        reason = "unknown OVA incident category (see ova/seed/ova_grid.yml)"
-    elif fld.kind == "enum":
-        invalid = (raw.notna() & ~raw.isin(fld.choices)).to_numpy(dtype=bool)
-        reason = f"not one of {', '.join(fld.choices)}"
-    else:  # pragma: no cover - target definition error
+    normaliser = KINDS.get(fld.kind)
+    if normaliser is None:  # pragma: no cover - target definition error
         raise TypeError(f"unknown field kind {fld.kind}")
+    values, invalid, future, reason = normaliser(ctx, fld, raw)
     if invalid.any():
         if fld.soft:
             ctx.warnings += int(invalid.sum())
