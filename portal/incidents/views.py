@@ -116,8 +116,7 @@ def new():
                 session.rollback()
                 flash(_("Signalement refusé : %(reason)s", reason=err.message), "danger")
                 status = err.status
-                if getattr(err, "retry_after", None):
-                    headers["Retry-After"] = str(err.retry_after)
+                headers.update(err.headers)
             else:
                 session.commit()
                 follow_up = url_for("incidents.follow_up", incident_id=created.incident.id,

@@ -11,7 +11,7 @@ from ova.models import Incident, IncidentEvent, IncidentReport, Producer
 from incidents import queries, reports, workflow
 from incidents.reports import NewReport
 from ova import ratelimit
-from ova.ratelimit import RateLimited
+from ova.errors import RateLimited
 
 INSIDE = (48.8530, 2.3499)
 FAR = (43.2965, 5.3698)
