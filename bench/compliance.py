@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from ova.assignment import assign_points  # noqa: E402
-from etl.quartiers import load_quartiers  # noqa: E402
+from etl.targets import load  # noqa: E402
 from norms.deadlines import refresh_deadlines  # noqa: E402
 from norms.engine import compute_all, recompute  # noqa: E402
 from norms.seeding import seed_norms  # noqa: E402
@@ -115,7 +115,7 @@ def main() -> None:
     try:
         with engine.begin() as conn:
             seed_all(conn)
-            load_quartiers(conn, ROOT / "geodata" / "paris" / "paris_quartiers_administratifs.geojson",
+            load(conn, "quartiers", ROOT / "geodata" / "paris" / "paris_quartiers_administratifs.geojson",
                            preset="paris-quartiers")
             seed_norms(conn)
             conn.execute(text(_ZONES))

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import text
 
-from etl.quartiers import load_quartiers
+from etl.targets import load
 from tests.conftest import GEODATA
 from tests.portal.a11y import accessibility_problems, assert_skip_link_works
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def paris_quartiers(engine):
     """Committed quartiers (and a few incidents) for the live server; removed afterwards."""
-    load_quartiers(engine, GEODATA / "paris" / "paris_quartiers_administratifs.geojson", preset="paris-quartiers")
+    load(engine, "quartiers", GEODATA / "paris" / "paris_quartiers_administratifs.geojson", preset="paris-quartiers")
     with engine.begin() as conn:
         # Open incidents spread over the quartiers so that the choropleth has several classes.
         conn.execute(text("""
