@@ -24,7 +24,9 @@ serve:
 	@source var/demo.env && echo "Portail OVA: http://$(HOST):$(PORT)" && \
 	  exec $(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 'portal:create_app()'
 
+# Lint first (ruff, configured in pyproject.toml; the import contract is a test), then the suite.
 test: setup-test
+	@$(VENV)/bin/ruff check .
 	@source var/test.env && $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: setup-test

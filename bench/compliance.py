@@ -53,7 +53,8 @@ _INCIDENTS = """
     SELECT 'bench', :prefix || g, (ARRAY['graffiti', 'encombrants', 'depot-sauvage', 'eclairage', 'reclamation',
                                           'affichage-sauvage', 'proprete', 'voirie'])[1 + (g % 8)],
            r.reported_at,
-           CASE WHEN random() < 0.03 THEN NULL ELSE r.reported_at + make_interval(secs => 3600 * exp(ln(40) + random() * 1.8 - 0.9 + random() - 0.5)) END,
+           CASE WHEN random() < 0.03 THEN NULL
+                ELSE r.reported_at + make_interval(secs => 3600 * exp(ln(40) + random() * 1.8 - 0.9 + random() - 0.5)) END,
            'resolved', true,
            ST_SetSRID(ST_MakePoint(e.xmin + random() * (e.xmax - e.xmin), e.ymin + random() * (e.ymax - e.ymin)), 2154)
     FROM generate_series(1, :n) g

@@ -52,6 +52,9 @@ def test_unknown_table_is_refused(connection):
         assign_points(connection, "users; DROP TABLE users")
 
 
+OWN_LAYERS = "SELECT slug, data_version FROM layers WHERE slug IN ('t-incidents', 't-quartiers')"
+
+
 def test_a_load_invalidates_the_caches_of_layers_over_the_table(connection):
     """Loading incidents bumps data_version of catalogue layers over incidents, not of others."""
     from etl.targets import load
@@ -63,12 +66,12 @@ def test_a_load_invalidates_the_caches_of_layers_over_the_table(connection):
         "('t-quartiers', 'Q', (SELECT id FROM producers WHERE slug = 'sig'), 'quartiers', 'ODbL')"))
     load(connection, "quartiers", GEODATA / "paris" / "paris_quartiers_administratifs.geojson",
          preset="paris-quartiers")
-    before = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug IN ('t-incidents', 't-quartiers')")).all())
+    before = dict(connection.execute(text(OWN_LAYERS)).all())
     load(connection, "incidents", GEODATA / "incidents" / "paris_dansmarue_18-19-20e_extrait.geojson",
          preset="dansmarue")
-    after = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug IN ('t-incidents', 't-quartiers')")).all())
+    after = dict(connection.execute(text(OWN_LAYERS)).all())
     assert after == {"t-incidents": before["t-incidents"] + 1, "t-quartiers": before["t-quartiers"]}
     load(connection, "incidents", GEODATA / "incidents" / "paris_dansmarue_18-19-20e_extrait.geojson",
          preset="dansmarue")  # unchanged data: caches stay valid
-    again = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug IN ('t-incidents', 't-quartiers')")).all())
+    again = dict(connection.execute(text(OWN_LAYERS)).all())
     assert again == after

@@ -44,7 +44,8 @@ def test_home_map_draws_quartiers_from_local_assets(page, live_server, paris_qua
     assert "Toilettes publiques (test)" in control and "Tournées des agents (test)" not in control
     assert not page.locator(".leaflet-control-layers label", has_text="Toilettes").locator("input").is_checked()
     # Several choropleth colours are drawn, and the legend lists the classes.
-    fills = page.evaluate("[...new Set([...document.querySelectorAll('path.ova-quartier')].map(p => p.getAttribute('fill')))]")
+    fills = page.evaluate(
+        "[...new Set([...document.querySelectorAll('path.ova-quartier')].map(p => p.getAttribute('fill')))]")
     assert len(fills) >= 3
     assert page.locator(".ova-legend li").count() >= 3
     # Hovering a quartier shows its name (a label, as text).

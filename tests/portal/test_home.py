@@ -71,7 +71,8 @@ def test_search_lists_several_matches_and_escapes_the_query(client, connection):
 def _add_layer(conn, slug, title, restricted=(), published=True):
     conn.execute(text("""
         INSERT INTO layers (slug, title, licence, producer_id, source_table, geometry_type, restricted_to, published)
-        VALUES (:slug, :title, 'Licence Ouverte 2.0', (SELECT id FROM producers WHERE slug = 'sig'), 'incidents', 'Point', :r, :p)
+        VALUES (:slug, :title, 'Licence Ouverte 2.0', (SELECT id FROM producers WHERE slug = 'sig'), 'incidents',
+                'Point', :r, :p)
     """), {"slug": slug, "title": title, "r": list(restricted), "p": published})
 
 

@@ -455,7 +455,8 @@ def _uploads() -> dict[str, tuple[str, bytes]]:
         "geojson-nul": ("x.geojson", b'{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
                                      b'{"name":"a\\u0000b"},"geometry":{"type":"Point","coordinates":[2.35,48.85]}}]}'),
         "geojson-absurd": ("x.geojson", json.dumps({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [1e308, -1e308]}}]}).encode()),
+            {"type": "Feature", "properties": {},
+             "geometry": {"type": "Point", "coordinates": [1e308, -1e308]}}]}).encode()),
         "geojson-xss-column": ("x.geojson", json.dumps({"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {XSS: XSS, "a\"; DROP TABLE layers; --": 1},
              "geometry": {"type": "Point", "coordinates": [2.35, 48.85]}}]}).encode()),
