@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from ova.db import normalise_url
+from ova.db import make_engine
 from ova.migrate import upgrade
 from ova.models import Producer, User
 from ova.seed import seed_all
@@ -54,7 +54,7 @@ def db_url() -> str:
 
 @pytest.fixture(scope="session")
 def engine(db_url):
-    eng = create_engine(normalise_url(db_url), pool_pre_ping=True)
+    eng = make_engine(db_url, application_name="portail-ova-tests")
     try:
         with eng.connect() as conn:
             conn.execute(text("SELECT postgis_version()"))
