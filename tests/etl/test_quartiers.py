@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from etl.targets import load
 from ova.errors import DataFileError
-from tests.conftest import GEODATA
+from tests.builders import GEODATA
 
 PARIS = GEODATA / "paris" / "paris_quartiers_administratifs.geojson"
 NANTES = GEODATA / "nantes" / "nantes_metropole_quartiers.geojson"

@@ -2,7 +2,7 @@
 import pytest
 
 from portal import create_app
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 
 def test_create_app_reads_overrides_last(db_url, monkeypatch):

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import text
 
 from etl.targets import load
-from tests.conftest import GEODATA
+from tests.builders import GEODATA
 from tests.portal.a11y import accessibility_problems, assert_skip_link_works
 
 pytestmark = pytest.mark.browser

@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from portal.home import services
 from portal.maps import class_breaks, class_colours, class_of
-from tests.portal.conftest import add_establishment, add_incident, add_quartier
+from tests.builders import add_establishment, add_incident, add_quartier
 
 
 def test_class_breaks_are_quantiles_and_unique():

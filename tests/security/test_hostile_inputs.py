@@ -121,7 +121,7 @@ def as_role(app, login_as):
 
 @pytest.fixture
 def norm_url(connection, territory):
-    from tests.portal.conftest import add_norm
+    from tests.builders import add_norm
 
     return f"/normes/normes-qualite/{add_norm(connection, 'hostile-norm', 'EP2', 'Norme')}"
 
