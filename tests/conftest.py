@@ -19,7 +19,7 @@ from ova.models import Producer, User
 from ova.seed import seed_all
 from ova.settings import database_url, test_database_url
 from portal import create_app, database
-from tests.builders import ROLES, add_central_quartier, add_user
+from tests.builders import ROLES, add_central_quartier, add_graffiti_norm, add_user
 
 
 def _reset_schema(engine) -> None:
@@ -116,6 +116,12 @@ def make_user(session, producer):
 def territory(connection):
     """One quartier covering central Paris (WGS 84 box 2.33–2.37 E, 48.84–48.87 N)."""
     return add_central_quartier(connection, "T-CITE", "Cité (test)")
+
+
+@pytest.fixture
+def graffiti_norm(connection):
+    """A territory-wide norm: graffiti removed within 72 hours."""
+    return add_graffiti_norm(connection)
 
 
 @pytest.fixture

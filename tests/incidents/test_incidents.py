@@ -1,4 +1,4 @@
-"""Incident services without Flask: creation, routing, deadlines, workflow per role, follow-up."""
+"""The incidents domain package (no Flask): creation, routing, deadlines, workflow per role, follow-up."""
 import datetime as dt
 import io
 
