@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ova.models import OPEN_STATUSES
 from portal.maps import class_breaks, class_colours, class_of
-
-#: Incident statuses that count as "open" (not yet handled).
-OPEN_STATUSES = ("new", "acknowledged", "in_progress")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ova.errors import InvalidInput, NotFound
-from portal.home.services import OPEN_STATUSES
+from ova.models import OPEN_STATUSES
 from portal.maps import CATEGORY_COLOURS
 
 #: Most recent incidents listed on the page.
