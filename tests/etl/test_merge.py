@@ -3,7 +3,7 @@ from sqlalchemy import text
 
 from ova.assignment import assign_points, build_quartier_cells, placement_sql
 from etl.targets import load
-from tests.builders import GEODATA
+from tests.builders import GEODATA, add_norm, add_quartier
 from tests.etl.conftest import DANSMARUE_GEOJSON, PARIS_QUARTIERS
 
 MAPPING = """target: incidents
@@ -19,16 +19,8 @@ fields:
 
 def _squares(conn):
     """Quartiers A (west) and B (east), side by side, and a 48 h graffiti norm over the territory."""
-    ids = {}
-    for code, x0 in (("A", 651000), ("B", 652000)):
-        ids[code] = conn.scalar(text(
-            "INSERT INTO quartiers (code, name, source, geom) VALUES (:c, :c, 'test', "
-            "ST_Multi(ST_MakeEnvelope(:x0, 6862000, :x1, 6863000, 2154))) RETURNING id"),
-            {"c": code, "x0": x0, "x1": x0 + 1000})
-    norm = conn.scalar(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
-        "valid_from, min_sample, target_rate) VALUES ('m-graffiti-48h', 'EP2', 'g', 'g', 'response_delay', "
-        "'territory', '{graffiti}', 48, '2020-01-01', 1, 0.9) RETURNING id"))
+    ids = {code: add_quartier(conn, code, code, x0=x0, y0=6862000) for code, x0 in (("A", 651000), ("B", 652000))}
+    norm = add_norm(conn, "m-graffiti-48h", "EP2", "g", producer=None, min_sample=1)
     return ids, norm
 
 

@@ -6,7 +6,7 @@ logged-in user) or a set of roles (admins always pass). A route added without an
 """
 import pytest
 
-from tests.builders import ROLES
+from tests.builders import ROLES, add_incident, add_norm, add_quartier, add_zone
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -136,20 +136,10 @@ def objects(connection):
     """A quartier, a zone, a norm, an incident and a public layer of the test agent's service."""
     from sqlalchemy import text
 
-    quartier = connection.scalar(text(
-        "INSERT INTO quartiers (code, name, source, geom) VALUES ('MATRIX', 'Matrix', 'test', "
-        "ST_Multi(ST_MakeEnvelope(651000, 6862000, 652000, 6863000, 2154))) RETURNING id"))
-    zone = connection.scalar(text(
-        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, geom) VALUES ('MATRIX', 'Matrix', :q, "
-        "'2024-01-01', ST_Multi(ST_MakeEnvelope(651000, 6862000, 651500, 6862500, 2154))) RETURNING id"),
-        {"q": quartier})
-    norm = connection.scalar(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
-        "valid_from) VALUES ('matrix', 'EP2', 'm', 'm', 'response_delay', 'territory', '{graffiti}', 48, "
-        "'2024-01-01') RETURNING id"))
-    incident = connection.scalar(text(
-        "INSERT INTO incidents (source, external_id, category, reported_at, geom) VALUES "
-        "('test', 'matrix', 'graffiti', now(), ST_SetSRID(ST_MakePoint(651500, 6862500), 2154)) RETURNING id"))
+    quartier = add_quartier(connection, "MATRIX", "Matrix")
+    zone = add_zone(connection, "MATRIX", quartier, name="Matrix", valid_from="2024-01-01", status="draft")
+    norm = add_norm(connection, "matrix", "EP2", "m", producer=None, valid_from="2024-01-01")
+    incident = add_incident(connection, None, external_id="matrix", hours_ago=0)
     connection.execute(text(
         "INSERT INTO layers (slug, title, producer_id, source_table, licence) VALUES "
         "('matrix-layer', 'Matrix', (SELECT id FROM producers WHERE slug = 'proprete'), 'incidents', 'ODbL')"))
