@@ -17,7 +17,6 @@ from etl.transform import LoadContext
 from ova.settings import STORAGE_SRID
 
 
-
 def stage_columns(target: Target, mapping: Mapping) -> list[str]:
     columns = list(dict.fromkeys(list(mapping.fields) + list(target.derived_fields())))
     if target.source_column and target.source_column not in columns:

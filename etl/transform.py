@@ -17,7 +17,6 @@ from ova.errors import DataFileError, InvalidInput
 from ova.settings import STORAGE_SRID
 
 
-
 class LoadContext:
     """State shared by the chunks of one load."""
 

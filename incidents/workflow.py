@@ -37,6 +37,7 @@ NOTE_REQUIRED = frozenset({"rejected"})
 #: Roles allowed to handle incidents; agents only those of their own service.
 HANDLER_ROLES = frozenset({"agent", "admin"})
 
+
 def _recompute_compliance(conn: Connection, incident_ids: Sequence[int]) -> None:
     """Recompute the compliance of the quartier-months these incidents belong to."""
     recompute(conn, incident_ids=incident_ids)
@@ -53,6 +54,7 @@ STATUS_CHANGE_HOOKS: list[Callable[[Connection, Sequence[int]], None]] = [_recom
 
 
 def token_digest(token: str) -> str:
+    """The stored form of a follow-up token (SHA-256, hex)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
