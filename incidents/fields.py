@@ -21,6 +21,7 @@ _FIELD_LABELS = {"lat": _l("latitude"), "long": _l("longitude"), "description": 
 
 
 def label(name: str) -> str:
+    """The field ``name`` as the person typing knows it, in the current language."""
     return str(_FIELD_LABELS.get(name, name))
 
 
@@ -39,6 +40,7 @@ def _coordinate(value, name: str, low: float, high: float) -> float:
 
 
 def is_blank(value) -> bool:
+    """True for None or a string of spaces."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -48,6 +50,7 @@ def parse_point(lat, lon) -> tuple[float, float]:
 
 
 def clean_text(value: str | None, name: str, limit: int, *, required: bool = False) -> str | None:
+    """``value`` stripped (None when empty), or InvalidInput when missing but required or too long."""
     value = (value or "").strip()
     if required and not value:
         raise InvalidInput(_("%(name)s : champ obligatoire", name=label(name)))
@@ -59,6 +62,7 @@ def clean_text(value: str | None, name: str, limit: int, *, required: bool = Fal
 
 
 def clean_email(value: str | None) -> str | None:
+    """A plausible e-mail address, lower-cased (None when empty), or InvalidInput."""
     value = clean_text(value, "email", EMAIL_MAX)
     if value and ("@" not in value or value.startswith("@") or value.endswith("@") or " " in value):
         raise InvalidInput(_("l'adresse électronique n'est pas valide"))
