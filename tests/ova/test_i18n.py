@@ -19,7 +19,7 @@ def test_french_text_when_nothing_is_installed(restore_translator):
 
 def test_installed_translator_is_used_each_time_a_lazy_text_is_read(restore_translator):
     language = {"value": "fr"}
-    i18n.install(lambda msgid, **params: (msgid.upper() if language["value"] == "en" else msgid) % params)
+    i18n.install(lambda msgid, **params: (msgid % params).upper() if language["value"] == "en" else msgid % params)
     label = i18n.lazy_gettext("adresse")
     assert str(label) == "adresse"
     language["value"] = "en"
