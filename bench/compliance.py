@@ -74,7 +74,7 @@ _HAND_WRITTEN = """
     FROM (
         SELECT n.id AS norm_id, q.id AS quartier_id, z.id AS zone_id, i.resolved_at,
                date_trunc('month', i.reported_at AT TIME ZONE 'Europe/Paris')::date AS month,
-               i.reported_at + make_interval(hours => n.delay_hours) AS deadline,
+               i.reported_at + make_interval(hours => coalesce(n.delay_value, 48)) AS deadline,  -- elapsed-hours reference
                extract(epoch FROM i.resolved_at - i.reported_at) / 3600.0 AS hours
         FROM incidents i
         JOIN quartiers q ON ST_Intersects(q.geom, i.geom)

@@ -523,7 +523,7 @@ def incident_detail(session: Session, incident_id: int) -> dict:
         "i.description, i.address, i.reported_at, i.acknowledged_at, i.resolved_at, i.updated_at, "
         "i.expected_at, i.times_simulated, i.source, p.name AS producer, p.email AS producer_email, "
         "p.phone AS producer_phone, q.name AS quartier, z.name AS zone, n.label_fr AS norm_fr, "
-        "n.label_en AS norm_en, n.delay_hours, ST_Y(ST_Transform(i.geom, 4326)) AS lat, "
+        "n.label_en AS norm_en, n.delay_value, n.delay_unit, ST_Y(ST_Transform(i.geom, 4326)) AS lat, "
         "ST_X(ST_Transform(i.geom, 4326)) AS lon, r.photo_path, r.confirmation, "
         "r.confirmation_comment, r.confirmed_at "
         "FROM incidents i JOIN incident_categories c ON c.code = i.category "

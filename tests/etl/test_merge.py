@@ -26,7 +26,7 @@ def _squares(conn):
             "ST_Multi(ST_MakeEnvelope(:x0, 6862000, :x1, 6863000, 2154))) RETURNING id"),
             {"c": code, "x0": x0, "x1": x0 + 1000})
     norm = conn.scalar(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_value, "
         "valid_from, min_sample, target_rate) VALUES ('m-graffiti-48h', 'EP2', 'g', 'g', 'response_delay', "
         "'territory', '{graffiti}', 48, '2020-01-01', 1, 0.9) RETURNING id"))
     return ids, norm

@@ -27,7 +27,7 @@ def _norm(conn, code, scope, hours, categories, **extra):
     params.update(extra)
     conn.execute(text(
         "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, zone_code, "
-        "category_codes, delay_hours, valid_from, valid_to) VALUES (:code, 'EP2', :code, :code, "
+        "category_codes, delay_value, valid_from, valid_to) VALUES (:code, 'EP2', :code, :code, "
         "'response_delay', :scope, :quartier_id, :zone_code, :cats, :hours, :valid_from, :valid_to)"), params)
 
 

@@ -11,7 +11,7 @@ def _setup(session, producer):
         "INSERT INTO quartiers (code, name, source, geom) VALUES ('W', 'Wiring', 'test', "
         "ST_Multi(ST_MakeEnvelope(651000, 6862000, 652000, 6863000, 2154))) RETURNING id"))
     conn.execute(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_value, "
         "valid_from, min_sample, target_rate) VALUES ('w-graffiti-48h', 'EP2', 'g', 'g', 'response_delay', "
         "'territory', '{graffiti}', 48, '2020-01-01', 1, 0.9)"))
     incident = conn.scalar(text(

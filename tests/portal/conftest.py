@@ -53,15 +53,15 @@ def add_establishment(conn, quartier_id: int, name: str, *, x: float = 651400, y
 
 
 def add_norm(conn, code: str, tache: str, label: str, *, scope: str = "territory", quartier_id: int | None = None,
-             categories: tuple[str, ...] = ("graffiti",), delay_hours: int = 48, producer: str = "proprete") -> int:
+             categories: tuple[str, ...] = ("graffiti",), delay_value: int = 48, producer: str = "proprete") -> int:
     """Insert a response-delay norm valid since 2020."""
     return conn.execute(text("""
         INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, category_codes,
-                           delay_hours, target_rate, producer_id, valid_from)
+                           delay_value, target_rate, producer_id, valid_from)
         VALUES (:code, :tache, :label, :label_en, 'response_delay', :scope, :qid, :cats, :delay, 0.9,
                 (SELECT id FROM producers WHERE slug = :producer), '2020-01-01') RETURNING id
     """), {"code": code, "tache": tache, "label": label, "label_en": label + " (en)", "scope": scope, "qid": quartier_id,
-           "cats": list(categories), "delay": delay_hours, "producer": producer}).scalar_one()
+           "cats": list(categories), "delay": delay_value, "producer": producer}).scalar_one()
 
 
 @pytest.fixture
@@ -83,6 +83,6 @@ def graffiti_norm(connection):
     """A territory-wide norm: graffiti removed within 72 hours."""
     return connection.scalar(text(
         "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, "
-        "delay_hours, valid_from) VALUES ('graffiti-72h', 'EP2', 'Graffitis enlevés en 72 h', "
+        "delay_value, valid_from) VALUES ('graffiti-72h', 'EP2', 'Graffitis enlevés en 72 h', "
         "'Graffiti removed within 72 h', 'response_delay', 'territory', ARRAY['graffiti'], 72, "
         ":vf) RETURNING id"), {"vf": dt.date(2020, 1, 1)})

@@ -144,7 +144,7 @@ def objects(connection):
         "'2024-01-01', ST_Multi(ST_MakeEnvelope(651000, 6862000, 651500, 6862500, 2154))) RETURNING id"),
         {"q": quartier})
     norm = connection.scalar(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_value, "
         "valid_from) VALUES ('matrix', 'EP2', 'm', 'm', 'response_delay', 'territory', '{graffiti}', 48, "
         "'2024-01-01') RETURNING id"))
     incident = connection.scalar(text(
