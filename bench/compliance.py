@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from etl.assignment import assign_points  # noqa: E402
+from ova.assignment import assign_points  # noqa: E402
 from etl.quartiers import load_quartiers  # noqa: E402
 from norms.deadlines import refresh_deadlines  # noqa: E402
 from norms.engine import compute_all, recompute  # noqa: E402

@@ -13,9 +13,10 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from etl.assignment import build_quartier_cells, placement_sql
+from ova.assignment import build_quartier_cells, placement_sql
 from etl.mapping import load_mapping
-from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
+from etl.pipeline import run_load
+from etl.target import Field, LoadOptions, LoadSummary, Target
 from ova.models import GEO_PRECISIONS, Establishment
 
 

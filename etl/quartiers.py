@@ -11,7 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from etl.mapping import load_mapping
-from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
+from etl.pipeline import run_load
+from etl.target import Field, LoadOptions, LoadSummary, Target
 from ova.errors import InvalidInput
 from ova.models import Quartier
 

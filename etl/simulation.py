@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from layers import catalogue
+from ova import dataversion
 from norms.engine import compute_all
 from ova.db import transaction
 
@@ -123,7 +123,7 @@ def simulate_resolutions(bind: Engine | Connection, *, seed: int = 42, now=None)
                      IS DISTINCT FROM (s.acknowledged_at, s.resolved_at, s.status, true)"""), {"s": SOURCE}).rowcount
         conn.execute(text("DROP TABLE etl_simulated"))
         if changed:
-            catalogue.touch(conn, "incidents")
+            dataversion.touch(conn, "incidents")
             compute_all(conn)
     counts = {"incidents": len(simulated), "changed": changed}
     counts.update(simulated["status"].value_counts().sort_index().to_dict())

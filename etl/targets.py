@@ -18,7 +18,7 @@ DEFAULT_PRESETS = {"zones": "ova-zones"}
 
 
 def get_target(name: str):
-    """The :class:`etl.pipeline.Target` registered as ``name``."""
+    """The :class:`etl.target.Target` registered as ``name``."""
     if name not in TARGETS:
         raise InvalidInput(f"unknown load target '{name}' (known: {', '.join(TARGETS)})")
     return importlib.import_module(TARGETS[name]).TARGET
@@ -27,7 +27,8 @@ def get_target(name: str):
 def load(bind, target: str, path, *, preset: str | None = None, mapping: str | None = None, **options):
     """Load ``path`` into ``target`` with a preset or a mapping file; returns the summary."""
     from etl.mapping import load_mapping
-    from etl.pipeline import LoadOptions, run_load
+    from etl.pipeline import run_load
+    from etl.target import LoadOptions
 
     if preset is None and mapping is None:
         preset = DEFAULT_PRESETS.get(target)

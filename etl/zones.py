@@ -10,9 +10,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection, Engine
 
-from etl.assignment import assign_points
+from ova.assignment import assign_points
 from etl.mapping import load_mapping
-from etl.pipeline import Field, LoadOptions, LoadSummary, Target, run_load
+from etl.pipeline import run_load
+from etl.target import Field, LoadOptions, LoadSummary, Target
 from norms.deadlines import refresh_deadlines
 from ova.models import ZONE_STATUSES, PriorityZone
 

@@ -1,4 +1,4 @@
-"""The layer catalogue: lookup with access rules, computed statistics, seeding, ``touch``."""
+"""The layer catalogue: lookup with access rules, computed statistics, seeding."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from layers.features import fetch_one
-from layers.sources import Source, describe, quote_ident, split_name
+from layers.sources import Source, describe
 from ova.db import transaction
 from ova.errors import Forbidden, InvalidInput, NotFound, OvaError
 from ova.models import Layer, Producer
+from ova.sqlnames import quote_ident
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "layers.yml"
 LICENCES = ("Licence Ouverte 2.0", "ODbL 1.0")
@@ -214,21 +215,6 @@ def _iso(value) -> str | None:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
     return value.isoformat()
-
-
-def touch(conn, table_name: str) -> int:
-    """Bump data_version and last_update of every layer over ``table_name``; return how many.
-
-    Call it in the same transaction as the data change, so caches keyed by data_version
-    (tiles, ETags) are invalidated exactly when the new data becomes visible.
-    """
-    schema, name = split_name(table_name)
-    names = {f"{schema}.{name}"} | ({name} if schema == "public" else set())
-    result = conn.execute(
-        update(Layer).where(Layer.source_table.in_(names))
-        .values(data_version=Layer.data_version + 1, last_update=func.now())
-    )
-    return result.rowcount
 
 
 def check_licence(licence: str) -> str:

@@ -21,7 +21,8 @@ from typing import Callable, Iterator
 from sqlalchemy import text
 
 from layers.features import CRS_BY_URI, CRS84, feature_sql
-from layers.sources import Source, quote_ident
+from layers.sources import Source
+from ova.sqlnames import quote_ident
 
 CHUNK = 5_000
 _PLAIN = {"integer", "bigint", "smallint", "double precision", "real", "boolean", "text",

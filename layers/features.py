@@ -8,8 +8,9 @@ from typing import Mapping
 
 from sqlalchemy import text
 
-from layers.sources import Source, quote_ident
+from layers.sources import Source
 from ova.errors import InvalidInput, NotFound
+from ova.sqlnames import quote_ident
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 

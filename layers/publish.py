@@ -14,13 +14,14 @@ from pathlib import Path
 
 from sqlalchemy import select, text
 
-from layers.catalogue import check_licence, touch
-from layers.sources import quote_ident
+from layers.catalogue import check_licence
 from ova import audit
 from ova.db import transaction
 from ova.errors import Conflict, DataFileError, InvalidInput
+from ova.dataversion import touch
 from ova.models import Layer, LayerVersion, Producer
 from ova.settings import STORAGE_SRID
+from ova.sqlnames import quote_ident
 
 SCHEMA = "published"
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv")

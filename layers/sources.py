@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 
 from ova.errors import InvalidInput, NotFound
+from ova.sqlnames import quote_ident, split_name
 
 #: Columns preferred, in order, as the temporal dimension of a layer (``datetime`` queries).
 TEMPORAL_PREFERENCE = ("reported_at", "valid_from", "notified_on", "created_on", "updated_at",
@@ -20,14 +21,8 @@ NUMERIC_TYPES = {"integer", "bigint", "smallint", "numeric", "double precision",
 #: Never exposed through the API (internal bookkeeping).
 HIDDEN_COLUMNS = {"geom"}
 
-_NAME = re.compile(r"^(?:([a-z_][a-z0-9_]*)\.)?([a-z_][a-z0-9_]*)$")
 #: Property columns served: plain identifiers only (a column named otherwise is not exposed).
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier that came from the database catalogue."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -63,14 +58,6 @@ class Source:
             clauses.append(f"{self.column(key)}::text = :{prefix}{i}")
             params[f"{prefix}{i}"] = str(value)
         return clauses, params
-
-
-def split_name(table: str) -> tuple[str, str]:
-    """Split ``schema.table`` (schema defaults to public) after a syntax check."""
-    match = _NAME.match(table or "")
-    if not match:
-        raise InvalidInput(f"invalid table name '{table}'")
-    return match.group(1) or "public", match.group(2)
 
 
 def describe(conn, table: str, filters: dict | None = None) -> Source:

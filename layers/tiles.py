@@ -8,8 +8,9 @@ from collections import OrderedDict
 import morecantile
 from sqlalchemy import text
 
-from layers.sources import Source, quote_ident
+from layers.sources import Source
 from ova.errors import InvalidInput
+from ova.sqlnames import quote_ident
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 EXTENT = 4096

@@ -1,7 +1,7 @@
 """Compliance engine: per norm × quartier × zone version × month, in set-based SQL (no Flask).
 
 Incidents are already placed in a quartier and in the priority-zone version valid on the day they
-were reported (``etl.assignment``), so the engine never redoes a spatial join: it joins incidents
+were reported (``ova.assignment``), so the engine never redoes a spatial join: it joins incidents
 to the norms that apply to them on category, validity and scope, and aggregates.
 
 Rules, all in the Europe/Paris calendar for months, weeks and validity days:

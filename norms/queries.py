@@ -162,3 +162,31 @@ def quartier_outline_geojson(conn: Connection, quartier_id: int) -> str:
         " UNION ALL SELECT geom, name, 'zone' FROM priority_zones WHERE quartier_id = :q AND status = 'approved'"
         "   AND valid_from <= current_date AND (valid_to IS NULL OR valid_to > current_date)) s"),
         {"q": quartier_id}).scalar_one()
+
+
+# --- choices of the dashboard's pickers and forms ---------------------------------------------
+
+def producers(conn: Connection) -> list[dict]:
+    """Every producer (id, slug, name), by name."""
+    return list(conn.exec_driver_sql("SELECT id, slug, name FROM producers ORDER BY name").mappings())
+
+
+def quartiers(conn: Connection) -> list:
+    """Every quartier (id, name), by name."""
+    return conn.exec_driver_sql("SELECT id, name FROM quartiers ORDER BY name").all()
+
+
+def quartiers_by_commune(conn: Connection) -> list:
+    """Every quartier (id, name, commune_name), by commune then name."""
+    return conn.exec_driver_sql("SELECT id, name, commune_name FROM quartiers ORDER BY commune_name, name").all()
+
+
+def activity_kinds(conn: Connection) -> list[str]:
+    """The activity kinds frequency norms count."""
+    return list(conn.exec_driver_sql(
+        "SELECT DISTINCT activity_kind FROM norms WHERE metric = 'frequency' ORDER BY 1").scalars())
+
+
+def document_norms(conn: Connection) -> list:
+    """Norms met by delivering a document (id, label_fr), by code."""
+    return conn.exec_driver_sql("SELECT id, label_fr FROM norms WHERE metric = 'document' ORDER BY code").all()

@@ -16,7 +16,7 @@ import math
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from layers import catalogue
+from ova import dataversion
 from ova.errors import Conflict, InvalidInput, NotFound
 
 LOGGER = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def create_draft(conn: Connection, *, code: str, name: str, valid_from: dt.date,
         "  ORDER BY ST_Area(ST_Intersection(q.geom, g.geom)) DESC LIMIT 1), :vf, 'draft', :source, g.geom "
         "FROM g RETURNING id"),
         {"code": code, "name": name.strip() or code, "vf": valid_from, "source": source, "geojson": geojson})
-    catalogue.touch(conn, "priority_zones")
+    dataversion.touch(conn, "priority_zones")
     return zone_id
 
 
@@ -131,7 +131,7 @@ def update_draft(conn: Connection, zone_id: int, *, name: str | None = None, val
                      {"geojson": geojson, "id": zone_id})
     conn.execute(text("UPDATE priority_zones SET name = coalesce(:n, name), valid_from = coalesce(:vf, valid_from) "
                       "WHERE id = :id"), {"n": name, "vf": valid_from, "id": zone_id})
-    catalogue.touch(conn, "priority_zones")
+    dataversion.touch(conn, "priority_zones")
 
 
 def new_version(conn: Connection, zone_id: int, valid_from: dt.date) -> int:
@@ -143,7 +143,7 @@ def new_version(conn: Connection, zone_id: int, valid_from: dt.date) -> int:
 
 def approve(conn: Connection, zone_id: int) -> dict:
     """Approve a draft: close the version in force, re-place affected incidents, recompute their months."""
-    from etl.assignment import assign_points
+    from ova.assignment import assign_points
     from norms.deadlines import refresh_deadlines
     from norms.engine import keys_of_incidents, recompute
 
@@ -172,9 +172,9 @@ def approve(conn: Connection, zone_id: int) -> dict:
         placed = assign_points(conn, "incidents", ids)
         refresh_deadlines(conn, ids)
         recompute(conn, incident_ids=ids, keys=old_keys)
-    catalogue.touch(conn, "priority_zones")
+    dataversion.touch(conn, "priority_zones")
     if placed["changed"]:
-        catalogue.touch(conn, "incidents")
+        dataversion.touch(conn, "incidents")
     LOGGER.info("zone %s version %s approved: %s closed, %s incidents re-placed",
                 zone["code"], zone_id, closed, placed["changed"])
     return {"closed": closed, "incidents": len(ids), "changed": placed["changed"]}

@@ -9,8 +9,10 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
+from flask_babel import gettext as babel_gettext
 from flask_wtf import CSRFProtect
 
+from ova import i18n
 from portal import config as default_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +103,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=str(ROOT / "portal" / "translations"))
+    # Domain packages (incidents, …) mark messages through ova.i18n; the portal translates them.
+    i18n.install(babel_gettext)
 
     from portal.cli import register
 

@@ -8,17 +8,12 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from ova.errors import OvaError
+from portal import create_app
 from portal.etl_cli import load as etl_load
 from portal.etl_cli import simulate as etl_simulate
 
 
-def create_app_for_cli():
-    from portal import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=create_app_for_cli)
+@click.group(cls=FlaskGroup, create_app=create_app)
 def main():
     """Portail OVA: territorial GIS portal (OVA method)."""
 

@@ -18,10 +18,10 @@ TARGET_NAMES = ("quartiers", "zones", "incidents", "establishments", "contracts"
 def _bind():
     from flask.cli import ScriptInfo
 
-    from portal.cli import create_app_for_cli
+    from portal import create_app
 
     info = click.get_current_context().find_object(ScriptInfo)
-    if info is not None and info.create_app is not create_app_for_cli:
+    if info is not None and info.create_app is not create_app:
         return info.load_app().extensions["ova_bind"]
     from ova.db import make_engine
     from ova.settings import database_url

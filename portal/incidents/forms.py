@@ -6,7 +6,7 @@ from wtforms import EmailField, HiddenField, RadioField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.incidents.services import ADDRESS_MAX, DESCRIPTION_MAX, EMAIL_MAX, NOTE_MAX
+from incidents.fields import ADDRESS_MAX, DESCRIPTION_MAX, EMAIL_MAX, NOTE_MAX
 
 
 class ReportForm(FlaskForm):

@@ -1,6 +1,6 @@
 """Incident pages: the report form, the public page with its history, the agent work queue.
 
-Views only adapt :mod:`portal.incidents.services` (which holds every rule) to HTTP.
+Views only adapt the :mod:`incidents` domain package (which holds every rule) to HTTP.
 Rate limiting: reports per client IP are counted in the database (``incident_reports``, keyed
 hash of the address) over the last hour, so the limit holds across worker processes; set
 ``OVA_REPORTS_PER_HOUR`` (0 disables it). Behind a reverse proxy, set ``OVA_TRUSTED_PROXIES``
@@ -22,13 +22,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from incidents import queries, reports, workflow
 from layers.quartiers import quartier_extent
+from ova import ratelimit
 from ova.errors import InvalidInput, OvaError
 from ova.models import Incident
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.fields import bounded_int
-from portal.incidents import services
 from portal.incidents.forms import AnswerForm, BulkAcknowledgeForm, ReportForm, StatusForm
 from portal.maps import RemoteGeoJson, make_map, render_parts
 
@@ -94,7 +95,7 @@ class _PickPoint(MacroElement):
 def new():
     """The report form (anonymous citizens or logged-in users)."""
     session = get_session()
-    cats = services.categories(session)
+    cats = queries.categories(session)
     form = ReportForm()
     form.category.choices = [SelectChoice("", _("— Choisir —"))] + [SelectChoice(c.code, _label(c)) for c in cats]
     status, headers = 200, {}
@@ -102,9 +103,9 @@ def new():
         if form.validate_on_submit():
             upload = form.photo.data
             photo = upload.read() if upload else None
-            key = services.client_hash(current_app.config["SECRET_KEY"], request.remote_addr)
+            key = ratelimit.client_hash(current_app.config["SECRET_KEY"], request.remote_addr)
             try:
-                created = services.create_report(session, services.NewReport(
+                created = reports.create_report(session, reports.NewReport(
                     category=form.category.data, lat=form.lat.data, lon=form.lon.data,
                     description=form.description.data, address=form.address.data, email=form.email.data,
                     photo=photo or None, client_key=key,
@@ -139,30 +140,30 @@ def new():
 def duplicates():
     """Open incidents of the same category within 50 m of a point (JSON), shown before submitting."""
     category = request.args.get("category", "")
-    found = services.find_duplicates(get_session(), category, request.args.get("lat"), request.args.get("lon"))
+    found = queries.find_duplicates(get_session(), category, request.args.get("lat"), request.args.get("lon"))
     for d in found:
         d["status_label"] = str(STATUS_LABELS[d["status"]])
         d["url"] = url_for("incidents.detail", incident_id=d["id"])
-    return jsonify(duplicates=found, radius_m=services.DUPLICATE_RADIUS_M)
+    return jsonify(duplicates=found, radius_m=queries.DUPLICATE_RADIUS_M)
 
 
 @bp.route("/places.json")
 def places():
     """Places matching typed address text (known addresses, quartiers), to set the point."""
-    return jsonify(places=services.find_places(get_session(), request.args.get("q")))
+    return jsonify(places=reports.find_places(get_session(), request.args.get("q")))
 
 
 @bp.route("/<int:incident_id>")
 def detail(incident_id: int):
     """Public page of an incident: status history, deadline, responsible service; no personal data."""
     session = get_session()
-    incident = services.incident_detail(session, incident_id)
+    incident = queries.incident_detail(session, incident_id)
     model = session.get(Incident, incident_id)
     actor = current_user if current_user.is_authenticated else None
     actions = [(a, REOPEN_LABEL if model.status == "resolved" else ACTION_LABELS[a])
-               for a in services.allowed_transitions(actor, model)]
+               for a in workflow.allowed_transitions(actor, model)]
     # The reporter's email is shown to the responsible service only, never on the public page.
-    contact = services.reporter_contact(session, model) if services.can_handle(actor, model) else None
+    contact = workflow.reporter_contact(session, model) if workflow.can_handle(actor, model) else None
     lat, lon = incident["lat"], incident["lon"]
     m = _new_map(session, height="300px", bounds=[[lat - 0.002, lon - 0.003], [lat + 0.002, lon + 0.003]])
     folium.CircleMarker([lat, lon], radius=9, color="#c00", fill=True,
@@ -174,7 +175,7 @@ def detail(incident_id: int):
 @bp.route("/<int:incident_id>/photo")
 def photo(incident_id: int):
     """The re-encoded photo of a report (no metadata)."""
-    detail_row = services.incident_detail(get_session(), incident_id)
+    detail_row = queries.incident_detail(get_session(), incident_id)
     if not detail_row["photo_path"]:
         abort(404)
     return send_from_directory(current_app.config["PHOTO_DIR"], detail_row["photo_path"], max_age=3600)
@@ -189,7 +190,7 @@ def change_status(incident_id: int):
         raise InvalidInput(_("Formulaire incomplet ou expiré."))
     session = get_session()
     try:
-        services.change_status(session, incident_id, form.to_status.data, actor=current_user,
+        workflow.change_status(session, incident_id, form.to_status.data, actor=current_user,
                                note=form.note.data)
     except OvaError:
         session.rollback()
@@ -203,21 +204,21 @@ def change_status(incident_id: int):
 def follow_up(incident_id: int, token: str):
     """The reporter's private follow-up page: confirm or dispute a resolution."""
     session = get_session()
-    services.check_follow_up(session, incident_id, token)
+    workflow.check_follow_up(session, incident_id, token)
     form = AnswerForm()
     if form.validate_on_submit():
         try:
-            services.answer_resolution(session, incident_id, confirmed=form.answer.data == "confirmed",
+            workflow.answer_resolution(session, incident_id, confirmed=form.answer.data == "confirmed",
                                        comment=form.comment.data, token=token)
         except OvaError as err:
             session.rollback()
             flash(err.message, "danger")
-            return render_template("incidents/follow_up.html", incident=services.incident_detail(session, incident_id),
+            return render_template("incidents/follow_up.html", incident=queries.incident_detail(session, incident_id),
                                    form=form), err.status
         session.commit()
         flash(_("Merci, votre réponse est enregistrée."), "success")
         return redirect(url_for("incidents.detail", incident_id=incident_id))
-    return render_template("incidents/follow_up.html", incident=services.incident_detail(session, incident_id),
+    return render_template("incidents/follow_up.html", incident=queries.incident_detail(session, incident_id),
                            form=form)
 
 
@@ -234,7 +235,7 @@ def queue():
     """The agent's work queue: open incidents of the service, earliest deadline first."""
     session = get_session()
     producer_id = _queue_producer()
-    rows = services.work_queue(session, producer_id)
+    rows = queries.work_queue(session, producer_id)
     m = _new_map(session, height="45vh")
     for overdue, name, color in ((True, _("En retard"), "#c00000"), (False, _("Dans les délais ou sans délai"), "#000091")):
         RemoteGeoJson(
@@ -247,14 +248,14 @@ def queue():
         ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_template("incidents/queue.html", rows=rows, form=BulkAcknowledgeForm(),
-                           producer=services.producer_name(session, producer_id), map=render_parts(m, _static))
+                           producer=queries.producer_name(session, producer_id), map=render_parts(m, _static))
 
 
 @bp.route("/queue.geojson")
 @roles_required("agent", "admin")
 def queue_geojson():
     """The work queue as GeoJSON (optionally only overdue=1 or overdue=0)."""
-    data = services.work_queue_geojson(get_session(), _queue_producer())
+    data = queries.work_queue_geojson(get_session(), _queue_producer())
     for feature in data["features"]:
         feature["properties"]["status_label"] = str(STATUS_LABELS[feature["properties"]["status"]])
     if request.args.get("overdue") in ("0", "1"):
@@ -279,7 +280,7 @@ def bulk_acknowledge():
         return redirect(url_for("incidents.queue"))
     session = get_session()
     try:
-        services.change_status(session, ids, "acknowledged", actor=current_user,
+        workflow.change_status(session, ids, "acknowledged", actor=current_user,
                                note=_("Pris en compte (traitement groupé)"))
     except OvaError:
         session.rollback()

@@ -93,7 +93,7 @@ def _commune_arg() -> tuple[list[str], str | None]:
 def producer_view():
     """My service's compliance: agents see their producer; urbanists and admins pick one."""
     conn = _conn()
-    producers = conn.exec_driver_sql("SELECT id, slug, name FROM producers ORDER BY name").mappings().all()
+    producers = queries.producers(conn)
     if current_user.role == "agent":
         producer_id = current_user.producer_id
     else:
@@ -176,7 +176,7 @@ def norm_edit(norm_id: int):
     conn = session.connection()
     norm = services.get_norm(conn, norm_id)
     form = NormForm(data={**norm, "category_codes": ", ".join(norm["category_codes"] or [])})
-    quartiers = conn.exec_driver_sql("SELECT id, name FROM quartiers ORDER BY name").all()
+    quartiers = queries.quartiers(conn)
     form.quartier_id.choices = [SelectChoice(None, "—")] + [SelectChoice(q.id, q.name) for q in quartiers]
     calendars = conn.exec_driver_sql("SELECT id, label_fr, label_en FROM calendars ORDER BY id").all()
     form.calendar_id.choices = [SelectChoice(None, _("calendrier par défaut"))] + [
@@ -207,7 +207,7 @@ def norm_edit(norm_id: int):
 @bp.route("/grille")
 def grid():
     conn = _conn()
-    quartiers = conn.exec_driver_sql("SELECT id, name, commune_name FROM quartiers ORDER BY commune_name, name").all()
+    quartiers = queries.quartiers_by_commune(conn)
     quartier_id = request.args.get("quartier", type=bounded_int) or (quartiers[0].id if quartiers else None)
     years = services.audit_years(conn, quartier_id)
     year = request.args.get("year", type=bounded_int) or years[0]
@@ -244,10 +244,9 @@ def activities():
     """Log an activity (frequency norms) or a document delivery (document norms)."""
     session = get_session()
     conn = session.connection()
-    quartiers = conn.exec_driver_sql("SELECT id, name FROM quartiers ORDER BY name").all()
-    kinds = list(conn.exec_driver_sql(
-        "SELECT DISTINCT activity_kind FROM norms WHERE metric = 'frequency' ORDER BY 1").scalars())
-    documents = conn.exec_driver_sql("SELECT id, label_fr FROM norms WHERE metric = 'document' ORDER BY code").all()
+    quartiers = queries.quartiers(conn)
+    kinds = queries.activity_kinds(conn)
+    documents = queries.document_norms(conn)
     activity, delivery = ActivityForm(prefix="a"), DeliveryForm(prefix="d")
     activity.kind.choices = kinds
     activity.quartier_id.choices = [SelectChoice(q.id, q.name) for q in quartiers]

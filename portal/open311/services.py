@@ -11,8 +11,9 @@ import datetime as dt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from incidents.queries import is_overdue
 from ova.errors import InvalidInput, NotFound
-from portal.incidents.services import CLOSED_STATUSES, OPEN_STATUSES, is_overdue
+from ova.models import CLOSED_STATUSES, OPEN_STATUSES
 
 #: Open311 status → our statuses.
 STATUS_MAP = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}

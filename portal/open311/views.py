@@ -12,11 +12,12 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, json, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from incidents import queries, reports
+from ova import ratelimit
 from ova.errors import Forbidden, InvalidInput, NotFound, OvaError
 from portal import csrf
 from portal.auth.tokens import user_for_token
 from portal.database import get_session
-from portal.incidents import services as incidents
 from portal.open311 import services
 
 bp = Blueprint("open311", __name__)
@@ -128,18 +129,18 @@ def request_create(fmt):
         raise InvalidInput("lat and long are required (address_string alone cannot be located)")
     media = request.files.get("media")
     try:
-        created = incidents.create_report(session, incidents.NewReport(
+        created = reports.create_report(session, reports.NewReport(
             category=form.get("service_code"), lat=form.get("lat"), lon=form.get("long"),
             description=form.get("description"), address=form.get("address_string"), email=form.get("email"),
             photo=media.read() if media else None, reporter_id=user.id, source="open311",
             # Counted per API key: one integrator may relay many citizens from one address.
-            client_key=incidents.client_hash(current_app.config["SECRET_KEY"], f"open311-user:{user.id}"),
+            client_key=ratelimit.client_hash(current_app.config["SECRET_KEY"], f"open311-user:{user.id}"),
         ), photo_dir=Path(current_app.config["PHOTO_DIR"]), rate_limit=current_app.config["OPEN311_REPORTS_PER_HOUR"])
     except OvaError:
         session.rollback()
         raise
     session.commit()
-    notice = "Signalement transmis à : " + (incidents.producer_name(session, created.incident.producer_id)
+    notice = "Signalement transmis à : " + (queries.producer_name(session, created.incident.producer_id)
                                             or "service à déterminer")
     return render([{"service_request_id": created.incident.id, "service_notice": notice, "account_id": None}],
                   fmt, "service_requests", 201)

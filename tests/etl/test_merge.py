@@ -1,7 +1,7 @@
 """The merge: new keys inserted, differing rows updated, placement and deadlines set while merging."""
 from sqlalchemy import text
 
-from etl.assignment import assign_points, build_quartier_cells, placement_sql
+from ova.assignment import assign_points, build_quartier_cells, placement_sql
 from etl.targets import load
 from tests.conftest import GEODATA
 from tests.etl.conftest import DANSMARUE_GEOJSON, PARIS_QUARTIERS

@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select, text
 
-from layers.catalogue import seed_layers, touch
+from layers.catalogue import seed_layers
+from ova.dataversion import touch
 from ova.errors import InvalidInput
 from ova.models import Layer, Producer
 

@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 from sqlalchemy import text
 
-from layers.catalogue import touch
+from ova.dataversion import touch
 from layers.tiles import tile_bounds
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from etl.assignment import assign_points
+from ova.assignment import assign_points
 from norms.engine import compute_all, recompute
 
 UTC = dt.timezone.utc

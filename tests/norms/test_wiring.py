@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from portal.incidents.services import change_status
+from incidents.workflow import change_status
 
 
 def _setup(session, producer):

@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from etl.assignment import assign_points
+from ova.assignment import assign_points
 from norms.engine import compute_all
 from norms.publication import publish_month
 from norms.zones import approve, create_draft, new_version, parse_geometry, update_draft

@@ -12,7 +12,7 @@ from layers.publish import publish
 from ova import audit
 from ova.models import AuditEntry
 from portal.auth.services import create_user
-from portal.incidents import services as incidents
+from incidents import workflow
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,7 @@ def test_record_refuses_bad_table_or_action(session, table, action):
 
 def test_status_change_is_logged_with_before_and_after(session, incident, make_user):
     agent = make_user("agent")
-    incidents.change_status(session, incident, "acknowledged", actor=agent, note="vu")
+    workflow.change_status(session, incident, "acknowledged", actor=agent, note="vu")
     (entry,) = _entries(session, "incidents")
     assert (entry.actor_id, entry.row_id, entry.action) == (agent.id, str(incident), "update")
     assert entry.before["status"] == "new" and entry.before["acknowledged_at"] is None
@@ -78,7 +78,7 @@ def test_status_change_is_logged_with_before_and_after(session, incident, make_u
 
 def test_refused_status_change_leaves_no_entry(session, incident, make_user):
     with pytest.raises(Exception):
-        incidents.change_status(session, incident, "acknowledged", actor=make_user("citizen"))
+        workflow.change_status(session, incident, "acknowledged", actor=make_user("citizen"))
     assert _entries(session, "incidents") == []
 
 

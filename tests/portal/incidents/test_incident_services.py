@@ -8,8 +8,10 @@ from sqlalchemy import func, select, text
 
 from ova.errors import Conflict, Forbidden, InvalidInput
 from ova.models import Incident, IncidentEvent, IncidentReport, Producer
-from portal.incidents import services
-from portal.incidents.services import NewReport, RateLimited
+from incidents import queries, reports, workflow
+from incidents.reports import NewReport
+from ova import ratelimit
+from ova.ratelimit import RateLimited
 
 INSIDE = (48.8530, 2.3499)
 FAR = (43.2965, 5.3698)
@@ -26,7 +28,7 @@ def _count(session, model=Incident):
 
 
 def test_report_is_stored_routed_placed_and_gets_a_deadline(session, territory, graffiti_norm, producer):
-    created = services.create_report(session, _report(email="Moi@Example.org"))
+    created = reports.create_report(session, _report(email="Moi@Example.org"))
     incident = created.incident
     assert incident.status == "new"
     assert incident.quartier_id == territory
@@ -41,7 +43,7 @@ def test_report_is_stored_routed_placed_and_gets_a_deadline(session, territory, 
 
 
 def test_no_norm_means_no_deadline(session, territory):
-    incident = services.create_report(session, _report(category="eclairage")).incident
+    incident = reports.create_report(session, _report(category="eclairage")).incident
     assert incident.expected_at is None and incident.norm_id is None
 
 
@@ -50,7 +52,7 @@ def test_quartier_norm_is_stricter_than_the_territory_norm(session, connection, 
         "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, category_codes, "
         "delay_value, valid_from) VALUES ('graffiti-cite-24h', 'EP2', 'x', 'x', 'response_delay', 'quartier', "
         ":q, ARRAY['graffiti'], 24, '2020-01-01')"), {"q": territory})
-    incident = services.create_report(session, _report()).incident
+    incident = reports.create_report(session, _report()).incident
     assert incident.expected_at - incident.reported_at == dt.timedelta(hours=24)
 
 
@@ -64,9 +66,9 @@ def test_priority_zone_norm_applies_inside_the_zone_only(session, connection, te
         "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_value, "
         "valid_from) VALUES ('graffiti-zcp-48h', 'EP2', 'x', 'x', 'response_delay', 'priority_zones', "
         "ARRAY['graffiti'], 48, '2020-01-01')"))
-    inside = services.create_report(session, _report()).incident
-    outside = services.create_report(session, _report(lat=48.845, lon=2.335)).incident
-    other_category = services.create_report(session, _report(category="encombrants")).incident
+    inside = reports.create_report(session, _report()).incident
+    outside = reports.create_report(session, _report(lat=48.845, lon=2.335)).incident
+    other_category = reports.create_report(session, _report(category="encombrants")).incident
     assert inside.zone_id == zone and outside.zone_id is None
     assert inside.expected_at - inside.reported_at == dt.timedelta(hours=48)
     assert outside.expected_at - outside.reported_at == dt.timedelta(hours=72)
@@ -83,11 +85,11 @@ def test_competence_area_overrides_the_default_producer(session, connection, ter
     police = session.scalar(select(Producer.id).where(Producer.slug == "police-municipale"))
     proprete = session.scalar(select(Producer.id).where(Producer.slug == "proprete"))
     # Graffiti (EP2, handled by propreté): the area of a service handling the tâche wins.
-    assert services.create_report(session, _report()).incident.producer_id == proprete
+    assert reports.create_report(session, _report()).incident.producer_id == proprete
     # Voirie has no competence area here: the smallest area containing the point is chosen.
-    assert services.create_report(session, _report(category="voirie")).incident.producer_id == proprete
+    assert reports.create_report(session, _report(category="voirie")).incident.producer_id == proprete
     # Outside every competence area: the category's default producer.
-    far_in_territory = services.create_report(session, _report(category="voirie", lat=48.845, lon=2.335))
+    far_in_territory = reports.create_report(session, _report(category="voirie", lat=48.845, lon=2.335))
     assert far_in_territory.incident.producer_id == voirie.id
     assert police is not None
 
@@ -107,7 +109,7 @@ def test_competence_area_overrides_the_default_producer(session, connection, ter
 def test_bad_reports_are_refused_and_nothing_is_stored(session, territory, photo_dir, changes, message):
     before = _count(session)
     with pytest.raises(InvalidInput, match=message):
-        services.create_report(session, _report(**changes), photo_dir=photo_dir)
+        reports.create_report(session, _report(**changes), photo_dir=photo_dir)
     assert _count(session) == before
     assert not photo_dir.exists()
 
@@ -116,7 +118,7 @@ def test_gif_photo_is_refused(session, territory, photo_dir):
     out = io.BytesIO()
     Image.new("RGB", (10, 10)).save(out, "GIF")
     with pytest.raises(InvalidInput, match="JPEG ou PNG, pas GIF"):
-        services.create_report(session, _report(photo=out.getvalue()), photo_dir=photo_dir)
+        reports.create_report(session, _report(photo=out.getvalue()), photo_dir=photo_dir)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
@@ -124,7 +126,7 @@ def test_photo_is_reencoded_without_exif(session, territory, photo_dir, make_ima
     original = make_image(fmt)
     if fmt == "JPEG":
         assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)  # the fixture has GPS
-    created = services.create_report(session, _report(photo=original), photo_dir=photo_dir)
+    created = reports.create_report(session, _report(photo=original), photo_dir=photo_dir)
     stored = (photo_dir / created.photo_path).read_bytes()
     image = Image.open(io.BytesIO(stored))
     assert image.format == fmt
@@ -134,28 +136,28 @@ def test_photo_is_reencoded_without_exif(session, territory, photo_dir, make_ima
 
 
 def test_html_in_the_description_is_stored_as_typed(session, territory):
-    created = services.create_report(session, _report(description="<script>alert(1)</script>"))
+    created = reports.create_report(session, _report(description="<script>alert(1)</script>"))
     assert created.incident.description == "<script>alert(1)</script>"
 
 
 def test_rate_limit_per_client(session, territory):
-    key = services.client_hash("secret", "203.0.113.9")
+    key = ratelimit.client_hash("secret", "203.0.113.9")
     assert key != "203.0.113.9"
     for _ in range(2):
-        services.create_report(session, _report(client_key=key), rate_limit=2)
+        reports.create_report(session, _report(client_key=key), rate_limit=2)
     with pytest.raises(RateLimited, match="trop de signalements"):
-        services.create_report(session, _report(client_key=key), rate_limit=2)
+        reports.create_report(session, _report(client_key=key), rate_limit=2)
     # Another client is not affected.
-    services.create_report(session, _report(client_key=services.client_hash("secret", "198.51.100.1")),
+    reports.create_report(session, _report(client_key=ratelimit.client_hash("secret", "198.51.100.1")),
                            rate_limit=2)
 
 
 def test_duplicates_are_open_same_category_within_50_m(session, territory):
-    first = services.create_report(session, _report()).incident
-    other_category = services.create_report(session, _report(category="proprete")).incident
+    first = reports.create_report(session, _report()).incident
+    other_category = reports.create_report(session, _report(category="proprete")).incident
     # About 110 m north: too far.
-    services.create_report(session, _report(lat=INSIDE[0] + 0.001))
-    near = services.find_duplicates(session, "graffiti", INSIDE[0] + 0.0002, INSIDE[1])
+    reports.create_report(session, _report(lat=INSIDE[0] + 0.001))
+    near = queries.find_duplicates(session, "graffiti", INSIDE[0] + 0.0002, INSIDE[1])
     assert [d["id"] for d in near] == [first.id]
     assert near[0]["distance_m"] <= 50
     assert other_category.id not in [d["id"] for d in near]
@@ -165,7 +167,7 @@ def test_duplicates_are_open_same_category_within_50_m(session, territory):
 
 @pytest.fixture
 def incident(session, territory):
-    return services.create_report(session, _report()).incident
+    return reports.create_report(session, _report()).incident
 
 
 @pytest.fixture
@@ -182,7 +184,7 @@ def other_agent(session, voirie):
 def test_agent_of_the_service_walks_the_whole_workflow(session, incident, make_user):
     agent = make_user("agent")
     for status in ("acknowledged", "in_progress", "resolved"):
-        services.change_status(session, incident.id, status, actor=agent, note=f"étape {status}")
+        workflow.change_status(session, incident.id, status, actor=agent, note=f"étape {status}")
     session.refresh(incident)
     assert incident.status == "resolved"
     assert incident.acknowledged_at is not None and incident.resolved_at is not None
@@ -197,18 +199,18 @@ def test_agent_of_the_service_walks_the_whole_workflow(session, incident, make_u
 @pytest.mark.parametrize("role", ["citizen", "commercant", "urbaniste", "banque"])
 def test_other_roles_cannot_change_status(session, incident, make_user, role):
     with pytest.raises(Forbidden):
-        services.change_status(session, incident.id, "acknowledged", actor=make_user(role))
+        workflow.change_status(session, incident.id, "acknowledged", actor=make_user(role))
     session.refresh(incident)
     assert incident.status == "new"
 
 
 def test_agent_of_another_service_cannot_change_status(session, incident, other_agent):
     with pytest.raises(Forbidden, match="un autre service"):
-        services.change_status(session, incident.id, "acknowledged", actor=other_agent)
+        workflow.change_status(session, incident.id, "acknowledged", actor=other_agent)
 
 
 def test_admin_can_change_any_status(session, incident, make_user):
-    services.change_status(session, incident.id, "acknowledged", actor=make_user("admin"))
+    workflow.change_status(session, incident.id, "acknowledged", actor=make_user("admin"))
     assert incident.status == "acknowledged"
 
 
@@ -220,55 +222,55 @@ def test_admin_can_change_any_status(session, incident, make_user):
 def test_forbidden_transitions(session, incident, make_user, path, target):
     agent = make_user("agent")
     for status in path:
-        services.change_status(session, incident.id, status, actor=agent, note="raison")
+        workflow.change_status(session, incident.id, status, actor=agent, note="raison")
     with pytest.raises(Conflict, match="ne peut pas passer de"):
-        services.change_status(session, incident.id, target, actor=agent, note="raison")
+        workflow.change_status(session, incident.id, target, actor=agent, note="raison")
 
 
 def test_rejection_needs_a_reason(session, incident, make_user):
     agent = make_user("agent")
     with pytest.raises(InvalidInput, match="une note est obligatoire"):
-        services.change_status(session, incident.id, "rejected", actor=agent, note="  ")
-    services.change_status(session, incident.id, "rejected", actor=agent, note="Domaine privé")
+        workflow.change_status(session, incident.id, "rejected", actor=agent, note="  ")
+    workflow.change_status(session, incident.id, "rejected", actor=agent, note="Domaine privé")
     assert incident.status == "rejected" and incident.resolved_at is None
 
 
 def test_bulk_change_is_all_or_nothing(session, territory, make_user, other_agent):
     agent = make_user("agent")
-    mine = services.create_report(session, _report()).incident
-    theirs = services.create_report(session, _report(category="voirie")).incident
+    mine = reports.create_report(session, _report()).incident
+    theirs = reports.create_report(session, _report(category="voirie")).incident
     with pytest.raises(Forbidden):
-        services.change_status(session, [mine.id, theirs.id], "acknowledged", actor=agent)
+        workflow.change_status(session, [mine.id, theirs.id], "acknowledged", actor=agent)
     session.refresh(mine)
     assert mine.status == "new"
 
 
 def test_status_change_hooks_run_with_the_ids(session, incident, make_user, monkeypatch):
     calls = []
-    monkeypatch.setattr(services, "STATUS_CHANGE_HOOKS", [lambda conn, ids: calls.append(list(ids))])
-    services.change_status(session, [incident.id], "acknowledged", actor=make_user("agent"))
+    monkeypatch.setattr(workflow, "STATUS_CHANGE_HOOKS", [lambda conn, ids: calls.append(list(ids))])
+    workflow.change_status(session, [incident.id], "acknowledged", actor=make_user("agent"))
     assert calls == [[incident.id]]
 
 
 def test_reporter_confirms_or_disputes_a_resolution(session, territory, make_user):
-    created = services.create_report(session, _report())
+    created = reports.create_report(session, _report())
     agent = make_user("agent")
     with pytest.raises(Conflict, match="seul un signalement résolu"):
-        services.answer_resolution(session, created.incident.id, confirmed=True, token=created.token)
+        workflow.answer_resolution(session, created.incident.id, confirmed=True, token=created.token)
     for status in ("acknowledged", "in_progress", "resolved"):
-        services.change_status(session, created.incident.id, status, actor=agent)
+        workflow.change_status(session, created.incident.id, status, actor=agent)
     with pytest.raises(Forbidden):
-        services.answer_resolution(session, created.incident.id, confirmed=True, token="wrong")
+        workflow.answer_resolution(session, created.incident.id, confirmed=True, token="wrong")
     with pytest.raises(InvalidInput, match="commentaire : champ obligatoire"):
-        services.answer_resolution(session, created.incident.id, confirmed=False, token=created.token)
-    report = services.answer_resolution(session, created.incident.id, confirmed=False,
+        workflow.answer_resolution(session, created.incident.id, confirmed=False, token=created.token)
+    report = workflow.answer_resolution(session, created.incident.id, confirmed=False,
                                         comment="Le tag est toujours là", token=created.token)
     assert report.confirmation == "disputed" and report.confirmed_at is not None
 
 
 def test_public_detail_has_no_personal_data(session, incident, make_user):
-    services.change_status(session, incident.id, "acknowledged", actor=make_user("agent"), note="vu")
-    detail = services.incident_detail(session, incident.id)
+    workflow.change_status(session, incident.id, "acknowledged", actor=make_user("agent"), note="vu")
+    detail = queries.incident_detail(session, incident.id)
     flat = repr(detail)
     assert "@" not in flat.replace("proprete@ville.example", "")
     assert "Test agent" not in flat
@@ -277,10 +279,10 @@ def test_public_detail_has_no_personal_data(session, incident, make_user):
 
 
 def test_work_queue_sorted_by_deadline_with_overdue_flag(session, connection, territory, producer, graffiti_norm):
-    old = services.create_report(session, _report(reported_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))).incident
-    fresh = services.create_report(session, _report()).incident
-    no_deadline = services.create_report(session, _report(category="proprete")).incident
-    queue = services.work_queue(session, producer.id)
+    old = reports.create_report(session, _report(reported_at=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))).incident
+    fresh = reports.create_report(session, _report()).incident
+    no_deadline = reports.create_report(session, _report(category="proprete")).incident
+    queue = queries.work_queue(session, producer.id)
     assert [r["id"] for r in queue] == [old.id, fresh.id, no_deadline.id]
     assert [r["overdue"] for r in queue] == [True, False, False]
 
@@ -288,39 +290,39 @@ def test_work_queue_sorted_by_deadline_with_overdue_flag(session, connection, te
 # --- typed address text ------------------------------------------------------------------------
 
 def test_places_from_known_addresses_and_quartiers(session, territory):
-    services.create_report(session, _report(address="12 rue de la Cité, 75004 Paris"))
-    services.create_report(session, _report(address="12 rue de la Cité, 75004 Paris", lat=48.854))
-    places = services.find_places(session, "rue de la cit")
+    reports.create_report(session, _report(address="12 rue de la Cité, 75004 Paris"))
+    reports.create_report(session, _report(address="12 rue de la Cité, 75004 Paris", lat=48.854))
+    places = reports.find_places(session, "rue de la cit")
     assert [p["label"] for p in places] == ["12 rue de la Cité, 75004 Paris"]
     assert places[0]["lat"] == pytest.approx(48.854, abs=1e-5)  # the most recent report
-    assert [p["kind"] for p in services.find_places(session, "Cité (test)")] == ["quartier"]
-    assert services.find_places(session, "ab") == []
-    assert services.find_places(session, "100%_") == []  # LIKE wildcards are literal
+    assert [p["kind"] for p in reports.find_places(session, "Cité (test)")] == ["quartier"]
+    assert reports.find_places(session, "ab") == []
+    assert reports.find_places(session, "100%_") == []  # LIKE wildcards are literal
 
 
 def test_typed_address_without_a_point_is_located(session, territory):
-    services.create_report(session, _report(address="3 quai aux Fleurs"))
-    created = services.create_report(session, _report(lat=None, lon=None, address="3 QUAI AUX FLEURS"))
+    reports.create_report(session, _report(address="3 quai aux Fleurs"))
+    created = reports.create_report(session, _report(lat=None, lon=None, address="3 QUAI AUX FLEURS"))
     lat = session.scalar(select(func.ST_Y(func.ST_Transform(Incident.geom, 4326)))
                          .where(Incident.id == created.incident.id))
     assert lat == pytest.approx(INSIDE[0], abs=1e-6)
     with pytest.raises(InvalidInput, match="adresse inconnue ou ambiguë"):
-        services.create_report(session, _report(lat=None, lon=None, address="rue inconnue"))
+        reports.create_report(session, _report(lat=None, lon=None, address="rue inconnue"))
 
 
 def test_disputed_resolution_shows_in_the_queue_and_can_be_reopened(session, territory, make_user, producer):
-    created = services.create_report(session, _report())
+    created = reports.create_report(session, _report())
     agent = make_user("agent")
     for status in ("acknowledged", "in_progress", "resolved"):
-        services.change_status(session, created.incident.id, status, actor=agent)
-    assert services.work_queue(session, producer.id) == []
-    services.answer_resolution(session, created.incident.id, confirmed=False, comment="Toujours là",
+        workflow.change_status(session, created.incident.id, status, actor=agent)
+    assert queries.work_queue(session, producer.id) == []
+    workflow.answer_resolution(session, created.incident.id, confirmed=False, comment="Toujours là",
                                token=created.token)
-    queue = services.work_queue(session, producer.id)
+    queue = queries.work_queue(session, producer.id)
     assert [(r["id"], r["disputed"], r["overdue"]) for r in queue] == [(created.incident.id, True, False)]
     with pytest.raises(InvalidInput, match="une note est obligatoire"):
-        services.change_status(session, created.incident.id, "in_progress", actor=agent)
-    services.change_status(session, created.incident.id, "in_progress", actor=agent, note="On y retourne")
+        workflow.change_status(session, created.incident.id, "in_progress", actor=agent)
+    workflow.change_status(session, created.incident.id, "in_progress", actor=agent, note="On y retourne")
     assert created.incident.status == "in_progress" and created.incident.resolved_at is None
 
 
@@ -336,8 +338,8 @@ def test_reports_and_status_changes_invalidate_the_incident_layers(session, terr
         return session.scalar(text("SELECT data_version FROM layers WHERE id = :id"), {"id": layer_id})
 
     before = version()
-    incident = services.create_report(session, _report()).incident
+    incident = reports.create_report(session, _report()).incident
     after_report = version()
     assert after_report > before
-    services.change_status(session, incident.id, "acknowledged", actor=make_user("admin"))
+    workflow.change_status(session, incident.id, "acknowledged", actor=make_user("admin"))
     assert version() > after_report

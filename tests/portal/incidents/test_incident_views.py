@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ova.models import Incident, IncidentEvent, IncidentReport, Producer, User
-from portal.incidents import services
-from portal.incidents.services import NewReport
+from incidents import reports, workflow
+from incidents.reports import NewReport
 
 INSIDE = (48.8530, 2.3499)
 FAR = (43.2965, 5.3698)
@@ -114,7 +114,7 @@ def test_form_requires_a_csrf_token(app, client, territory, session):
 
 
 def test_duplicates_endpoint(client, session, territory):
-    existing = services.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1])).incident
+    existing = reports.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1])).incident
     data = client.get(f"/incidents/duplicates.json?category=graffiti&lat={INSIDE[0] + 0.0002}&lon={INSIDE[1]}").json
     assert [d["id"] for d in data["duplicates"]] == [existing.id]
     assert data["duplicates"][0]["url"] == f"/incidents/{existing.id}"
@@ -132,7 +132,7 @@ def test_logged_in_commercant_report_is_linked_to_the_account(login_as, session,
 
 @pytest.fixture
 def created(session, territory, graffiti_norm):
-    return services.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
+    return reports.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
                                                      description="tag"))
 
 
@@ -174,7 +174,7 @@ def test_agent_sees_buttons_and_rejection_needs_a_reason(login_as, session, crea
 def test_reporter_disputes_the_resolution(client, login_as, session, created, make_user):
     agent = make_user("agent", "agent2@example.org")
     for status in ("acknowledged", "in_progress", "resolved"):
-        services.change_status(session, created.incident.id, status, actor=agent)
+        workflow.change_status(session, created.incident.id, status, actor=agent)
     url = f"/incidents/{created.incident.id}/suivi/{created.token}"
     assert client.get(url).status_code == 200
     assert client.get(f"/incidents/{created.incident.id}/suivi/wrong-token").status_code == 403
@@ -185,9 +185,9 @@ def test_reporter_disputes_the_resolution(client, login_as, session, created, ma
 
 
 def test_work_queue_lists_my_service_and_bulk_acknowledges(login_as, session, territory, graffiti_norm):
-    mine = [services.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1])).incident
+    mine = [reports.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1])).incident
             for _ in range(2)]
-    other = services.create_report(session, NewReport(category="voirie", lat=INSIDE[0], lon=INSIDE[1])).incident
+    other = reports.create_report(session, NewReport(category="voirie", lat=INSIDE[0], lon=INSIDE[1])).incident
     c = login_as("agent")
     page = c.get("/incidents/queue").get_data(as_text=True)
     for i in mine:
@@ -217,7 +217,7 @@ def test_work_queue_needs_login(client):
 
 
 def test_places_endpoint(client, session, territory):
-    services.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
+    reports.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
                                               address="3 quai aux Fleurs"))
     data = client.get("/incidents/places.json?q=quai aux").json
     assert data["places"][0]["label"] == "3 quai aux Fleurs"
@@ -263,7 +263,7 @@ def test_nav_links_for_agents(login_as, client, territory):
 
 
 def test_reporter_email_is_shown_to_the_responsible_service_only(client, login_as, session, territory, make_user):
-    created = services.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
+    created = reports.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
                                                         email="voisin@example.org"))
     url = f"/incidents/{created.incident.id}"
     assert "voisin@example.org" in login_as("agent").get(url).get_data(as_text=True)

@@ -106,14 +106,14 @@ def test_post_xml_response(client, territory, api_key):
 
 
 def test_get_requests_filters(client, session, territory, api_key, make_user):
-    from portal.incidents import services as inc
+    from incidents import reports, workflow
 
-    old = inc.create_report(session, inc.NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
+    old = reports.create_report(session, reports.NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
                                                    reported_at=dt.datetime(2024, 1, 10, tzinfo=dt.timezone.utc))).incident
-    recent = inc.create_report(session, inc.NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1])).incident
-    light = inc.create_report(session, inc.NewReport(category="eclairage", lat=INSIDE[0], lon=INSIDE[1])).incident
+    recent = reports.create_report(session, reports.NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1])).incident
+    light = reports.create_report(session, reports.NewReport(category="eclairage", lat=INSIDE[0], lon=INSIDE[1])).incident
     admin = make_user("admin")
-    inc.change_status(session, light.id, "rejected", actor=admin, note="Déjà réparé")
+    workflow.change_status(session, light.id, "rejected", actor=admin, note="Déjà réparé")
 
     def ids(query, fmt="json"):
         resp = client.get(f"/open311/v2/requests.{fmt}?{query}")

@@ -1,0 +1,39 @@
+"""Typed SQLAlchemy 2 models of the OVA schema.
+
+Every geometry is stored in Lambert-93 (``STORAGE_SRID``) with a GiST index; web clients get
+WGS 84 through ``ST_Transform`` at query time. Enumerations are text columns with CHECK
+constraints so that adding a value is a plain migration.
+
+One module per domain (``base``, ``reference``, ``territory``, ``incidents``, ``norms``,
+``economy``, ``layers``, ``accounts``, ``indicators``); import the models from ``ova.models``.
+"""
+from __future__ import annotations
+
+from ova.models.base import Base, NAMING, geometry
+from ova.models.reference import Producer, ChampAction, TacheStandard, TacheProducer
+from ova.models.territory import ZONE_STATUSES, Quartier, PriorityZone
+from ova.models.incidents import (INCIDENT_STATUSES, OPEN_STATUSES, CLOSED_STATUSES, IncidentCategory,
+                                  Incident, REPORTER_CONFIRMATIONS, IncidentEvent, IncidentHold,
+                                  IncidentReport)
+from ova.models.norms import (NORM_METRICS, NORM_SCOPES, NORM_PERIODS, DELAY_UNITS, Calendar,
+                              CalendarClosedDay, CalendarDay, Norm, COMPLIANCE_STATUSES, TacheAudit,
+                              Activity, DocumentDelivery, ComplianceResult, CompliancePublication,
+                              PublishedResult)
+from ova.models.economy import GEO_PRECISIONS, Establishment, PublicContract
+from ova.models.layers import Layer, LayerVersion
+from ova.models.accounts import ROLES, User, ApiToken, AUDIT_ACTIONS, LoginFailure, RateCounter, AuditEntry
+from ova.models.indicators import (INDICATOR_UNIT_KINDS, INDICATOR_PERIOD_KINDS, TerritoryIndicator,
+                                   CommuneEpci)
+
+__all__ = [
+    "Base", "NAMING", "geometry", "Producer", "ChampAction", "TacheStandard", "TacheProducer",
+    "ZONE_STATUSES", "Quartier", "PriorityZone", "INCIDENT_STATUSES", "OPEN_STATUSES",
+    "CLOSED_STATUSES", "IncidentCategory", "Incident", "REPORTER_CONFIRMATIONS",
+    "IncidentEvent", "IncidentHold", "IncidentReport", "DELAY_UNITS", "Calendar",
+    "CalendarClosedDay", "CalendarDay", "NORM_METRICS", "NORM_SCOPES", "NORM_PERIODS", "Norm",
+    "COMPLIANCE_STATUSES", "TacheAudit", "Activity", "DocumentDelivery", "ComplianceResult",
+    "CompliancePublication", "PublishedResult", "GEO_PRECISIONS", "Establishment",
+    "PublicContract", "Layer", "LayerVersion", "ROLES", "User", "ApiToken", "AUDIT_ACTIONS",
+    "LoginFailure", "RateCounter", "AuditEntry", "INDICATOR_UNIT_KINDS",
+    "INDICATOR_PERIOD_KINDS", "TerritoryIndicator", "CommuneEpci",
+]

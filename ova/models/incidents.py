@@ -1,0 +1,145 @@
+"""Incidents: categories, reports, their status history and the reporter's side."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ova.models.base import Base, _in, _now, geometry
+from ova.models.reference import TacheStandard
+
+INCIDENT_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "rejected")
+#: Statuses of an incident still waiting for the service, and of a closed one.
+OPEN_STATUSES = ("new", "acknowledged", "in_progress")
+CLOSED_STATUSES = ("resolved", "rejected")
+
+
+class IncidentCategory(Base):
+    """An incident category of the OVA taxonomy (champ → tâche → category), in plain French."""
+
+    __tablename__ = "incident_categories"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label_fr: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    tache_code: Mapped[str] = mapped_column(ForeignKey("taches_standard.code", ondelete="RESTRICT"))
+    #: Service that handles this category unless a competence area says otherwise.
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
+
+    tache: Mapped[TacheStandard] = relationship()
+
+
+class Incident(Base):
+    """A reported problem in public space (DansMaRue, Open311, the portal's own form)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_incidents_source_external_id"),
+        CheckConstraint(_in("status", INCIDENT_STATUSES), name="status"),
+        Index("ix_incidents_reported_at", "reported_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(ForeignKey("incident_categories.code", ondelete="RESTRICT"))
+    #: The category as the source named it (e.g. DansMaRue type), kept for traceability.
+    source_category: Mapped[str | None] = mapped_column(String(255))
+    subcategory: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(500))
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: True when acknowledged_at/resolved_at come from the documented simulation model.
+    times_simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    #: Deadline from the strictest response-delay norm applying to it (see norms/deadlines.py).
+    expected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    norm_id: Mapped[int | None] = mapped_column(ForeignKey("norms.id", ondelete="SET NULL"))
+    #: The request's own deadline as the source system gave it (Open311 ``expected_datetime``).
+    source_expected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
+    quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="SET NULL"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("priority_zones.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = _now()
+    geom = mapped_column(geometry("POINT"), nullable=False)
+
+
+REPORTER_CONFIRMATIONS = ("confirmed", "disputed")
+
+
+class IncidentEvent(Base):
+    """One time-stamped status transition of an incident, with its author and note."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (
+        CheckConstraint(f"from_status IS NULL OR {_in('from_status', INCIDENT_STATUSES)}", name="from_status"),
+        CheckConstraint(_in("to_status", INCIDENT_STATUSES), name="to_status"),
+        Index("ix_incident_events_incident_id_at", "incident_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = _now()
+    #: None for the creation of the report.
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentHold(Base):
+    """A period an incident waited for a third party (clock stop), put by an agent with a reason.
+
+    Norms with ``pauses_on_hold`` do not count it (norms/deadlines.py); ``ended_at`` is None while
+    the incident is still on hold. Holds are part of the incident's public history.
+    """
+
+    __tablename__ = "incident_holds"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="period"),
+        Index("ix_incident_holds_incident_id", "incident_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(500))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class IncidentReport(Base):
+    """The reporter's side of an incident made on the portal or through Open311.
+
+    Kept apart from ``incidents`` (which is published) because it holds personal data: the
+    follow-up email, the reporter's account, and a hash of the client address for rate limiting.
+    """
+
+    __tablename__ = "incident_reports"
+    __table_args__ = (
+        CheckConstraint(f"confirmation IS NULL OR {_in('confirmation', REPORTER_CONFIRMATIONS)}",
+                        name="confirmation"),
+        Index("ix_incident_reports_client_hash_created_at", "client_hash", "created_at"),
+    )
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: SHA-256 of the secret follow-up token given once to the reporter.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Keyed hash of the client's IP address (never the address itself), for rate limiting.
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    #: Path of the re-encoded photo, relative to the photo folder.
+    photo_path: Mapped[str | None] = mapped_column(String(200))
+    confirmation: Mapped[str | None] = mapped_column(String(16))
+    confirmation_comment: Mapped[str | None] = mapped_column(Text)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _now()
