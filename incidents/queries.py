@@ -63,6 +63,12 @@ def incident_detail(session: Session, incident_id: int) -> dict:
         "FROM incident_events e LEFT JOIN users u ON u.id = e.author_id "
         "LEFT JOIN producers p ON p.id = u.producer_id "
         "WHERE e.incident_id = :id ORDER BY e.at, e.id"), {"id": incident_id}).mappings()]
+    # Holds are public (the clock stop explains a deadline); who put them is the service, not a name.
+    detail["holds"] = [dict(h) for h in session.execute(text(
+        "SELECT h.started_at, h.ended_at, h.reason, p.name AS author_service FROM incident_holds h "
+        "LEFT JOIN users u ON u.id = h.author_id LEFT JOIN producers p ON p.id = u.producer_id "
+        "WHERE h.incident_id = :id ORDER BY h.started_at, h.id"), {"id": incident_id}).mappings()]
+    detail["on_hold"] = any(h["ended_at"] is None for h in detail["holds"])
     return detail
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -32,35 +33,44 @@ _WEEKDAY_NAMES_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"
 
 def parse_holidays(code: str | None) -> tuple[str, str | None] | None:
     """``FR`` → (FR, None); ``FR-57`` → (FR, 57); ``none`` → None. Raises InvalidInput when unknown."""
-    import holidays as holidays_lib
-
     value = (code or holidays_setting()).strip()
     if value.lower() == "none":
         return None
     country, _, subdiv = value.partition("-")
-    country = country.upper()
+    return _known_rule(country.upper(), subdiv or None, value)
+
+
+@lru_cache(maxsize=64)
+def _known_rule(country: str, subdiv: str | None, value: str) -> tuple[str, str | None]:
+    import holidays as holidays_lib
+
     try:
-        holidays_lib.country_holidays(country, subdiv=subdiv or None, years=2024)
+        holidays_lib.country_holidays(country, subdiv=subdiv, years=2024)
     except NotImplementedError as err:
         raise InvalidInput(f"holidays: unknown country or subdivision {value!r} "
                            "(e.g. FR, FR-57, FR-RE, DE-SN, US-MA)") from err
-    return country, subdiv or None
+    return country, subdiv
 
 
 def public_holidays(code: str | None, first: dt.date, last: dt.date, language: str = "fr") -> dict[dt.date, str]:
     """The public holidays of ``code`` (None: the territory's) between two days, with their names."""
-    import holidays as holidays_lib
-
     rule = parse_holidays(code)
     if rule is None:
         return {}
-    country, subdiv = rule
+    return dict(_holidays(*rule, first, last, language))
+
+
+@lru_cache(maxsize=64)
+def _holidays(country: str, subdiv: str | None, first: dt.date, last: dt.date,
+              language: str) -> tuple[tuple[dt.date, str], ...]:
+    import holidays as holidays_lib
+
     years = range(first.year, last.year + 1)
     try:
         days = holidays_lib.country_holidays(country, subdiv=subdiv, years=years, language=language)
     except (NotImplementedError, ValueError):
         days = holidays_lib.country_holidays(country, subdiv=subdiv, years=years)
-    return {d: name for d, name in days.items() if first <= d <= last}
+    return tuple(sorted((d, name) for d, name in days.items() if first <= d <= last))
 
 
 def parse_service_hours(value: str | None) -> tuple[dt.timedelta, dt.timedelta]:
@@ -173,10 +183,11 @@ def build_calendar_days(conn: Connection, first: dt.date | None = None, last: dt
     return written
 
 
-def ensure_calendar_range(conn: Connection, relation: str = "incidents", where: str = "true") -> None:
+def ensure_calendar_range(conn: Connection, relation: str = "incidents", where: str = "true",
+                          params: dict | None = None) -> None:
     """Extend ``calendar_days`` when rows of ``relation`` (trusted SQL) were reported outside it."""
     span = conn.execute(text(f"SELECT min(reported_at)::date - 1, max(reported_at)::date + 1 FROM {relation} i "
-                             f"WHERE {where}")).one()
+                             f"WHERE {where}"), params or {}).one()
     if span[0] is None:
         return
     built = conn.execute(text("SELECT min(day), max(day) FROM calendar_days")).one()

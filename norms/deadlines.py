@@ -58,15 +58,19 @@ def _position(day: str, instant: str, cal: str) -> str:
             f"+ {cal}.opens)), 0), {length}) ELSE 0 END)")
 
 
+def _holds(as_of: str) -> str:
+    """The holds, an open one running to ``as_of``."""
+    return (f"(SELECT h.incident_id, h.started_at, greatest(coalesce(h.ended_at, {as_of}), h.started_at) AS stop "
+            "FROM incident_holds h)")
+
+
 def _hold_totals(as_of: str) -> str:
-    """Per (incident, calendar): the time on hold in elapsed seconds, working seconds and working days."""
+    """Per (incident, calendar): the time on hold in working seconds and working days."""
     return f"""(SELECT h.incident_id, c.id AS calendar_id,
-                   sum(extract(epoch FROM h.stop - h.started_at)) AS elapsed_s,
                    sum({_position('e', 'h.stop', 'c')} - {_position('s', 'h.started_at', 'c')}) AS working_s,
                    sum((e.worked_through - (e.ordinal IS NOT NULL)::int)
                        - (s.worked_through - (s.ordinal IS NOT NULL)::int)) AS working_days
-            FROM (SELECT h.incident_id, h.started_at, greatest(coalesce(h.ended_at, {as_of}), h.started_at) AS stop
-                  FROM incident_holds h) h
+            FROM {_holds(as_of)} h
             CROSS JOIN calendars c
             JOIN calendar_days s ON s.calendar_id = c.id AND s.day = (h.started_at AT TIME ZONE :tz)::date
             JOIN calendar_days e ON e.calendar_id = c.id AND e.day = (h.stop AT TIME ZONE :tz)::date
@@ -89,9 +93,13 @@ def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
                                     AND dl_s.day = ({i}.reported_at AT TIME ZONE :tz)::date"""
     if incident_id:
         joins += f"""
+        LEFT JOIN (SELECT h.incident_id, sum(extract(epoch FROM h.stop - h.started_at)) AS elapsed_s
+                   FROM {_holds(as_of)} h GROUP BY h.incident_id) dl_he
+               ON {n}.pauses_on_hold AND {n}.delay_unit = 'hours' AND dl_he.incident_id = {i}.{incident_id}
         LEFT JOIN {_hold_totals(as_of)} dl_h
-               ON {n}.pauses_on_hold AND dl_h.incident_id = {i}.{incident_id} AND dl_h.calendar_id = {n}.calendar_ref"""
-        held_s, held_ws, held_wd = "coalesce(dl_h.elapsed_s, 0)", "coalesce(dl_h.working_s, 0)", \
+               ON {n}.pauses_on_hold AND {n}.delay_unit IN ('working_days', 'working_hours')
+              AND dl_h.incident_id = {i}.{incident_id} AND dl_h.calendar_id = {n}.calendar_ref"""
+        held_s, held_ws, held_wd = "coalesce(dl_he.elapsed_s, 0)", "coalesce(dl_h.working_s, 0)", \
             "coalesce(dl_h.working_days, 0)::int"
     else:
         held_s = held_ws = held_wd = "0"
@@ -155,7 +163,7 @@ def refresh_deadlines(conn: Connection, incident_ids: Sequence[int] | None = Non
         where, params = "true", {}
     else:
         where, params = "i.id = ANY (:ids)", {"ids": list(incident_ids)}
-    ensure_calendar_range(conn, "incidents", where)
+    ensure_calendar_range(conn, "incidents", where, params)
     sql = _UPDATE.format(where=where, applicable=applicable_sql("incidents", "id", where, incident_key=True))
     return conn.execute(text(sql), {**params, **deadline_params()}).rowcount
 

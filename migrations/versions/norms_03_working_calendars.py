@@ -17,6 +17,8 @@ down_revision = 'etl_01'
 branch_labels = None
 depends_on = None
 
+_INCLUDE = ['category', 'status', 'zone_id', 'resolved_at', 'times_simulated']
+
 
 def upgrade() -> None:
     op.create_table(
@@ -65,7 +67,7 @@ def upgrade() -> None:
     op.create_foreign_key(op.f('fk_norms_calendar_id_calendars'), 'norms', 'calendars', ['calendar_id'], ['id'],
                           ondelete='RESTRICT')
     op.execute("UPDATE norms SET delay_value = delay_hours")
-    op.drop_constraint('ck_norms_response_delay', 'norms', type_='check')
+    op.drop_constraint(op.f('ck_norms_response_delay'), 'norms', type_='check')
     op.drop_column('norms', 'delay_hours')
     op.create_check_constraint(
         op.f('ck_norms_response_delay'), 'norms',
@@ -91,14 +93,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_incident_holds')),
     )
     op.create_index('ix_incident_holds_incident_id', 'incident_holds', ['incident_id'], unique=False)
+    # The engine's incremental path stays index-only: it now reads the id (holds) and the source deadline.
+    op.drop_index('ix_incidents_quartier_id_reported_at', table_name='incidents')
+    op.create_index('ix_incidents_quartier_id_reported_at', 'incidents', ['quartier_id', 'reported_at'],
+                    unique=False, postgresql_include=_INCLUDE + ['id', 'source_expected_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_incidents_quartier_id_reported_at', table_name='incidents')
+    op.create_index('ix_incidents_quartier_id_reported_at', 'incidents', ['quartier_id', 'reported_at'],
+                    unique=False, postgresql_include=_INCLUDE)
     op.drop_index('ix_incident_holds_incident_id', table_name='incident_holds')
     op.drop_table('incident_holds')
     op.drop_column('incidents', 'source_expected_at')
-    op.drop_constraint('ck_norms_delay_unit', 'norms', type_='check')
-    op.drop_constraint('ck_norms_response_delay', 'norms', type_='check')
+    op.drop_constraint(op.f('ck_norms_delay_unit'), 'norms', type_='check')
+    op.drop_constraint(op.f('ck_norms_response_delay'), 'norms', type_='check')
     op.add_column('norms', sa.Column('delay_hours', sa.Integer(), nullable=True))
     op.execute("UPDATE norms SET delay_hours = CASE delay_unit WHEN 'hours' THEN delay_value "
                "WHEN 'working_days' THEN delay_value * 24 WHEN 'working_hours' THEN delay_value ELSE 24 END "

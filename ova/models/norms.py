@@ -146,6 +146,16 @@ class Norm(Base):
     tache: Mapped[TacheStandard] = relationship()
 
 
+COMPLIANCE_STATUSES = ("met", "not_met", "insufficient_data")
+
+#: Lookups of compliance results by quartier and month (incremental recompute, dashboard) and of
+#: incidents by quartier-month (the engine's incremental path reads only those, index-only: the
+#: columns it judges are included, the id and source deadline for the deadlines of norms).
+Index("ix_incidents_quartier_id_reported_at", Incident.quartier_id, Incident.reported_at,
+      postgresql_include=["category", "status", "zone_id", "resolved_at", "times_simulated", "id",
+                          "source_expected_at"])
+
+
 class TacheAudit(Base):
     """The yearly OVA audit of a tâche standard in a quartier: clear responsibility and commitment?"""
 
