@@ -299,7 +299,8 @@ def _as_text_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     for column in frame.columns:
         if column != "_row":
-            frame[column] = [None if v is None else str(v) for v in frame[column]]
+            frame[column] = [None if v is None or (isinstance(v, float) and v != v) else str(v)
+                             for v in frame[column]]  # a key absent from a record is NaN in the frame
     return frame
 
 
