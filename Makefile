@@ -3,7 +3,6 @@
 #   make test   set up everything and run the whole test suite
 SHELL := /bin/bash
 VENV ?= .venv
-OVA := $(VENV)/bin/ova
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -20,10 +19,14 @@ setup-test:
 demo-data:
 	@source var/demo.env && scripts/load_demo.sh
 
+# The production server (gunicorn.conf.py), two workers: a demo on a laptop.
 serve:
-	@source var/demo.env && echo "Portail OVA: http://$(HOST):$(PORT)" && $(OVA) run --host $(HOST) --port $(PORT)
+	@source var/demo.env && echo "Portail OVA: http://$(HOST):$(PORT)" && \
+	  exec $(VENV)/bin/gunicorn -c gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 'portal:create_app()'
 
+# Lint first (ruff, configured in pyproject.toml; the import contract is a test), then the suite.
 test: setup-test
+	@$(VENV)/bin/ruff check .
 	@source var/test.env && $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: setup-test

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from ova.assignment import assign_points  # noqa: E402
-from etl.quartiers import load_quartiers  # noqa: E402
+from etl.targets import load  # noqa: E402
 from norms.deadlines import refresh_deadlines  # noqa: E402
 from norms.engine import compute_all, recompute  # noqa: E402
 from norms.seeding import seed_norms  # noqa: E402
@@ -53,7 +53,8 @@ _INCIDENTS = """
     SELECT 'bench', :prefix || g, (ARRAY['graffiti', 'encombrants', 'depot-sauvage', 'eclairage', 'reclamation',
                                           'affichage-sauvage', 'proprete', 'voirie'])[1 + (g % 8)],
            r.reported_at,
-           CASE WHEN random() < 0.03 THEN NULL ELSE r.reported_at + make_interval(secs => 3600 * exp(ln(40) + random() * 1.8 - 0.9 + random() - 0.5)) END,
+           CASE WHEN random() < 0.03 THEN NULL
+                ELSE r.reported_at + make_interval(secs => 3600 * exp(ln(40) + random() * 1.8 - 0.9 + random() - 0.5)) END,
            'resolved', true,
            ST_SetSRID(ST_MakePoint(e.xmin + random() * (e.xmax - e.xmin), e.ymin + random() * (e.ymax - e.ymin)), 2154)
     FROM generate_series(1, :n) g
@@ -115,7 +116,7 @@ def main() -> None:
     try:
         with engine.begin() as conn:
             seed_all(conn)
-            load_quartiers(conn, ROOT / "geodata" / "paris" / "paris_quartiers_administratifs.geojson",
+            load(conn, "quartiers", ROOT / "geodata" / "paris" / "paris_quartiers_administratifs.geojson",
                            preset="paris-quartiers")
             seed_norms(conn)
             conn.execute(text(_ZONES))

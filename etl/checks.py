@@ -23,7 +23,7 @@ PARIS_TZ = "Europe/Paris"
 def _strings(values: pd.Series) -> pd.Series:
     """``values`` as an Arrow-backed string Series (non-strings are missing), for vectorised ops."""
     if values.dtype == object:
-        values = values.where(values.map(type).to_numpy() == str, None) if len(values) else values
+        values = values.where(values.map(type).to_numpy() == str, None)  # noqa: E721 (elementwise) if len(values) else values
     return values.astype("string[pyarrow]")
 
 
@@ -151,7 +151,9 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     naive = ~aware & text.notna()
     if naive.any():
         local = _parse_naive(text[naive])
-        result[naive] = local.dt.tz_localize(PARIS_TZ, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="shift_forward").dt.tz_convert("UTC").dt.as_unit("us")
+        result[naive] = (local.dt.tz_localize(PARIS_TZ, ambiguous=np.zeros(len(local), dtype=bool),
+                                              nonexistent="shift_forward")
+                         .dt.tz_convert("UTC").dt.as_unit("us"))
     return result
 
 

@@ -8,15 +8,10 @@ how suppliers are placed on the map.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
 
-from etl.mapping import load_mapping
-from etl.pipeline import run_load
-from etl.target import Field, LoadOptions, LoadSummary, Target
+from etl.target import Field, Target
 from ova.models import PublicContract
 
 JOIN_RATE_SQL = """
@@ -77,9 +72,3 @@ class ContractsTarget(Target):
 
 
 TARGET = ContractsTarget()
-
-
-def load_contracts(bind: Engine | Connection, path: str | Path, *, preset: str | None = None,
-                   mapping: str | Path | None = None, **options) -> LoadSummary:
-    """Upsert the DECP contract rows of ``path`` (see module docstring)."""
-    return run_load(bind, TARGET, path, load_mapping(preset=preset, mapping_file=mapping), LoadOptions(**options))

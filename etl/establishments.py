@@ -7,16 +7,11 @@ priority zones while they are merged.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
 
+from etl.target import Field, Target
 from ova.assignment import build_quartier_cells, placement_sql
-from etl.mapping import load_mapping
-from etl.pipeline import run_load
-from etl.target import Field, LoadOptions, LoadSummary, Target
 from ova.models import GEO_PRECISIONS, Establishment
 
 
@@ -70,9 +65,3 @@ class EstablishmentsTarget(Target):
 
 
 TARGET = EstablishmentsTarget()
-
-
-def load_establishments(bind: Engine | Connection, path: str | Path, *, preset: str | None = None,
-                        mapping: str | Path | None = None, **options) -> LoadSummary:
-    """Upsert the establishments of ``path`` (see module docstring)."""
-    return run_load(bind, TARGET, path, load_mapping(preset=preset, mapping_file=mapping), LoadOptions(**options))

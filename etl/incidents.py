@@ -8,19 +8,14 @@ compliance of the quartier-months they are in (and were in, for updated rows) is
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
 
-from ova.assignment import build_quartier_cells, placement_sql
-from etl.mapping import load_mapping
-from etl.pipeline import run_load
-from etl.target import Field, LoadOptions, LoadSummary, Target
 from etl.quartiers import producer_id
+from etl.target import Field, Target
 from norms.deadlines import applicable_sql, deadline_params
 from norms.engine import recompute
+from ova.assignment import build_quartier_cells, placement_sql
 from ova.models import INCIDENT_STATUSES, Incident
 
 
@@ -87,9 +82,3 @@ class IncidentsTarget(Target):
 
 
 TARGET = IncidentsTarget()
-
-
-def load_incidents(bind: Engine | Connection, path: str | Path, *, preset: str | None = None,
-                   mapping: str | Path | None = None, **options) -> LoadSummary:
-    """Upsert the incidents of ``path`` (see module docstring)."""
-    return run_load(bind, TARGET, path, load_mapping(preset=preset, mapping_file=mapping), LoadOptions(**options))

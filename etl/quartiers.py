@@ -5,14 +5,10 @@ in the territory, so any rejected feature refuses the load.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from etl.mapping import load_mapping
-from etl.pipeline import run_load
-from etl.target import Field, LoadOptions, LoadSummary, Target
+from etl.target import Field, Target
 from ova.errors import InvalidInput
 from ova.models import Quartier
 
@@ -49,10 +45,3 @@ class QuartiersTarget(Target):
 
 
 TARGET = QuartiersTarget()
-
-
-def load_quartiers(bind: Engine | Connection, path: str | Path, *, preset: str | None = None,
-                   mapping: str | Path | None = None, crs: str | None = None, **options) -> LoadSummary:
-    """Upsert the quartiers of ``path`` in one transaction; reloading the same file changes nothing."""
-    return run_load(bind, TARGET, path, load_mapping(preset=preset, mapping_file=mapping),
-                    LoadOptions(crs=crs, **options))

@@ -111,8 +111,8 @@ class VectorReader(Reader):
             info = pyogrio.read_info(source, layer=layer)
         except Exception as err:
             raise self.fail(f"cannot read the file ({_short(err)})") from err
-        kind = {".gpkg": "gpkg", ".zip": "shapefile-zip", ".shp": "shapefile"}.get(self.path.suffix.lower(),
-                                                                                  "shapefile" if self.path.is_dir() else "geojson")
+        kind = {".gpkg": "gpkg", ".zip": "shapefile-zip", ".shp": "shapefile"}.get(
+            self.path.suffix.lower(), "shapefile" if self.path.is_dir() else "geojson")
         self.detected.format = kind
         self.detected.layer = layer if kind == "gpkg" else None
         self.detected.crs = info.get("crs")

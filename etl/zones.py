@@ -6,15 +6,9 @@ keeps the version valid when it was reported) and incident deadlines are refresh
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from sqlalchemy.engine import Connection, Engine
-
-from ova.assignment import assign_points
-from etl.mapping import load_mapping
-from etl.pipeline import run_load
-from etl.target import Field, LoadOptions, LoadSummary, Target
+from etl.target import Field, Target
 from norms.deadlines import refresh_deadlines
+from ova.assignment import assign_points
 from ova.models import ZONE_STATUSES, PriorityZone
 
 
@@ -45,12 +39,3 @@ class ZonesTarget(Target):
 
 
 TARGET = ZonesTarget()
-
-
-def load_zones(bind: Engine | Connection, path: str | Path, *, preset: str | None = "ova-zones",
-               mapping: str | Path | None = None, crs: str | None = None, **options) -> LoadSummary:
-    """Upsert priority-zone versions from ``path`` (default preset: ``ova-zones``)."""
-    if mapping is not None:
-        preset = None
-    return run_load(bind, TARGET, path, load_mapping(preset=preset, mapping_file=mapping),
-                    LoadOptions(crs=crs, **options))

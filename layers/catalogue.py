@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from layers.features import fetch_one
 from layers.sources import Source, describe
 from ova.db import transaction
-from ova.errors import Forbidden, InvalidInput, NotFound, OvaError
+from ova.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from ova.models import Layer, Producer
 from ova.sqlnames import quote_ident
 
@@ -28,13 +28,6 @@ LICENCE_URLS = {
 }
 EDITABLE_FIELDS = ("title", "abstract", "keywords", "theme", "contact", "licence", "attribution",
                    "update_frequency", "restricted_to", "published")
-
-
-class Unauthorized(OvaError):
-    """The layer needs credentials (a login or an API token)."""
-
-    status = 401
-    code = "Unauthorized"
 
 
 @dataclass(frozen=True)

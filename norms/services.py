@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -112,16 +111,6 @@ def audit_years(conn: Connection, quartier_id: int | None) -> list[int]:
                              {"q": quartier_id}))
     years.add(dt.date.today().year)
     return sorted(years, reverse=True)
-
-
-def audit_summary(conn: Connection, year: int) -> dict[int, dict]:
-    """Per quartier: how many tâches were audited OUI / NON in ``year``."""
-    out: dict[int, dict] = defaultdict(lambda: {"oui": 0, "non": 0})
-    for q, clear, n in conn.execute(text(
-            "SELECT quartier_id, clear_commitment, count(*) FROM tache_audits WHERE year = :y "
-            "GROUP BY 1, 2"), {"y": year}):
-        out[q]["oui" if clear else "non"] = n
-    return dict(out)
 
 
 def _months_from(day: dt.date, until: dt.date) -> list[dt.date]:

@@ -41,13 +41,6 @@ def make_sessionmaker(bind) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(engine: Engine):
-    """Yield a session in one transaction, committed on success and rolled back on error."""
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
-
-
-@contextmanager
 def transaction(bind: Engine | Connection):
     """One all-or-nothing unit of work on an engine (a transaction) or a connection.
 

@@ -19,6 +19,11 @@ class OvaError(Exception):
         if status is not None:
             self.status = status
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the response to this error carries (e.g. ``Retry-After``)."""
+        return {}
+
 
 class InvalidInput(OvaError):
     """Bad input from a user, a query parameter or an uploaded file."""
@@ -51,6 +56,13 @@ class NotFound(OvaError):
     code = "NotFound"
 
 
+class Unauthorized(OvaError):
+    """The caller must identify itself first (a login or an API token)."""
+
+    status = 401
+    code = "Unauthorized"
+
+
 class Forbidden(OvaError):
     """The caller is known but not allowed to do this."""
 
@@ -63,3 +75,19 @@ class Conflict(OvaError):
 
     status = 409
     code = "Conflict"
+
+
+class RateLimited(OvaError):
+    """Too many requests from the same client (or for the same account) in a window."""
+
+    status = 429
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: int | None = None):
+        super().__init__(message)
+        #: Seconds after which the client may retry (``Retry-After`` header).
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}

@@ -17,19 +17,7 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select, text
 
-from ova.errors import OvaError
-
-
-class RateLimited(OvaError):
-    """Too many requests from the same client (or for the same account) in a window."""
-
-    status = 429
-    code = "TooManyRequests"
-
-    def __init__(self, message: str, *, retry_after: int | None = None):
-        super().__init__(message)
-        #: Seconds after which the client may retry (``Retry-After`` header).
-        self.retry_after = retry_after
+from ova.errors import RateLimited
 
 
 def client_hash(secret: str, client: str | None) -> str | None:

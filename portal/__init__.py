@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from flask_babel import Babel
 from flask_babel import gettext as babel_gettext
 from flask_wtf import CSRFProtect
 
-from ova import i18n
+from ova import i18n, settings
 from portal import config as default_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,11 +76,11 @@ def _import(dotted: str):
 def create_app(config: dict | None = None) -> Flask:
     """Build the portal: defaults → OVA_SETTINGS file → environment → ``config`` overrides."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                instance_path=os.environ.get("OVA_INSTANCE_PATH") or str(ROOT / "var" / "instance"))
+                instance_path=settings.env("OVA_INSTANCE_PATH") or str(ROOT / "var" / "instance"))
     app.config.from_object(default_config.DefaultConfig)
-    if os.environ.get("OVA_SETTINGS"):
-        app.config.from_envvar("OVA_SETTINGS")
-    app.config.update(default_config.from_environment())
+    if settings.env("OVA_SETTINGS"):
+        app.config.from_pyfile(settings.env("OVA_SETTINGS"))
+    app.config.update(settings.portal_settings())
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app)

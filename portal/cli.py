@@ -1,45 +1,63 @@
-"""The ``ova`` command: Flask's CLI (run, routes, shell) plus database, users and data loading."""
+"""The ``ova`` command: the portal's commands (database, users, data loading, norms, layers…).
+
+Each command is declared once in :data:`COMMANDS` and imported only when it runs (``ova load``
+never builds the web application). The same commands are registered on ``app.cli``, so
+``app.test_cli_runner()`` runs them too. Serving is gunicorn's job (``make demo``, Dockerfile).
+"""
 from __future__ import annotations
 
 import getpass
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
 from ova.errors import OvaError
 from portal import create_app
-from portal.etl_cli import load as etl_load
-from portal.etl_cli import simulate as etl_simulate
+
+#: The ``ova`` commands: name → dotted path of the click command.
+COMMANDS = {
+    "db": "portal.cli:db",
+    "seed": "portal.cli:seed",
+    "users": "portal.cli:users",
+    "load": "portal.etl_cli:load",
+    "simulate": "portal.etl_cli:simulate",
+    "indicators": "portal.indicators.cli:indicators",
+    "norms": "portal.norms.cli:norms",
+    "compliance": "portal.norms.cli:compliance",
+    "publish": "portal.norms.cli:publish",
+    "layers": "portal.catalogue.cli:layers_cli",
+    "open311": "portal.open311.cli:open311",
+}
 
 
-@click.group(cls=FlaskGroup, create_app=create_app)
-def main():
+def _command(name: str) -> click.Command:
+    module_name, _, attr = COMMANDS[name].partition(":")
+    return getattr(__import__(module_name, fromlist=[attr]), attr)
+
+
+class _Commands(click.Group):
+    """The commands of :data:`COMMANDS`, run in the application ``portal.create_app`` builds."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return _command(name) if name in COMMANDS else None
+
+
+@click.group(cls=_Commands)
+@click.version_option(package_name="portail-ova", prog_name="ova")
+@click.pass_context
+def main(ctx: click.Context):
     """Portail OVA: territorial GIS portal (OVA method)."""
-
-
-# ``ova load`` and ``ova simulate`` run without building the app (see portal.etl_cli).
-main.add_command(etl_load)
-main.add_command(etl_simulate)
+    ctx.obj = ScriptInfo(create_app=create_app)
 
 
 def register(app) -> None:
-    """Add the project's command groups to ``app.cli`` (hence to ``ova``)."""
-    for group in (db, users, etl_load, seed, etl_simulate):
-        app.cli.add_command(group)
-    from portal.indicators.cli import indicators
-
-    app.cli.add_command(indicators)
-    from portal.open311.cli import open311
-
-    app.cli.add_command(open311)
-    from portal.catalogue.cli import layers_cli
-
-    app.cli.add_command(layers_cli)
-    from portal.norms.cli import COMMANDS as norms_commands
-
-    for group in norms_commands:
-        app.cli.add_command(group)
+    """Add the ``ova`` commands to ``app.cli`` (``flask --app portal``, ``app.test_cli_runner()``)."""
+    for name in COMMANDS:
+        app.cli.add_command(_command(name), name)
 
 
 def _bind():

@@ -1,28 +1,8 @@
-"""Default settings of the portal; override with a file named by OVA_SETTINGS or env variables."""
+"""Default settings of the portal; override with a file named by OVA_SETTINGS or env variables.
+
+The environment variables, and the settings each one sets, are listed in ``ova.settings.VARIABLES``.
+"""
 from __future__ import annotations
-
-import os
-
-from ova.settings import database_url
-
-#: Environment variables read at app creation, with their meaning (documented in the README).
-ENV_VARIABLES = {
-    "DATABASE_URL": "PostgreSQL/PostGIS URL of the portal database",
-    "SECRET_KEY": "session and CSRF signing key (generated in the instance folder when absent)",
-    "OVA_BASEMAP_URL": "XYZ tile URL template of the basemap; empty for none (outlines only)",
-    "OVA_BASEMAP_ATTRIBUTION": "attribution of the basemap tiles",
-    "OVA_MAX_UPLOAD_MB": "maximum size of an uploaded file, in MB",
-    "OVA_SECURE_COOKIES": "1 to send the session cookie over HTTPS only (set it behind TLS)",
-    "OVA_TRUSTED_PROXIES": "number of reverse proxies in front of the portal whose X-Forwarded-* headers are "
-                           "trusted (0: none, the default; 1 behind one nginx)",
-    "OVA_API_REQUESTS_PER_MINUTE": "requests per minute and client address to the OGC API, tiles and downloads "
-                                   "(0: no limit)",
-    "OVA_REPORTS_PER_HOUR": "incident reports per hour and client address through the form (0: no limit)",
-    "OVA_OPEN311_REPORTS_PER_HOUR": "Open311 POSTs per hour and API key (0: no limit)",
-    "OVA_DOWNLOAD_CACHE_DIR": "folder of the built GeoPackage and Shapefile downloads, one file per layer "
-                              "data version (default: downloads/ in the instance folder)",
-    "OVA_SETTINGS": "path of a Python settings file loaded over the defaults",
-}
 
 
 class DefaultConfig:
@@ -57,22 +37,3 @@ class DefaultConfig:
     REPORTS_PER_HOUR = 10
     OPEN311_REPORTS_PER_HOUR = 60
 
-
-def from_environment() -> dict:
-    """Settings taken from environment variables, read when the app is created."""
-    settings = {"DATABASE_URL": database_url()}
-    if os.environ.get("SECRET_KEY"):
-        settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
-    if "OVA_BASEMAP_URL" in os.environ:
-        settings["BASEMAP_URL"] = os.environ["OVA_BASEMAP_URL"]
-    if "OVA_BASEMAP_ATTRIBUTION" in os.environ:
-        settings["BASEMAP_ATTRIBUTION"] = os.environ["OVA_BASEMAP_ATTRIBUTION"]
-    if os.environ.get("OVA_MAX_UPLOAD_MB"):
-        settings["MAX_UPLOAD_MB"] = int(os.environ["OVA_MAX_UPLOAD_MB"])
-    if "OVA_SECURE_COOKIES" in os.environ:
-        secure = os.environ["OVA_SECURE_COOKIES"].strip().lower() in ("1", "true", "yes", "on")
-        settings["SESSION_COOKIE_SECURE"] = settings["REMEMBER_COOKIE_SECURE"] = secure
-    for name in ("TRUSTED_PROXIES", "API_REQUESTS_PER_MINUTE", "REPORTS_PER_HOUR", "OPEN311_REPORTS_PER_HOUR"):
-        if os.environ.get(f"OVA_{name}"):
-            settings[name] = int(os.environ[f"OVA_{name}"])
-    return settings

@@ -40,10 +40,7 @@ def init_app(app: Flask) -> None:
         if err.status >= 500:
             LOGGER.exception("server error")
         body, status = _render(err.status, err.code, err.message)
-        headers = {}
-        if getattr(err, "retry_after", None):
-            headers["Retry-After"] = str(err.retry_after)
-        return body, status, headers
+        return body, status, err.headers
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(psycopg.OperationalError)  # queries run on the DBAPI cursor (OGC items)

@@ -9,29 +9,17 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from ova.db import normalise_url
+from ova.db import make_engine
 from ova.migrate import upgrade
 from ova.models import Producer, User
 from ova.seed import seed_all
 from ova.settings import database_url, test_database_url
 from portal import create_app, database
-from portal.auth.services import hash_password
-
-GEODATA = Path(__file__).resolve().parent.parent / "geodata"
-ROLES = ("citizen", "commercant", "agent", "urbaniste", "banque", "admin")
-PASSWORD = "correct horse battery"
-
-
-def add_central_quartier(conn, code: str, name: str) -> int:
-    """Insert a quartier covering central Paris (WGS 84 box 2.33–2.37 E, 48.84–48.87 N); return its id."""
-    return conn.scalar(text(
-        "INSERT INTO quartiers (code, name, source, geom) VALUES (:code, :name, 'test', "
-        "ST_Multi(ST_Transform(ST_MakeEnvelope(2.33, 48.84, 2.37, 48.87, 4326), 2154))) RETURNING id"),
-        {"code": code, "name": name})
+from tests.builders import ROLES, add_central_quartier, add_user
 
 
 def _reset_schema(engine) -> None:
@@ -54,7 +42,7 @@ def db_url() -> str:
 
 @pytest.fixture(scope="session")
 def engine(db_url):
-    eng = create_engine(normalise_url(db_url), pool_pre_ping=True)
+    eng = make_engine(db_url, application_name="portail-ova-tests")
     try:
         with eng.connect() as conn:
             conn.execute(text("SELECT postgis_version()"))
@@ -119,14 +107,15 @@ def producer(session):
 def make_user(session, producer):
     """Create a user of ``role`` (agents belong to ``producer``) and return it."""
     def factory(role: str, email: str | None = None) -> User:
-        user = User(email=(email or f"{role}@example.org").lower(), name=f"Test {role}", role=role,
-                    password_hash=hash_password(PASSWORD),
-                    producer_id=producer.id if role == "agent" else None)
-        session.add(user)
-        session.flush()
-        return user
+        return add_user(session, role, email=email, producer_id=producer.id if role == "agent" else None)
 
     return factory
+
+
+@pytest.fixture
+def territory(connection):
+    """One quartier covering central Paris (WGS 84 box 2.33–2.37 E, 48.84–48.87 N)."""
+    return add_central_quartier(connection, "T-CITE", "Cité (test)")
 
 
 @pytest.fixture

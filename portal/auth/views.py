@@ -14,7 +14,8 @@ from portal.auth.services import (LoginLimits, PortalUser, account_key, authenti
                                    clear_login_failures, login_manager, record_login_failure)
 from portal.database import get_session
 from ova.models import User
-from ova.ratelimit import RateLimited, client_hash
+from ova.errors import RateLimited
+from ova.ratelimit import client_hash
 
 bp = Blueprint("auth", __name__)
 
@@ -55,8 +56,7 @@ def login():
         except RateLimited as err:
             flash(_("Trop de tentatives de connexion échouées. Réessayez dans %(minutes)d minutes.",
                     minutes=err.retry_after // 60), "danger")
-            return (render_template("auth/login.html", form=form), 429,
-                    {"Retry-After": str(err.retry_after)})
+            return render_template("auth/login.html", form=form), err.status, err.headers
         user = authenticate(session, form.email.data, form.password.data)
         if user is not None:
             clear_login_failures(session, account)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import g, request
 from flask_login import current_user
 
-from layers.catalogue import ANONYMOUS, Reader, Unauthorized
+from layers.catalogue import ANONYMOUS, Reader
+from ova.errors import Unauthorized
 from portal.auth.tokens import user_for_token
 from portal.database import get_session
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
@@ -13,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from layers.catalogue import (LICENCE_URLS, ANONYMOUS, cached_stats, can_edit, get_layer, list_layers,
                               source_of)
-from ova import audit
+from ova import audit, settings
 from ova.models import Layer, Producer
 from portal.catalogue.access import current_reader
 from portal.catalogue.forms import LayerForm
@@ -27,7 +26,7 @@ bp = Blueprint("catalogue", __name__)
 def _defaults(state) -> None:
     """Settings of this blueprint, read once when the app is built (env → app config)."""
     app = state.app
-    app.config.setdefault("DOWNLOAD_CACHE_DIR", os.environ.get("OVA_DOWNLOAD_CACHE_DIR")
+    app.config.setdefault("DOWNLOAD_CACHE_DIR", settings.env("OVA_DOWNLOAD_CACHE_DIR")
                           or str(Path(app.instance_path) / "downloads"))
 
 #: Download formats offered on a layer page: (format key, label).

@@ -8,7 +8,6 @@ so that ``request.remote_addr`` is the client's address (see :mod:`portal.securi
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import folium
@@ -24,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 
 from incidents import queries, reports, workflow
 from layers.quartiers import quartier_extent
-from ova import ratelimit
+from ova import ratelimit, settings
 from ova.errors import InvalidInput, OvaError
 from ova.models import OPEN_STATUSES, Incident
 from portal.auth.services import roles_required
@@ -55,7 +54,7 @@ REOPEN_LABEL = _l("Rouvrir (motif obligatoire)")
 def _defaults(state) -> None:
     """Settings of this blueprint, read once when the app is built (env → app config)."""
     app = state.app
-    app.config.setdefault("PHOTO_DIR", os.environ.get("OVA_PHOTO_DIR") or str(Path(app.instance_path) / "photos"))
+    app.config.setdefault("PHOTO_DIR", settings.env("OVA_PHOTO_DIR") or str(Path(app.instance_path) / "photos"))
 
 
 @bp.app_context_processor
@@ -116,8 +115,7 @@ def new():
                 session.rollback()
                 flash(_("Signalement refusé : %(reason)s", reason=err.message), "danger")
                 status = err.status
-                if getattr(err, "retry_after", None):
-                    headers["Retry-After"] = str(err.retry_after)
+                headers.update(err.headers)
             else:
                 session.commit()
                 follow_up = url_for("incidents.follow_up", incident_id=created.incident.id,

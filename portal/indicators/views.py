@@ -104,7 +104,8 @@ def index():
         "indicators/index.html", map=render_parts(m, _static), rows=table, columns=columns, headers=headers, labels=labels,
         indicator=indicator, level=level, levels=LEVELS if detail else ("quartier",), detail=detail,
         sort=sort, descending=descending, selected=selected, trend=trend, chart=chart,
-        threshold=threshold(), period=territory.reference_period(conn), decimals={k: INDICATORS[k].decimals for k in INDICATORS},
+        threshold=threshold(), period=territory.reference_period(conn),
+        decimals={k: INDICATORS[k].decimals for k in INDICATORS},
     )
 
 

@@ -107,5 +107,3 @@ def publish(month, supersede, reason):
     click.echo(f"published {month} version {pub.version}: {pub.row_count} results, layer {pub.layer_slug}"
                + ("" if pub.on_time else " (late)"))
 
-
-COMMANDS = (norms, compliance, publish)

@@ -44,7 +44,8 @@ class NormForm(FlaskForm):
 class AuditForm(FlaskForm):
     tache_code = StringField(validators=[DataRequired(), Length(max=8)])
     clear_commitment = RadioField(_l("Responsabilité claire et engagement public ?"),
-                                  choices=[SelectChoice("oui", "OUI"), SelectChoice("non", "NON")], validators=[DataRequired()])
+                                  choices=[SelectChoice("oui", "OUI"), SelectChoice("non", "NON")],
+                                  validators=[DataRequired()])
     comment = TextAreaField(_l("Commentaire"), validators=[Optional(), Length(max=2000)])
 
 

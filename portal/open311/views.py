@@ -71,8 +71,7 @@ def _fmt() -> str:
 @bp.errorhandler(OvaError)
 def _ova_error(err: OvaError):
     response = render([{"code": err.status, "description": err.message}], _fmt(), "errors", err.status)
-    if getattr(err, "retry_after", None):
-        response.headers["Retry-After"] = str(err.retry_after)
+    response.headers.update(err.headers)
     return response
 
 

@@ -53,7 +53,8 @@ def show(code: str):
     m = base_map(bounds=[[q["south"], q["west"]], [q["north"], q["east"]]])
     RemoteGeoJson(url_for("quartiers.outline_feed", code=code), _("Limite du quartier"),
                   style={"color": "#000091", "weight": 3, "fill": False},
-                  label_field="name", attribution=data_credit(session, q["commune_name"]), class_name="ova-boundary").add_to(m)
+                  label_field="name", attribution=data_credit(session, q["commune_name"]),
+                  class_name="ova-boundary").add_to(m)
     RemoteGeoJson(url_for("quartiers.zones_feed", code=code), _("Zones commerciales prioritaires"),
                   style={"color": "#b34000", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.12},
                   tooltip_field="name", title_field="name", class_name="ova-zone",

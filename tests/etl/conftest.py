@@ -6,7 +6,7 @@ import csv
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import GEODATA
+from tests.builders import GEODATA
 
 DANSMARUE_CSV = GEODATA / "incidents" / "paris_dansmarue_2023-2024_extrait.csv"
 DANSMARUE_GEOJSON = GEODATA / "incidents" / "paris_dansmarue_18-19-20e_extrait.geojson"

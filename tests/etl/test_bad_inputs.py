@@ -31,7 +31,8 @@ def test_invalid_polygon_is_repaired_and_degenerate_one_refused(connection, tmp_
     ring = data["features"][0]["geometry"]["coordinates"][0]
     (x0, y0), (x1, y1) = ring[0], ring[len(ring) // 2]
     # a bow-tie (self-intersecting) polygon: invalid, repaired by make_valid into a MultiPolygon
-    data["features"][0]["geometry"] = {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]}
+    data["features"][0]["geometry"] = {"type": "Polygon",
+                                       "coordinates": [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]}
     bowtie = tmp_path / "bowtie.geojson"
     bowtie.write_text(json.dumps(data))
     summary = load(connection, "quartiers", bowtie, preset="paris-quartiers")

@@ -5,7 +5,7 @@ from sqlalchemy import text
 from etl import bulk
 from etl.targets import load
 from tests.etl.conftest import DANSMARUE_GEOJSON, PARIS_QUARTIERS
-from tests.conftest import GEODATA
+from tests.builders import GEODATA
 
 ROWS = """SELECT external_id, category, quartier_id, zone_id, norm_id, expected_at, producer_id,
                  ST_AsEWKB(geom) AS geom FROM incidents ORDER BY id"""

@@ -129,7 +129,7 @@ def test_geopackage_layer_choice_and_shapefile_folder(connection, tmp_path):
 
 
 def test_zones_attach_to_quartiers_and_place_incidents(connection):
-    from tests.conftest import GEODATA
+    from tests.builders import GEODATA
 
     load(connection, "quartiers", PARIS_QUARTIERS, preset="paris-quartiers")
     summary = load(connection, "zones", GEODATA / "demo" / "zones_commerciales_demo.geojson")

@@ -3,7 +3,7 @@ from sqlalchemy import text
 
 from ova.assignment import assign_points, build_quartier_cells, placement_sql
 from etl.targets import load
-from tests.conftest import GEODATA
+from tests.builders import GEODATA
 from tests.etl.conftest import DANSMARUE_GEOJSON, PARIS_QUARTIERS
 
 MAPPING = """target: incidents

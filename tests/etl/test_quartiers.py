@@ -4,16 +4,16 @@ import json
 import pytest
 from sqlalchemy import text
 
-from etl.quartiers import load_quartiers
+from etl.targets import load
 from ova.errors import DataFileError
-from tests.conftest import GEODATA
+from tests.builders import GEODATA
 
 PARIS = GEODATA / "paris" / "paris_quartiers_administratifs.geojson"
 NANTES = GEODATA / "nantes" / "nantes_metropole_quartiers.geojson"
 
 
 def test_paris_quartiers_load_in_lambert93(connection):
-    summary = load_quartiers(connection, PARIS, preset="paris-quartiers")
+    summary = load(connection, "quartiers", PARIS, preset="paris-quartiers")
     assert (summary.read, summary.inserted, summary.updated) == (80, 80, 0)
     row = connection.execute(text(
         "SELECT name, commune_insee, ST_SRID(geom), GeometryType(geom), ST_Area(geom) "
@@ -26,9 +26,9 @@ def test_paris_quartiers_load_in_lambert93(connection):
 
 
 def test_reloading_the_same_file_changes_nothing(connection):
-    load_quartiers(connection, NANTES, preset="nantes-quartiers")
+    load(connection, "quartiers", NANTES, preset="nantes-quartiers")
     before = connection.execute(text("SELECT code, loaded_at FROM quartiers ORDER BY code")).all()
-    again = load_quartiers(connection, NANTES, preset="nantes-quartiers")
+    again = load(connection, "quartiers", NANTES, preset="nantes-quartiers")
     assert (again.read, again.inserted, again.updated, again.unchanged) == (48, 0, 0, 48)
     assert connection.execute(text("SELECT code, loaded_at FROM quartiers ORDER BY code")).all() == before
 
@@ -40,7 +40,7 @@ def test_missing_column_is_refused_and_names_file_and_field(connection, tmp_path
     bad = tmp_path / "no_name.geojson"
     bad.write_text(json.dumps(data))
     with pytest.raises(DataFileError, match=r"no_name\.geojson: required column missing.*|no_name\.geojson, field 'l_qu'"):
-        load_quartiers(connection, bad, preset="paris-quartiers")
+        load(connection, "quartiers", bad, preset="paris-quartiers")
     assert connection.scalar(text("SELECT count(*) FROM quartiers")) == 0
 
 
@@ -52,8 +52,8 @@ def test_shapefile_without_prj_needs_a_crs(connection, tmp_path):
     pyogrio.write_dataframe(frame, shp)
     shp.with_suffix(".prj").unlink()
     with pytest.raises(DataFileError, match=r"quartiers\.shp: no CRS in the file; give one with --crs"):
-        load_quartiers(connection, shp, preset="paris-quartiers")
-    summary = load_quartiers(connection, shp, preset="paris-quartiers", crs="EPSG:2154")
+        load(connection, "quartiers", shp, preset="paris-quartiers")
+    summary = load(connection, "quartiers", shp, preset="paris-quartiers", crs="EPSG:2154")
     assert summary.inserted == 80
 
 
@@ -63,5 +63,5 @@ def test_empty_geometry_is_refused_with_row_number(connection, tmp_path):
     bad = tmp_path / "empty_geom.geojson"
     bad.write_text(json.dumps(data))
     with pytest.raises(DataFileError, match=r"empty_geom\.geojson, row 5, field 'geometry'"):
-        load_quartiers(connection, bad, preset="paris-quartiers")
+        load(connection, "quartiers", bad, preset="paris-quartiers")
     assert connection.scalar(text("SELECT count(*) FROM quartiers")) == 0

@@ -115,7 +115,8 @@ def test_items_match_database(client, connection):
 
 
 def test_bbox_omits_number_matched(client, spec):
-    doc = validated(client, spec, "/ogc/collections/t-places/items?bbox=2.299,48.829,2.3105,48.8345&limit=1000").get_json(force=True)
+    doc = validated(client, spec,
+                    "/ogc/collections/t-places/items?bbox=2.299,48.829,2.3105,48.8345&limit=1000").get_json(force=True)
     assert "numberMatched" not in doc
     assert sorted(f["id"] for f in doc["features"]) == [1, 2, 25, 26, 27]
     for f in doc["features"]:
@@ -142,7 +143,8 @@ def test_bbox_crs_and_output_crs(client):
 
 
 def test_datetime_filters_sortby_and_properties(client, spec):
-    doc = validated(client, spec, "/ogc/collections/t-places/items?datetime=2024-01-02T00:00:00Z/2024-01-04T00:00:00Z").get_json(force=True)
+    doc = validated(client, spec, "/ogc/collections/t-places/items?datetime=2024-01-02T00:00:00Z/2024-01-04T00:00:00Z"
+                    ).get_json(force=True)
     assert [f["id"] for f in doc["features"]] == [1, 2, 3]
     doc = client.get("/ogc/collections/t-places/items?datetime=../2024-01-02T00:00:00Z").get_json(force=True)
     assert [f["id"] for f in doc["features"]] == [1]

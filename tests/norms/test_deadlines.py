@@ -4,38 +4,28 @@ import datetime as dt
 from sqlalchemy import text
 
 from norms.deadlines import refresh_deadlines
+from tests.builders import add_incident, add_norm, add_quartier, add_zone
 
 PARIS = dt.timezone(dt.timedelta(hours=1))
 
 
 def _quartier(conn, code):
-    return conn.scalar(text(
-        "INSERT INTO quartiers (code, name, source, geom) VALUES (:c, :c, 'test', "
-        "ST_Multi(ST_MakeEnvelope(650000, 6860000, 651000, 6861000, 2154))) RETURNING id"), {"c": code})
+    return add_quartier(conn, code, code, x0=650000, y0=6860000)
 
 
 def _zone(conn, code, quartier_id, valid_from):
-    return conn.scalar(text(
-        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, geom) VALUES "
-        "(:c, :c, :q, :vf, 'approved', ST_Multi(ST_MakeEnvelope(650000, 6860000, 650500, 6860500, 2154))) "
-        "RETURNING id"), {"c": code, "q": quartier_id, "vf": valid_from})
+    return add_zone(conn, code, quartier_id, valid_from=valid_from, x0=650000, y0=6860000)
 
 
-def _norm(conn, code, scope, hours, categories, **extra):
-    params = {"code": code, "scope": scope, "hours": hours, "cats": categories,
-              "quartier_id": None, "zone_code": None, "valid_from": dt.date(2024, 1, 1), "valid_to": None}
-    params.update(extra)
-    conn.execute(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, zone_code, "
-        "category_codes, delay_value, valid_from, valid_to) VALUES (:code, 'EP2', :code, :code, "
-        "'response_delay', :scope, :quartier_id, :zone_code, :cats, :hours, :valid_from, :valid_to)"), params)
+def _norm(conn, code, scope, hours, categories, *, quartier_id=None, zone_code=None,
+          valid_from=dt.date(2024, 1, 1), valid_to=None):
+    add_norm(conn, code, "EP2", code, scope=scope, quartier_id=quartier_id, zone_code=zone_code,
+             categories=tuple(categories), delay_hours=hours, producer=None, valid_from=valid_from, valid_to=valid_to)
 
 
 def _incident(conn, ext, category, reported_at, quartier_id=None, zone_id=None):
-    return conn.scalar(text(
-        "INSERT INTO incidents (source, external_id, category, reported_at, quartier_id, zone_id, geom) "
-        "VALUES ('test', :e, :c, :r, :q, :z, ST_SetSRID(ST_MakePoint(650100, 6860100), 2154)) RETURNING id"),
-        {"e": ext, "c": category, "r": reported_at, "q": quartier_id, "z": zone_id})
+    return add_incident(conn, quartier_id, external_id=ext, category=category, reported_at=reported_at,
+                        zone_id=zone_id, x=650100, y=6860100)
 
 
 def test_strictest_applicable_norm_sets_the_deadline(connection):

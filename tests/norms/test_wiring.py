@@ -3,21 +3,14 @@
 from sqlalchemy import text
 
 from incidents.workflow import change_status
+from tests.builders import add_incident, add_norm, add_quartier
 
 
 def _setup(session, producer):
     conn = session.connection()
-    quartier = conn.scalar(text(
-        "INSERT INTO quartiers (code, name, source, geom) VALUES ('W', 'Wiring', 'test', "
-        "ST_Multi(ST_MakeEnvelope(651000, 6862000, 652000, 6863000, 2154))) RETURNING id"))
-    conn.execute(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_value, "
-        "valid_from, min_sample, target_rate) VALUES ('w-graffiti-48h', 'EP2', 'g', 'g', 'response_delay', "
-        "'territory', '{graffiti}', 48, '2020-01-01', 1, 0.9)"))
-    incident = conn.scalar(text(
-        "INSERT INTO incidents (source, external_id, category, reported_at, status, producer_id, quartier_id, geom) "
-        "VALUES ('test', 'w1', 'graffiti', now() - interval '3 hours', 'new', :p, :q, "
-        "ST_SetSRID(ST_MakePoint(651500, 6862500), 2154)) RETURNING id"), {"p": producer.id, "q": quartier})
+    quartier = add_quartier(conn, "W", "Wiring")
+    add_norm(conn, "w-graffiti-48h", "EP2", "g", producer=None, min_sample=1)
+    incident = add_incident(conn, quartier, external_id="w1", hours_ago=3, producer_id=producer.id)
     return conn, quartier, incident
 
 

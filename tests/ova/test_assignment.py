@@ -5,30 +5,19 @@ import pytest
 from sqlalchemy import text
 
 from ova.assignment import assign_points
+from tests.builders import GEODATA, add_incident, add_quartier, add_zone
 
 
 def _setup(conn):
-    q = conn.scalar(text("INSERT INTO quartiers (code, name, source, geom) VALUES ('Q', 'Q', 't', "
-                         "ST_Multi(ST_MakeEnvelope(0, 0, 100, 100, 2154))) RETURNING id"))
-    old = conn.scalar(text(
-        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, valid_to, status, geom) VALUES "
-        "('Z', 'Z v1', :q, '2024-01-01', '2024-03-15', 'approved', ST_Multi(ST_MakeEnvelope(0, 0, 50, 50, 2154))) "
-        "RETURNING id"), {"q": q})
-    new = conn.scalar(text(
-        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, geom) VALUES "
-        "('Z', 'Z v2', :q, '2024-03-15', 'approved', ST_Multi(ST_MakeEnvelope(0, 0, 20, 20, 2154))) "
-        "RETURNING id"), {"q": q})
-    conn.execute(text(
-        "INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, geom) VALUES "
-        "('D', 'draft', :q, '2024-01-01', 'draft', ST_Multi(ST_MakeEnvelope(0, 0, 100, 100, 2154)))"), {"q": q})
+    q = add_quartier(conn, "Q", "Q", x0=0, y0=0, size=100)
+    old = add_zone(conn, "Z", q, name="Z v1", valid_from="2024-01-01", valid_to="2024-03-15", x0=0, y0=0, size=50)
+    new = add_zone(conn, "Z", q, name="Z v2", valid_from="2024-03-15", x0=0, y0=0, size=20)
+    add_zone(conn, "D", q, name="draft", valid_from="2024-01-01", status="draft", x0=0, y0=0, size=100)
     return q, old, new
 
 
 def _incident(conn, ext, x, y, day):
-    return conn.scalar(text(
-        "INSERT INTO incidents (source, external_id, category, reported_at, geom) VALUES "
-        "('t', :e, 'graffiti', :d, ST_SetSRID(ST_MakePoint(:x, :y), 2154)) RETURNING id"),
-        {"e": ext, "x": x, "y": y, "d": day})
+    return add_incident(conn, None, external_id=ext, x=x, y=y, reported_at=day)
 
 
 def test_incidents_get_the_zone_version_valid_when_reported(connection):
@@ -52,10 +41,12 @@ def test_unknown_table_is_refused(connection):
         assign_points(connection, "users; DROP TABLE users")
 
 
+OWN_LAYERS = "SELECT slug, data_version FROM layers WHERE slug IN ('t-incidents', 't-quartiers')"
+
+
 def test_a_load_invalidates_the_caches_of_layers_over_the_table(connection):
     """Loading incidents bumps data_version of catalogue layers over incidents, not of others."""
     from etl.targets import load
-    from tests.conftest import GEODATA
 
     connection.execute(text(
         "INSERT INTO layers (slug, title, producer_id, source_table, licence) VALUES "
@@ -63,12 +54,12 @@ def test_a_load_invalidates_the_caches_of_layers_over_the_table(connection):
         "('t-quartiers', 'Q', (SELECT id FROM producers WHERE slug = 'sig'), 'quartiers', 'ODbL')"))
     load(connection, "quartiers", GEODATA / "paris" / "paris_quartiers_administratifs.geojson",
          preset="paris-quartiers")
-    before = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug IN ('t-incidents', 't-quartiers')")).all())
+    before = dict(connection.execute(text(OWN_LAYERS)).all())
     load(connection, "incidents", GEODATA / "incidents" / "paris_dansmarue_18-19-20e_extrait.geojson",
          preset="dansmarue")
-    after = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug IN ('t-incidents', 't-quartiers')")).all())
+    after = dict(connection.execute(text(OWN_LAYERS)).all())
     assert after == {"t-incidents": before["t-incidents"] + 1, "t-quartiers": before["t-quartiers"]}
     load(connection, "incidents", GEODATA / "incidents" / "paris_dansmarue_18-19-20e_extrait.geojson",
          preset="dansmarue")  # unchanged data: caches stay valid
-    again = dict(connection.execute(text("SELECT slug, data_version FROM layers WHERE slug IN ('t-incidents', 't-quartiers')")).all())
+    again = dict(connection.execute(text(OWN_LAYERS)).all())
     assert again == after

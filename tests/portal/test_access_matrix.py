@@ -6,7 +6,7 @@ logged-in user) or a set of roles (admins always pass). A route added without an
 """
 import pytest
 
-from tests.conftest import ROLES
+from tests.builders import ROLES
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"

@@ -2,7 +2,7 @@
 import pytest
 
 from portal import create_app
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 
 def test_create_app_reads_overrides_last(db_url, monkeypatch):
@@ -13,10 +13,10 @@ def test_create_app_reads_overrides_last(db_url, monkeypatch):
 
 
 def test_home_lists_quartiers_and_feed_is_wgs84(client, connection):
-    from etl.quartiers import load_quartiers
+    from etl.targets import load
     from tests.etl.test_quartiers import PARIS
 
-    load_quartiers(connection, PARIS, preset="paris-quartiers")
+    load(connection, "quartiers", PARIS, preset="paris-quartiers")
     page = client.get("/")
     assert page.status_code == 200
     assert "Enfants-Rouges" in page.text

@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import text
 
-from etl.quartiers import load_quartiers
-from tests.conftest import GEODATA
+from etl.targets import load
+from tests.builders import GEODATA
 from tests.portal.a11y import accessibility_problems, assert_skip_link_works
 
 pytestmark = pytest.mark.browser
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def paris_quartiers(engine):
     """Committed quartiers (and a few incidents) for the live server; removed afterwards."""
-    load_quartiers(engine, GEODATA / "paris" / "paris_quartiers_administratifs.geojson", preset="paris-quartiers")
+    load(engine, "quartiers", GEODATA / "paris" / "paris_quartiers_administratifs.geojson", preset="paris-quartiers")
     with engine.begin() as conn:
         # Open incidents spread over the quartiers so that the choropleth has several classes.
         conn.execute(text("""
@@ -44,7 +44,8 @@ def test_home_map_draws_quartiers_from_local_assets(page, live_server, paris_qua
     assert "Toilettes publiques (test)" in control and "Tournées des agents (test)" not in control
     assert not page.locator(".leaflet-control-layers label", has_text="Toilettes").locator("input").is_checked()
     # Several choropleth colours are drawn, and the legend lists the classes.
-    fills = page.evaluate("[...new Set([...document.querySelectorAll('path.ova-quartier')].map(p => p.getAttribute('fill')))]")
+    fills = page.evaluate(
+        "[...new Set([...document.querySelectorAll('path.ova-quartier')].map(p => p.getAttribute('fill')))]")
     assert len(fills) >= 3
     assert page.locator(".ova-legend li").count() >= 3
     # Hovering a quartier shows its name (a label, as text).

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import text
 
-from tests.portal.conftest import add_incident, add_quartier
+from tests.builders import add_incident, add_quartier
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from norms.engine import compute_all
 from portal.auth.services import hash_password
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 from tests.norms.conftest import Fixtures
 
 pytestmark = pytest.mark.browser

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.portal.a11y import accessibility_problems
-from tests.portal.conftest import add_establishment, add_incident, add_norm, add_quartier
+from tests.builders import add_establishment, add_incident, add_norm, add_quartier
 
 pytestmark = pytest.mark.browser
 

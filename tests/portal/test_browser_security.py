@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from portal.auth.services import hash_password
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import text
 
 from portal.auth.services import hash_password
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 from tests.norms.conftest import Fixtures, Shops
 
 pytestmark = pytest.mark.browser

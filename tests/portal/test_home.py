@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from portal.home import services
 from portal.maps import class_breaks, class_colours, class_of
-from tests.portal.conftest import add_establishment, add_incident, add_quartier
+from tests.builders import add_establishment, add_incident, add_quartier
 
 
 def test_class_breaks_are_quantiles_and_unique():
@@ -71,7 +71,8 @@ def test_search_lists_several_matches_and_escapes_the_query(client, connection):
 def _add_layer(conn, slug, title, restricted=(), published=True):
     conn.execute(text("""
         INSERT INTO layers (slug, title, licence, producer_id, source_table, geometry_type, restricted_to, published)
-        VALUES (:slug, :title, 'Licence Ouverte 2.0', (SELECT id FROM producers WHERE slug = 'sig'), 'incidents', 'Point', :r, :p)
+        VALUES (:slug, :title, 'Licence Ouverte 2.0', (SELECT id FROM producers WHERE slug = 'sig'), 'incidents',
+                'Point', :r, :p)
     """), {"slug": slug, "title": title, "r": list(restricted), "p": published})
 
 

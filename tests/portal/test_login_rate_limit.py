@@ -5,7 +5,7 @@ from sqlalchemy import func, select, text
 from ova.models import LoginFailure
 from portal import create_app, database
 from portal.auth.services import account_key
-from tests.conftest import PASSWORD
+from tests.builders import PASSWORD
 
 
 def _login(client, email, password, ip="203.0.113.5"):

@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from ova.errors import InvalidInput
 from portal.quartiers import services
-from tests.portal.conftest import add_establishment, add_incident, add_norm, add_quartier
+from tests.builders import add_establishment, add_incident, add_norm, add_quartier
 
 
 def test_key_figures(session, connection, quartier):

@@ -7,7 +7,7 @@ them. A payload that ran would set ``window.__ova_xss`` or open a dialog.
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import add_central_quartier
+from tests.builders import add_central_quartier
 
 pytestmark = pytest.mark.browser
 

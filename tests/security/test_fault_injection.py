@@ -3,7 +3,8 @@ read-only photo store.
 
 The server restarted is a private throwaway cluster started by this module (initdb/pg_ctl of
 PostgreSQL 15 as the postgres user, on a free port), never the shared server; the photo store is
-a tiny tmpfs mounted for the test. Both need root; without it the module is skipped, saying why.
+a tiny tmpfs mounted for the test. Both need root: without it these tests fail, saying why (a
+suite that cannot inject the faults has not checked what happens under them).
 """
 from __future__ import annotations
 
@@ -86,8 +87,8 @@ class PrivateCluster:
 @pytest.fixture(scope="module")
 def cluster():
     if os.geteuid() != 0 or not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None:
-        pytest.skip("fault injection needs root (runuser to postgres) and PostgreSQL 15's initdb/pg_ctl "
-                    f"in {PG_BIN}: a private cluster cannot be started here")
+        pytest.fail("fault injection needs root (runuser to postgres) and PostgreSQL 15's initdb/pg_ctl "
+                    f"in {PG_BIN}: a private cluster cannot be started here", pytrace=False)
     pg = PrivateCluster()
     try:
         upgrade(pg.url)
@@ -224,7 +225,8 @@ def tmpfs(tmp_path):
         try:
             _run("mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target))
         except (subprocess.CalledProcessError, FileNotFoundError) as err:
-            pytest.skip(f"cannot mount a tmpfs to simulate the photo store ({err}): needs root with CAP_SYS_ADMIN")
+            pytest.fail(f"cannot mount a tmpfs to simulate the photo store ({err}): needs root with CAP_SYS_ADMIN",
+                        pytrace=False)
         mounted.append(target)
         return target
 

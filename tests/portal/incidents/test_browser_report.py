@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import add_central_quartier
+from tests.builders import add_central_quartier
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import text
 
 from portal.auth.services import hash_password
-from tests.conftest import PASSWORD, add_central_quartier
+from tests.builders import PASSWORD, add_central_quartier
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from ova.models import Incident, IncidentEvent, IncidentReport, Producer
 from incidents import queries, reports, workflow
 from incidents.reports import NewReport
 from ova import ratelimit
-from ova.ratelimit import RateLimited
+from ova.errors import RateLimited
 
 INSIDE = (48.8530, 2.3499)
 FAR = (43.2965, 5.3698)
@@ -77,10 +77,12 @@ def test_priority_zone_norm_applies_inside_the_zone_only(session, connection, te
 
 def test_competence_area_overrides_the_default_producer(session, connection, territory, voirie):
     connection.execute(text(
-        "UPDATE producers SET competence_area = ST_Multi(ST_Transform(ST_MakeEnvelope(2.34, 48.85, 2.36, 48.86, 4326), 2154)) "
+        "UPDATE producers SET competence_area = "
+        "ST_Multi(ST_Transform(ST_MakeEnvelope(2.34, 48.85, 2.36, 48.86, 4326), 2154)) "
         "WHERE slug = 'police-municipale'"))
     connection.execute(text(
-        "UPDATE producers SET competence_area = ST_Multi(ST_Transform(ST_MakeEnvelope(2.345, 48.85, 2.355, 48.856, 4326), 2154)) "
+        "UPDATE producers SET competence_area = "
+        "ST_Multi(ST_Transform(ST_MakeEnvelope(2.345, 48.85, 2.355, 48.856, 4326), 2154)) "
         "WHERE slug = 'proprete'"))
     police = session.scalar(select(Producer.id).where(Producer.slug == "police-municipale"))
     proprete = session.scalar(select(Producer.id).where(Producer.slug == "proprete"))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from ova.models import Incident, User
 from portal.auth.services import hash_password
 from portal.auth.tokens import issue_token
-from tests.conftest import add_central_quartier
+from tests.builders import add_central_quartier
 
 INSIDE = (48.8530, 2.3499)
 FAR = (43.2965, 5.3698)
