@@ -8,11 +8,12 @@ compliance of the quartier-months they are in (and were in, for updated rows) is
 """
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import text
 
 from etl.quartiers import producer_id
 from etl.target import Field, Target
-from norms.deadlines import applicable_sql
+from norms.deadlines import applicable_sql, deadline_params
 from norms.engine import recompute
 from ova.assignment import build_quartier_cells, placement_sql
 from ova.models import INCIDENT_STATUSES, Incident
@@ -34,6 +35,8 @@ class IncidentsTarget(Target):
         Field("acknowledged_at", "datetime", allow_future=False),
         Field("resolved_at", "datetime", allow_future=False),
         Field("status", "enum", choices=INCIDENT_STATUSES),
+        #: The source's own deadline (mapping field ``expected_at``, Open311 ``expected_datetime``).
+        Field("source_expected_at", "datetime"),
     )
     geometry = "point"
     computed = {"producer_id": "coalesce(CAST(:producer_id AS integer), category.producer_id)"}
@@ -41,7 +44,15 @@ class IncidentsTarget(Target):
     touched = {"updated_at": "now()"}
 
     def params(self, conn, options):
-        return {"producer_id": producer_id(conn, options.producer)}
+        return {"producer_id": producer_id(conn, options.producer), **deadline_params()}
+
+    def derived_fields(self):
+        return ("source_expected_at",)
+
+    def derive(self, values, frame):
+        # Always staged, so that the deadlines can fall back on it (NULL when the file has none).
+        if "source_expected_at" not in values:
+            values["source_expected_at"] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
     merge_columns = ("quartier_id", "zone_id", "norm_id", "expected_at")
     scope_columns = ("quartier_id", "reported_at")
@@ -54,7 +65,7 @@ class IncidentsTarget(Target):
             WITH placed AS MATERIALIZED (
                 SELECT b.*, {place['quartier_id']} AS quartier_id, {place['zone_id']} AS zone_id
                 FROM ({base}) b {place['join']})
-            SELECT p.*, a.norm_id, a.expected_at
+            SELECT p.*, a.norm_id, coalesce(a.expected_at, p.source_expected_at) AS expected_at
             FROM placed p LEFT JOIN ({applicable_sql('placed', '_row')}) a ON a.id = p._row"""
 
     def after_merge(self, conn, summary, merge):

@@ -190,6 +190,12 @@ def available_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.yml") if not p.stem.endswith("_categories"))
 
 
+#: Target fields a mapping may name otherwise: target → {name in the mapping: field}. An
+#: incident's ``expected_at`` in a mapping is the source's own deadline, kept apart from the
+#: deadline the portal computes from its norms (``norms.deadlines``).
+FIELD_ALIASES = {"incidents": {"expected_at": "source_expected_at"}}
+
+
 def load_mapping(*, preset: str | None = None, mapping_file: str | Path | None = None) -> Mapping:
     """A preset by name, or a city's own mapping file (exactly one of the two)."""
     if (preset is None) == (mapping_file is None):
@@ -209,6 +215,12 @@ def load_mapping(*, preset: str | None = None, mapping_file: str | Path | None =
     for key in ("target", "fields"):
         if not isinstance(document, dict) or key not in document:
             raise InvalidInput(f"mapping file {path}: missing '{key}'")
-    return Mapping(name=path.stem, target=document["target"], fields=document["fields"],
+    fields = dict(document["fields"] or {})
+    for alias, name in FIELD_ALIASES.get(document["target"], {}).items():
+        if alias in fields:
+            if name in fields:
+                raise InvalidInput(f"mapping file {path}: '{alias}' and '{name}' name the same field")
+            fields[name] = fields.pop(alias)
+    return Mapping(name=path.stem, target=document["target"], fields=fields,
                    source=document.get("source"), read=document.get("read") or {},
                    base_dir=path.parent, description=document.get("description"))

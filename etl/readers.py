@@ -281,17 +281,26 @@ class Open311Reader(Reader):
         document = _load_json(self)
         if isinstance(document, dict):
             document = document.get("service_requests", document.get("requests", []))
-        rows = [{"_row": n, **{k: v for k, v in item.items() if not isinstance(v, (dict, list))}}
+        rows = [{"_row": n, **dict.fromkeys(OPEN311_FIELDS),
+                 **{k: v for k, v in item.items() if not isinstance(v, (dict, list))}}
                 for n, item in enumerate(document, start=1)]
         self.detected.rows = len(rows)
         yield _as_text_frame(rows)
+
+
+#: The fields of a GeoReport v2 service request: always columns, even when no request has one
+#: (most are optional in the specification, e.g. ``expected_datetime``).
+OPEN311_FIELDS = ("service_request_id", "status", "status_notes", "service_name", "service_code", "description",
+                  "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
+                  "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url")
 
 
 def _as_text_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     for column in frame.columns:
         if column != "_row":
-            frame[column] = [None if v is None else str(v) for v in frame[column]]
+            frame[column] = [None if v is None or (isinstance(v, float) and v != v) else str(v)
+                             for v in frame[column]]  # a key absent from a record is NaN in the frame
     return frame
 
 

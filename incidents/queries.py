@@ -46,7 +46,7 @@ def incident_detail(session: Session, incident_id: int) -> dict:
         "i.description, i.address, i.reported_at, i.acknowledged_at, i.resolved_at, i.updated_at, "
         "i.expected_at, i.times_simulated, i.source, p.name AS producer, p.email AS producer_email, "
         "p.phone AS producer_phone, q.name AS quartier, z.name AS zone, n.label_fr AS norm_fr, "
-        "n.label_en AS norm_en, n.delay_hours, ST_Y(ST_Transform(i.geom, 4326)) AS lat, "
+        "n.label_en AS norm_en, n.delay_value, n.delay_unit, ST_Y(ST_Transform(i.geom, 4326)) AS lat, "
         "ST_X(ST_Transform(i.geom, 4326)) AS lon, r.photo_path, r.confirmation, "
         "r.confirmation_comment, r.confirmed_at "
         "FROM incidents i JOIN incident_categories c ON c.code = i.category "
@@ -63,6 +63,12 @@ def incident_detail(session: Session, incident_id: int) -> dict:
         "FROM incident_events e LEFT JOIN users u ON u.id = e.author_id "
         "LEFT JOIN producers p ON p.id = u.producer_id "
         "WHERE e.incident_id = :id ORDER BY e.at, e.id"), {"id": incident_id}).mappings()]
+    # Holds are public (the clock stop explains a deadline); who put them is the service, not a name.
+    detail["holds"] = [dict(h) for h in session.execute(text(
+        "SELECT h.started_at, h.ended_at, h.reason, p.name AS author_service FROM incident_holds h "
+        "LEFT JOIN users u ON u.id = h.author_id LEFT JOIN producers p ON p.id = u.producer_id "
+        "WHERE h.incident_id = :id ORDER BY h.started_at, h.id"), {"id": incident_id}).mappings()]
+    detail["on_hold"] = any(h["ended_at"] is None for h in detail["holds"])
     return detail
 
 

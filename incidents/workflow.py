@@ -21,7 +21,7 @@ from norms.engine import recompute
 from ova import audit, dataversion
 from ova.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ova.i18n import gettext as _
-from ova.models import CLOSED_STATUSES, Incident, IncidentEvent, IncidentReport
+from ova.models import CLOSED_STATUSES, OPEN_STATUSES, Incident, IncidentEvent, IncidentHold, IncidentReport
 
 #: Allowed transitions of the workflow (from → set of to).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -117,6 +117,7 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
     now = now or dt.datetime.now(dt.timezone.utc)
     events = []
     changes = []
+    held = []
     for incident in incidents:
         before = _audited(incident)
         event = IncidentEvent(incident_id=incident.id, at=now, from_status=incident.status,
@@ -132,8 +133,13 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
         incident.status = to_status
         incident.updated_at = now
         changes.append((incident.id, before, {**_audited(incident), "note": note}))
+        if to_status in CLOSED_STATUSES and _end_holds(session, incident.id, now):
+            held.append(incident.id)
     session.flush()
     conn = session.connection()
+    if held:  # the wait ended with the incident: its deadline counts the hold up to now
+        from norms.deadlines import refresh_deadlines
+        refresh_deadlines(conn, held)
     audit.record_many(conn, actor.id, "incidents", "update", changes)
     for hook in STATUS_CHANGE_HOOKS:
         hook(conn, ids)
@@ -171,3 +177,75 @@ def answer_resolution(session: Session, incident_id: int, *, confirmed: bool, co
     report.confirmed_at = now or dt.datetime.now(dt.timezone.utc)
     session.flush()
     return report
+
+
+#: Longest hold reason (public: it is shown in the incident's history).
+HOLD_REASON_MAX = 500
+
+
+def _end_holds(session: Session, incident_id: int, now: dt.datetime) -> int:
+    """End the open hold of an incident (closing it ends the wait); returns the holds ended."""
+    holds = session.scalars(select(IncidentHold).where(IncidentHold.incident_id == incident_id,
+                                                       IncidentHold.ended_at.is_(None))).all()
+    for hold in holds:
+        hold.ended_at = max(now, hold.started_at)
+    return len(holds)
+
+
+def put_on_hold(session: Session, incident_id: int, *, actor, reason: str,
+                now: dt.datetime | None = None) -> IncidentHold:
+    """Stop the clock of an open incident while it waits for a third party (the reason is public).
+
+    Norms with ``pauses_on_hold`` do not count the time on hold; the deadline is recomputed and the
+    compliance of its quartier-month with it, in the same transaction, and the change is audited.
+    """
+    incident = session.get(Incident, incident_id, with_for_update=True)
+    if incident is None:
+        raise NotFound(_("pas de signalement n° %(id)s", id=incident_id))
+    if not can_handle(actor, incident):
+        raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident.id))
+    if incident.status not in OPEN_STATUSES:
+        raise Conflict(_("le signalement n° %(id)s est clos : il ne peut pas être mis en attente", id=incident.id))
+    reason = clean_text(reason, "reason", HOLD_REASON_MAX)
+    if not reason:
+        raise InvalidInput(_("le motif de la mise en attente est obligatoire (il est public)"))
+    if session.scalar(select(IncidentHold.id).where(IncidentHold.incident_id == incident_id,
+                                                    IncidentHold.ended_at.is_(None))):
+        raise Conflict(_("le signalement n° %(id)s est déjà en attente", id=incident.id))
+    now = now or dt.datetime.now(dt.timezone.utc)
+    hold = IncidentHold(incident_id=incident_id, started_at=now, reason=reason, author_id=actor.id)
+    session.add(hold)
+    incident.updated_at = now
+    session.flush()
+    _after_hold_change(session, incident_id, actor, "on_hold", None, {"on_hold_since": now, "reason": reason})
+    return hold
+
+
+def release_hold(session: Session, incident_id: int, *, actor, now: dt.datetime | None = None) -> IncidentHold:
+    """Restart the clock of an incident on hold; its deadline moves by the time on hold."""
+    incident = session.get(Incident, incident_id, with_for_update=True)
+    if incident is None:
+        raise NotFound(_("pas de signalement n° %(id)s", id=incident_id))
+    if not can_handle(actor, incident):
+        raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident.id))
+    hold = session.scalar(select(IncidentHold).where(IncidentHold.incident_id == incident_id,
+                                                     IncidentHold.ended_at.is_(None)))
+    if hold is None:
+        raise Conflict(_("le signalement n° %(id)s n'est pas en attente", id=incident.id))
+    now = now or dt.datetime.now(dt.timezone.utc)
+    hold.ended_at = max(now, hold.started_at)
+    incident.updated_at = now
+    session.flush()
+    _after_hold_change(session, incident_id, actor, "hold_released", {"on_hold_since": hold.started_at},
+                       {"hold_ended_at": hold.ended_at})
+    return hold
+
+
+def _after_hold_change(session: Session, incident_id: int, actor, what: str, before, after) -> None:
+    from norms.deadlines import refresh_deadlines
+
+    conn = session.connection()
+    refresh_deadlines(conn, [incident_id])
+    audit.record(conn, actor.id, "incidents", incident_id, "update", before or {}, {**after, "action": what})
+    for hook in STATUS_CHANGE_HOOKS:
+        hook(conn, [incident_id])

@@ -1,11 +1,30 @@
 """Incident deadlines (``expected_at``) from the response-delay norms that apply to them.
 
 A norm applies to an incident when the incident's category is one of the norm's categories,
-the norm is valid on the day the incident was reported (Europe/Paris calendar), and the scope
-matches: the whole territory, the incident's quartier, a priority zone (the zone version the
+the norm is valid on the day the incident was reported (local calendar of the territory), and the
+scope matches: the whole territory, the incident's quartier, a priority zone (the zone version the
 incident was placed in when reported; optionally only those of one quartier), or one zone code.
-When several apply, the strictest (shortest delay) wins. Delays are elapsed hours, so a report
-made just before a daylight-saving change still gets exactly ``delay_hours`` hours.
+When several apply, the earliest deadline wins; an incident no norm applies to keeps the deadline
+its source gave (``source_expected_at``, e.g. Open311 ``expected_datetime``), if any.
+
+A norm's delay is counted in one of four units (``norms.delay_unit``):
+
+* ``hours``: elapsed hours, so a report made just before a daylight-saving change still gets
+  exactly that many hours;
+* ``working_days``: the deadline is the end of the N-th working day after the day of the report
+  (« sous 2 jours ouvrés »: a report made on Friday evening before Whit Monday is due at the end
+  of Wednesday) — the closing time when the calendar has service hours, else local midnight;
+* ``working_hours``: N hours of the calendar's service hours on its working days (a report at
+  19:00 with service hours 08:00–18:00 starts counting the next working morning);
+* ``source``: the deadline the source system gave the request (``source_expected_at``); a
+  request without one is not judged by that norm.
+
+Working days and hours use the norm's calendar (``norms.calendars``, the default one when the
+norm names none), whose days are a table: every deadline is a pair of joins on (calendar, day)
+and (calendar, working-day ordinal), computed in local wall-clock time of the territory
+(``OVA_TIMEZONE``) and converted back to an instant, so no deadline moves by an hour at a
+daylight-saving change. Norms with ``pauses_on_hold`` add the time the incident spent on hold
+(``incident_holds``, an open hold counting up to now), measured in the norm's own unit.
 """
 from __future__ import annotations
 
@@ -13,6 +32,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+
+from ova.settings import timezone_name
 
 #: The scope rule of response-delay norm ``n`` for incident ``i`` (``z``: its zone version, LEFT
 #: JOINed on ``i.zone_id``), shared by the deadlines, the compliance engine and the drill-down.
@@ -22,46 +43,143 @@ INCIDENT_IN_SCOPE = """(n.scope = 'territory'
                AND (n.quartier_id IS NULL OR n.quartier_id = i.quartier_id))
            OR (n.scope = 'zone' AND z.code = n.zone_code))"""
 
+#: The columns of a response-delay norm the deadline needs, for a norm subquery aliased ``n``:
+#: its calendar resolved to the default one when it names none.
+NORM_DEADLINE_COLUMNS = ("n.delay_value, n.delay_unit, n.pauses_on_hold, "
+                         "coalesce(n.calendar_id, (SELECT c.id FROM calendars c WHERE c.is_default "
+                         "ORDER BY c.id LIMIT 1)) AS calendar_ref")
+
+
+def _position(day: str, instant: str, cal: str) -> str:
+    """Working seconds of calendar ``cal`` from its first day to ``instant`` (``day``: its calendar_days row)."""
+    length = f"extract(epoch FROM {cal}.closes - {cal}.opens)"
+    return (f"(({day}.worked_through - ({day}.ordinal IS NOT NULL)::int) * {length} + CASE WHEN {day}.ordinal "
+            f"IS NOT NULL THEN least(greatest(extract(epoch FROM ({instant} AT TIME ZONE :tz) - ({day}.day "
+            f"+ {cal}.opens)), 0), {length}) ELSE 0 END)")
+
+
+def _holds(as_of: str) -> str:
+    """The holds, an open one running to ``as_of``."""
+    return (f"(SELECT h.incident_id, h.started_at, greatest(coalesce(h.ended_at, {as_of}), h.started_at) AS stop "
+            "FROM incident_holds h)")
+
+
+def _hold_totals(as_of: str) -> str:
+    """Per (incident, calendar): the time on hold in working seconds and working days."""
+    return f"""(SELECT h.incident_id, c.id AS calendar_id,
+                   sum({_position('e', 'h.stop', 'c')} - {_position('s', 'h.started_at', 'c')}) AS working_s,
+                   sum((e.worked_through - (e.ordinal IS NOT NULL)::int)
+                       - (s.worked_through - (s.ordinal IS NOT NULL)::int)) AS working_days
+            FROM {_holds(as_of)} h
+            CROSS JOIN calendars c
+            JOIN calendar_days s ON s.calendar_id = c.id AND s.day = (h.started_at AT TIME ZONE :tz)::date
+            JOIN calendar_days e ON e.calendar_id = c.id AND e.day = (h.stop AT TIME ZONE :tz)::date
+            GROUP BY h.incident_id, c.id)"""
+
+
+def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
+                 source_deadline: str | None = "source_expected_at", as_of: str = "now()") -> tuple[str, str]:
+    """``(joins, expression)``: the deadline of incident ``i`` under norm ``n`` (see module docstring).
+
+    ``n`` must expose :data:`NORM_DEADLINE_COLUMNS`; ``incident_id`` is the incident's key column
+    (None for rows not yet in ``incidents``: no holds), ``source_deadline`` its source deadline
+    column (None when the relation has none), ``as_of`` the SQL instant open holds run to. The
+    statement binds ``:tz`` (see :func:`deadline_params`). Aliases ``dl_*`` are taken.
+    """
+    source = f"{i}.{source_deadline}" if source_deadline else "NULL::timestamptz"
+    joins = f"""
+        LEFT JOIN calendars dl_c ON {n}.delay_unit IN ('working_days', 'working_hours') AND dl_c.id = {n}.calendar_ref
+        LEFT JOIN calendar_days dl_s ON dl_s.calendar_id = dl_c.id
+                                    AND dl_s.day = ({i}.reported_at AT TIME ZONE :tz)::date"""
+    if incident_id:
+        joins += f"""
+        LEFT JOIN (SELECT h.incident_id, sum(extract(epoch FROM h.stop - h.started_at)) AS elapsed_s
+                   FROM {_holds(as_of)} h GROUP BY h.incident_id) dl_he
+               ON {n}.pauses_on_hold AND {n}.delay_unit = 'hours' AND dl_he.incident_id = {i}.{incident_id}
+        LEFT JOIN {_hold_totals(as_of)} dl_h
+               ON {n}.pauses_on_hold AND {n}.delay_unit IN ('working_days', 'working_hours')
+              AND dl_h.incident_id = {i}.{incident_id} AND dl_h.calendar_id = {n}.calendar_ref"""
+        held_s, held_ws, held_wd = "coalesce(dl_he.elapsed_s, 0)", "coalesce(dl_h.working_s, 0)", \
+            "coalesce(dl_h.working_days, 0)::int"
+    else:
+        held_s = held_ws = held_wd = "0"
+    length = "extract(epoch FROM dl_c.closes - dl_c.opens)"
+    joins += f"""
+        LEFT JOIN LATERAL (SELECT {_position('dl_s', f'{i}.reported_at', 'dl_c')} + {n}.delay_value * 3600.0
+                                  + {held_ws} AS target) dl_t ON {n}.delay_unit = 'working_hours'
+        LEFT JOIN calendar_days dl_e ON dl_e.calendar_id = dl_c.id AND dl_e.ordinal = CASE {n}.delay_unit
+            WHEN 'working_days' THEN dl_s.worked_through + {n}.delay_value + {held_wd}
+            WHEN 'working_hours' THEN ceil(dl_t.target / {length})::int END"""
+    expression = f"""(CASE {n}.delay_unit
+        WHEN 'hours' THEN {i}.reported_at + make_interval(hours => {n}.delay_value, secs => {held_s})
+        WHEN 'working_days' THEN (dl_e.day + dl_c.closes) AT TIME ZONE :tz
+        WHEN 'working_hours' THEN (dl_e.day + dl_c.opens
+            + make_interval(secs => dl_t.target - (ceil(dl_t.target / {length}) - 1) * {length})) AT TIME ZONE :tz
+        WHEN 'source' THEN {source} END)"""
+    return joins, expression
+
+
+def deadline_params() -> dict:
+    """The bind parameters of :func:`deadline_sql`: the territory's time zone."""
+    return {"tz": timezone_name()}
+
+
 _APPLICABLE = """
-    SELECT DISTINCT ON (i.id) i.id, n.id AS norm_id,
-           i.reported_at + make_interval(hours => n.delay_hours) AS expected_at
-    FROM (SELECT i.{id} AS id, i.category, i.quartier_id, i.zone_id, i.reported_at,
-                 (i.reported_at AT TIME ZONE 'Europe/Paris')::date AS local_day
-          FROM {relation} i WHERE {where}) i
-    -- One row per (norm, category) so that the planner can hash-join on the category.
-    JOIN (SELECT n.*, unnest(n.category_codes) AS category FROM norms n
-          WHERE n.metric = 'response_delay') n ON n.category = i.category
-    LEFT JOIN priority_zones z ON z.id = i.zone_id
-    WHERE i.local_day >= n.valid_from
-      AND (n.valid_to IS NULL OR i.local_day < n.valid_to)
-      AND {in_scope}
-    ORDER BY i.id, n.delay_hours, n.id
+    SELECT DISTINCT ON (d.id) d.id, d.norm_id, d.expected_at
+    FROM (
+        SELECT i.id, n.norm_id, {deadline} AS expected_at
+        FROM (SELECT i.{id} AS id, i.category, i.quartier_id, i.zone_id, i.reported_at, {source} AS source_expected_at,
+                     (i.reported_at AT TIME ZONE :tz)::date AS local_day
+              FROM {relation} i WHERE {where}) i
+        -- One row per (norm, category) so that the planner can hash-join on the category.
+        JOIN (SELECT n.id AS norm_id, n.scope, n.quartier_id, n.zone_code, n.valid_from, n.valid_to,
+                     {norm_columns}, unnest(n.category_codes) AS category
+              FROM norms n WHERE n.metric = 'response_delay') n ON n.category = i.category
+        LEFT JOIN priority_zones z ON z.id = i.zone_id
+        {joins}
+        WHERE i.local_day >= n.valid_from
+          AND (n.valid_to IS NULL OR i.local_day < n.valid_to)
+          AND {in_scope}
+    ) d
+    WHERE d.expected_at IS NOT NULL
+    ORDER BY d.id, d.expected_at, d.norm_id
 """
 
 _UPDATE = """
-    WITH target AS (SELECT id FROM incidents i WHERE {where}),
+    WITH target AS (SELECT id, source_expected_at FROM incidents i WHERE {where}),
          applicable AS ({applicable})
     UPDATE incidents i SET expected_at = a.expected_at, norm_id = a.norm_id
-    FROM (SELECT t.id, a.norm_id, a.expected_at FROM target t LEFT JOIN applicable a USING (id)) a
+    FROM (SELECT t.id, a.norm_id, coalesce(a.expected_at, t.source_expected_at) AS expected_at
+          FROM target t LEFT JOIN applicable a USING (id)) a
     WHERE i.id = a.id AND (i.expected_at, i.norm_id) IS DISTINCT FROM (a.expected_at, a.norm_id)
 """
 
 
 def refresh_deadlines(conn: Connection, incident_ids: Sequence[int] | None = None) -> int:
     """Recompute ``expected_at``/``norm_id`` of the given incidents (all when None); returns rows changed."""
+    from norms.calendars import ensure_calendar_range
+
     if incident_ids is None:
         where, params = "true", {}
     else:
         where, params = "i.id = ANY (:ids)", {"ids": list(incident_ids)}
-    sql = _UPDATE.format(where=where, applicable=applicable_sql("incidents", "id", where))
-    return conn.execute(text(sql), params).rowcount
+    ensure_calendar_range(conn, "incidents", where, params)
+    sql = _UPDATE.format(where=where, applicable=applicable_sql("incidents", "id", where, incident_key=True))
+    return conn.execute(text(sql), {**params, **deadline_params()}).rowcount
 
 
-def applicable_sql(relation: str, id_column: str = "id", where: str = "true") -> str:
+def applicable_sql(relation: str, id_column: str = "id", where: str = "true", *, incident_key: bool = False,
+                   source_deadline: str | None = "source_expected_at") -> str:
     """SELECT of (id, norm_id, expected_at) for the rows of ``relation`` that a norm applies to.
 
     ``relation`` is ``incidents`` or a table shaped like it (``category``, ``quartier_id``,
     ``zone_id``, ``reported_at``; e.g. the loader's merge table, keyed by ``_row``), so a load
-    sets deadlines while it writes rows instead of updating them afterwards.
+    sets deadlines while it writes rows instead of updating them afterwards. ``incident_key``: the
+    id is an incident id (its holds count); ``source_deadline``: the relation's source-deadline
+    column, or None. Binds ``:tz``.
     """
-    return _APPLICABLE.format(relation=relation, id=id_column, where=where, in_scope=INCIDENT_IN_SCOPE)
+    joins, deadline = deadline_sql("i", "n", incident_id="id" if incident_key else None,
+                                   source_deadline="source_expected_at")
+    source = f"i.{source_deadline}" if source_deadline else "NULL::timestamptz"
+    return _APPLICABLE.format(relation=relation, id=id_column, where=where, in_scope=INCIDENT_IN_SCOPE,
+                              norm_columns=NORM_DEADLINE_COLUMNS, joins=joins, deadline=deadline, source=source)

@@ -6,8 +6,9 @@ to the norms that apply to them on category, validity and scope, and aggregates.
 
 Rules, all in the Europe/Paris calendar for months, weeks and validity days:
 
-* ``response_delay``: an incident's deadline is ``reported_at + delay_hours`` (elapsed hours, so
-  daylight-saving changes neither add nor remove an hour). It is compliant when resolved at or
+* ``response_delay``: an incident's deadline follows the norm's delay and unit (elapsed hours,
+  working days or hours of its calendar, or the source's own deadline: ``norms.deadlines``,
+  computed per norm in the same statement). It is compliant when resolved at or
   before the deadline (exactly at the deadline counts). Judged cases are resolved incidents plus
   open incidents past their deadline (failures); open incidents not yet due are only counted in
   ``incidents``. Rejected reports are ignored; incidents outside every quartier are not judged.
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from norms.deadlines import INCIDENT_IN_SCOPE
+from norms.deadlines import INCIDENT_IN_SCOPE, NORM_DEADLINE_COLUMNS, deadline_params, deadline_sql
 
 LOGGER = logging.getLogger(__name__)
 
@@ -61,26 +62,29 @@ _RESPONSE_DELAY = """
            count(*) FILTER (WHERE b.times_simulated) AS simulated
     FROM (
         SELECT n.norm_id, i.quartier_id, i.zone_id, i.resolved_at, i.times_simulated, i.month,
-               i.reported_at + make_interval(hours => n.delay_hours) AS deadline,
+               {deadline} AS deadline,
                extract(epoch FROM i.resolved_at - i.reported_at) / 3600.0 AS hours
         FROM (
-            SELECT i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
-                   {incident_month} AS month
+            SELECT i.id, i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
+                   i.source_expected_at, {incident_month} AS month
             FROM {incident_source}
             WHERE i.quartier_id IS NOT NULL AND i.status <> 'rejected' AND {incident_where}
         ) i
         -- One row per (norm, category): an equi-join the planner can hash. Validity days become
         -- instants (Paris midnight) once per norm, so no incident's time is converted per norm.
-        JOIN (SELECT n.id AS norm_id, n.scope, n.quartier_id, n.zone_code, n.delay_hours,
+        JOIN (SELECT n.id AS norm_id, n.scope, n.quartier_id, n.zone_code, {norm_columns},
                      n.valid_from::timestamp AT TIME ZONE 'Europe/Paris' AS valid_from_at,
                      n.valid_to::timestamp AT TIME ZONE 'Europe/Paris' AS valid_to_at,
                      unnest(n.category_codes) AS category
               FROM norms n WHERE n.metric = 'response_delay') n ON n.category = i.category
         LEFT JOIN priority_zones z ON z.id = i.zone_id
+        {deadline_joins}
         WHERE i.reported_at >= n.valid_from_at
           AND (n.valid_to_at IS NULL OR i.reported_at < n.valid_to_at)
           AND {in_scope}
     ) b
+    -- A norm judged by the source's deadline does not judge a request that has none.
+    WHERE b.deadline IS NOT NULL
     GROUP BY GROUPING SETS ((b.norm_id, b.quartier_id, b.month), (b.norm_id, b.quartier_id, b.zone_id, b.month))
     HAVING GROUPING(b.zone_id) = 1 OR b.zone_id IS NOT NULL
 """
@@ -89,8 +93,8 @@ _RESPONSE_DELAY = """
 #: reading only the columns judged. OFFSET 0 keeps the subquery from being flattened into a hash
 #: join over the whole table. The key's month is the incidents' month: no time-zone conversion.
 _KEYED_INCIDENTS = """keys k CROSS JOIN LATERAL (
-                SELECT i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
-                       i.status, k.month
+                SELECT i.id, i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
+                       i.source_expected_at, i.status, k.month
                 FROM incidents i
                 WHERE i.quartier_id = k.quartier_id AND i.reported_at >= k.start_at AND i.reported_at < k.stop_at
                 OFFSET 0
@@ -209,8 +213,10 @@ def _month_start(day: dt.date) -> dt.date:
 
 def _statement(keyed: bool, since_sql: str) -> str:
     """The INSERT…SELECT of every metric, restricted to keys or to months from :first_month."""
+    deadline_joins, deadline = deadline_sql("i", "n", as_of=":as_of")
     fragments = {"incident_source": _KEYED_INCIDENTS if keyed else "incidents i", "incident_where": since_sql,
-                 "in_scope": INCIDENT_IN_SCOPE,
+                 "in_scope": INCIDENT_IN_SCOPE, "norm_columns": NORM_DEADLINE_COLUMNS,
+                 "deadline_joins": deadline_joins, "deadline": deadline,
                  "incident_month": "i.month" if keyed else _PARIS_MONTH.format(ts="i.reported_at")}
     union = " UNION ALL ".join(f"({sql.format(**fragments)})" for sql in METRICS.values())
     if keyed:
@@ -231,7 +237,7 @@ def _params(as_of: dt.datetime | None, min_sample: int) -> dict:
 
     local = as_of.astimezone(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
     return {"as_of": as_of, "as_of_local": local, "min_sample": min_sample,
-            "key_quartiers": [], "key_months": []}
+            "key_quartiers": [], "key_months": [], **deadline_params()}
 
 
 def compute_all(conn: Connection, *, since: dt.date | None = None, as_of: dt.datetime | None = None,

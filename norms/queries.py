@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from norms.deadlines import INCIDENT_IN_SCOPE
+from norms.deadlines import INCIDENT_IN_SCOPE, NORM_DEADLINE_COLUMNS, deadline_params, deadline_sql
 
 STATUS_ORDER = ("not_met", "insufficient_data", "met")
 
@@ -86,7 +86,7 @@ def quartier(conn: Connection, quartier_id: int) -> dict | None:
 def quartier_results(conn: Connection, quartier_id: int, month: dt.date) -> list[dict]:
     """Every result of a quartier for a month (whole scope first, then zone versions)."""
     rows = conn.execute(text(
-        "SELECT r.*, n.code AS norm_code, n.label_fr, n.label_en, n.metric, n.target_rate, n.delay_hours, "
+        "SELECT r.*, n.code AS norm_code, n.label_fr, n.label_en, n.metric, n.target_rate, n.delay_value, n.delay_unit, "
         "z.code AS zone_code, z.name AS zone_name, z.valid_from AS zone_from, z.valid_to AS zone_to "
         "FROM compliance_results r JOIN norms n ON n.id = r.norm_id "
         "LEFT JOIN priority_zones z ON z.id = r.zone_id "
@@ -123,11 +123,13 @@ _FAILING = """
             'simulated', CASE WHEN f.times_simulated THEN 'oui (simulé)' ELSE 'non' END)
     ) ORDER BY f.reported_at), '[]'::json))::text
     FROM (
-        SELECT i.*, c.label_fr AS category_label, i.reported_at + make_interval(hours => n.delay_hours) AS deadline
+        SELECT i.*, c.label_fr AS category_label, {deadline} AS deadline
         FROM incidents i
-        JOIN norms n ON n.id = :norm AND n.metric = 'response_delay' AND i.category = ANY (n.category_codes)
+        JOIN (SELECT n.*, {norm_columns} FROM norms n) n
+          ON n.id = :norm AND n.metric = 'response_delay' AND i.category = ANY (n.category_codes)
         JOIN incident_categories c ON c.code = i.category
         LEFT JOIN priority_zones z ON z.id = i.zone_id
+        {deadline_joins}
         WHERE i.quartier_id = :q AND i.status <> 'rejected'
           AND i.reported_at >= (CAST(:m AS date)::timestamp AT TIME ZONE 'Europe/Paris')
           AND i.reported_at < ((CAST(:m AS date) + interval '1 month') AT TIME ZONE 'Europe/Paris')
@@ -136,15 +138,18 @@ _FAILING = """
           AND {in_scope}
           AND (CAST(:zone AS integer) IS NULL OR i.zone_id = :zone)
     ) f
-    WHERE coalesce(f.resolved_at, now()) > f.deadline
+    WHERE f.deadline IS NOT NULL AND coalesce(f.resolved_at, now()) > f.deadline
 """
 
 
 def failing_incidents_geojson(conn: Connection, norm_id: int, quartier_id: int, month: dt.date,
                               zone_id: int | None = None) -> str:
     """The incidents of a norm × quartier × month that failed (late or open overdue), as WGS 84 GeoJSON."""
-    return conn.execute(text(_FAILING.format(in_scope=INCIDENT_IN_SCOPE)),
-                        {"norm": norm_id, "q": quartier_id, "m": month, "zone": zone_id}).scalar_one()
+    joins, deadline = deadline_sql("i", "n")
+    sql = _FAILING.format(in_scope=INCIDENT_IN_SCOPE, norm_columns=NORM_DEADLINE_COLUMNS, deadline=deadline,
+                          deadline_joins=joins)
+    return conn.execute(text(sql), {"norm": norm_id, "q": quartier_id, "m": month, "zone": zone_id,
+                                    **deadline_params()}).scalar_one()
 
 
 def quartier_outline_geojson(conn: Connection, quartier_id: int) -> str:

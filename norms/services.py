@@ -7,11 +7,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ova.errors import InvalidInput, NotFound
-from ova.models import NORM_METRICS, NORM_PERIODS, NORM_SCOPES
+from ova.models import DELAY_UNITS, NORM_METRICS, NORM_PERIODS, NORM_SCOPES
 
 #: Norm fields editable in the portal.
 EDITABLE = ("label_fr", "label_en", "metric", "scope", "quartier_id", "zone_code", "category_codes",
-            "delay_hours", "activity_kind", "events_required", "period", "target_rate", "min_sample",
+            "delay_value", "delay_unit", "calendar_id", "pauses_on_hold", "activity_kind", "events_required", "period", "target_rate", "min_sample",
             "producer_id", "valid_from", "valid_to")
 
 
@@ -30,8 +30,15 @@ def validate_norm(values: dict) -> dict:
     too_long = [c for c in v["category_codes"] if len(c) > 64]  # the column is varchar(64)[]
     if too_long:
         raise InvalidInput(f"category_codes: unknown category code {too_long[0][:40]!r}…")
-    if v["metric"] == "response_delay" and (not v["delay_hours"] or not v["category_codes"]):
-        raise InvalidInput("delay_hours: a response-delay norm needs a delay and categories")
+    v["delay_unit"] = v["delay_unit"] or "hours"
+    if v["delay_unit"] not in DELAY_UNITS:
+        raise InvalidInput(f"delay_unit: unknown value {v['delay_unit']!r}")
+    if v["delay_unit"] == "source":
+        v["delay_value"] = None
+    if v["metric"] == "response_delay" and ((v["delay_unit"] != "source" and not v["delay_value"])
+                                            or not v["category_codes"]):
+        raise InvalidInput("delay_value: a response-delay norm needs a delay and categories")
+    v["pauses_on_hold"] = bool(v["pauses_on_hold"])
     if v["metric"] == "frequency" and (not v["events_required"] or v["period"] not in NORM_PERIODS
                                        or not v["activity_kind"]):
         raise InvalidInput("events_required: a frequency norm needs an activity kind, a count and a period")

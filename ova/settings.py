@@ -107,3 +107,20 @@ def test_database_url(environ: Mapping[str, str] | None = None) -> str:
     base, _, name = database_url(environ).rpartition("/")
     name, sep, query = name.partition("?")
     return f"{base}/{name}_test{sep}{query}"
+
+
+#: Default time zone of local days, months and deadlines.
+DEFAULT_TIMEZONE = "Europe/Paris"
+
+
+def timezone_name() -> str:
+    """The territory's IANA time zone (``OVA_TIMEZONE``, default Europe/Paris)."""
+    return (os.environ.get("OVA_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+
+
+def holidays_setting() -> str:
+    """The public holidays of the territory as a `holidays` code (``OVA_HOLIDAYS``: FR, FR-57, DE-SN…).
+
+    Defaults to the territory's country (``OVA_COUNTRY``, default FR).
+    """
+    return (os.environ.get("OVA_HOLIDAYS") or os.environ.get("OVA_COUNTRY") or "FR").strip()

@@ -95,15 +95,19 @@ def add_establishment(conn, quartier_id: int, name: str, *, x: float = 651400, y
 def add_norm(conn, code: str, tache: str, label: str, *, scope: str = "territory", quartier_id: int | None = None,
              zone_code: str | None = None, categories: tuple[str, ...] = ("graffiti",), delay_hours: int = 48,
              producer: str | None = "proprete", valid_from: dt.date | str = "2020-01-01",
-             valid_to: dt.date | str | None = None, min_sample: int | None = None) -> int:
-    """Insert a response-delay norm (valid since 2020 unless told) and return its id."""
+             valid_to: dt.date | str | None = None, min_sample: int | None = None, delay_unit: str = "hours") -> int:
+    """Insert a response-delay norm (valid since 2020 unless told) and return its id.
+
+    ``delay_hours`` is the delay in ``delay_unit`` (hours unless told: working_days, working_hours).
+    """
     return conn.execute(text("""
         INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, zone_code, category_codes,
-                           delay_hours, target_rate, producer_id, valid_from, valid_to, min_sample)
-        VALUES (:code, :tache, :label, :label_en, 'response_delay', :scope, :qid, :zone, :cats, :delay, 0.9,
+                           delay_value, delay_unit, target_rate, producer_id, valid_from, valid_to, min_sample)
+        VALUES (:code, :tache, :label, :label_en, 'response_delay', :scope, :qid, :zone, :cats, :delay, :unit, 0.9,
                 (SELECT id FROM producers WHERE slug = :producer), :vf, :vt, :min) RETURNING id
     """), {"code": code, "tache": tache, "label": label, "label_en": label + " (en)", "scope": scope, "qid": quartier_id,
-           "zone": zone_code, "cats": list(categories), "delay": delay_hours, "producer": producer, "vf": valid_from,
+           "zone": zone_code, "cats": list(categories), "delay": delay_hours, "unit": delay_unit,
+           "producer": producer, "vf": valid_from,
            "vt": valid_to, "min": min_sample}).scalar_one()
 
 
@@ -111,7 +115,7 @@ def add_graffiti_norm(conn) -> int:
     """A territory-wide norm valid since 2020: graffiti removed within 72 hours."""
     return conn.scalar(text(
         "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, "
-        "delay_hours, valid_from) VALUES ('graffiti-72h', 'EP2', 'Graffitis enlevés en 72 h', "
+        "delay_value, valid_from) VALUES ('graffiti-72h', 'EP2', 'Graffitis enlevés en 72 h', "
         "'Graffiti removed within 72 h', 'response_delay', 'territory', ARRAY['graffiti'], 72, "
         "'2020-01-01') RETURNING id"))
 

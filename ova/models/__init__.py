@@ -13,8 +13,10 @@ from ova.models.base import Base, NAMING, geometry
 from ova.models.reference import Producer, ChampAction, TacheStandard, TacheProducer
 from ova.models.territory import ZONE_STATUSES, Quartier, PriorityZone
 from ova.models.incidents import (INCIDENT_STATUSES, OPEN_STATUSES, CLOSED_STATUSES, IncidentCategory,
-                                  Incident, REPORTER_CONFIRMATIONS, IncidentEvent, IncidentReport)
-from ova.models.norms import (NORM_METRICS, NORM_SCOPES, NORM_PERIODS, Norm, COMPLIANCE_STATUSES, TacheAudit,
+                                  Incident, REPORTER_CONFIRMATIONS, IncidentEvent, IncidentHold,
+                                  IncidentReport)
+from ova.models.norms import (NORM_METRICS, NORM_SCOPES, NORM_PERIODS, DELAY_UNITS, Calendar,
+                              CalendarClosedDay, CalendarDay, Norm, COMPLIANCE_STATUSES, TacheAudit,
                               Activity, DocumentDelivery, ComplianceResult, CompliancePublication,
                               PublishedResult)
 from ova.models.economy import GEO_PRECISIONS, Establishment, PublicContract
@@ -27,7 +29,8 @@ __all__ = [
     "Base", "NAMING", "geometry", "Producer", "ChampAction", "TacheStandard", "TacheProducer",
     "ZONE_STATUSES", "Quartier", "PriorityZone", "INCIDENT_STATUSES", "OPEN_STATUSES",
     "CLOSED_STATUSES", "IncidentCategory", "Incident", "REPORTER_CONFIRMATIONS",
-    "IncidentEvent", "IncidentReport", "NORM_METRICS", "NORM_SCOPES", "NORM_PERIODS", "Norm",
+    "IncidentEvent", "IncidentHold", "IncidentReport", "DELAY_UNITS", "Calendar",
+    "CalendarClosedDay", "CalendarDay", "NORM_METRICS", "NORM_SCOPES", "NORM_PERIODS", "Norm",
     "COMPLIANCE_STATUSES", "TacheAudit", "Activity", "DocumentDelivery", "ComplianceResult",
     "CompliancePublication", "PublishedResult", "GEO_PRECISIONS", "Establishment",
     "PublicContract", "Layer", "LayerVersion", "ROLES", "User", "ApiToken", "AUDIT_ACTIONS",

@@ -66,6 +66,8 @@ class Incident(Base):
     #: Deadline from the strictest response-delay norm applying to it (see norms/deadlines.py).
     expected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     norm_id: Mapped[int | None] = mapped_column(ForeignKey("norms.id", ondelete="SET NULL"))
+    #: The request's own deadline as the source system gave it (Open311 ``expected_datetime``).
+    source_expected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
     quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="SET NULL"))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("priority_zones.id", ondelete="SET NULL"))
@@ -93,6 +95,26 @@ class IncidentEvent(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentHold(Base):
+    """A period an incident waited for a third party (clock stop), put by an agent with a reason.
+
+    Norms with ``pauses_on_hold`` do not count it (norms/deadlines.py); ``ended_at`` is None while
+    the incident is still on hold. Holds are part of the incident's public history.
+    """
+
+    __tablename__ = "incident_holds"
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="period"),
+        Index("ix_incident_holds_incident_id", "incident_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(500))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class IncidentReport(Base):

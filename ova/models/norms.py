@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Interval,
     Numeric,
     String,
     Text,
@@ -28,13 +29,71 @@ from ova.models.reference import TacheStandard
 NORM_METRICS = ("response_delay", "frequency", "document")
 NORM_SCOPES = ("territory", "quartier", "priority_zones", "zone")
 NORM_PERIODS = ("week", "month", "quarter", "year")
+#: Units of a response-delay norm's delay: elapsed hours, working days or working hours of its
+#: calendar, or the deadline the source system gave each request (``incidents.source_expected_at``).
+DELAY_UNITS = ("hours", "working_days", "working_hours", "source")
+
+
+class Calendar(Base):
+    """A working calendar: the weekdays that count, the public holidays, optional service hours.
+
+    Its days are materialised in ``calendar_days`` (see norms/calendars.py) so that deadlines in
+    working days or hours are joins, not loops. ``opens``/``closes`` are local times of day as
+    intervals from midnight (0 and 24 h when the calendar has no service hours).
+    """
+
+    __tablename__ = "calendars"
+    __table_args__ = (
+        CheckConstraint("closes > opens AND opens >= interval '0' AND closes <= interval '24 hours'",
+                        name="service_hours"),
+        CheckConstraint("cardinality(weekdays) > 0", name="weekdays"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    label_fr: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    #: ISO weekdays that are working days (1 = Monday … 7 = Sunday).
+    weekdays: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    #: ``holidays`` country and subdivision (``FR``, ``FR-57``, ``DE-SN``); None: the territory's
+    #: (``OVA_HOLIDAYS``); ``none``: public holidays are working days.
+    holidays: Mapped[str | None] = mapped_column(String(32))
+    opens: Mapped[dt.timedelta] = mapped_column(Interval, server_default="0")
+    closes: Mapped[dt.timedelta] = mapped_column(Interval, server_default="24:00:00")
+    #: The calendar of norms that name none.
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class CalendarClosedDay(Base):
+    """A day a calendar's service is closed besides the public holidays (a strike, a local holiday)."""
+
+    __tablename__ = "calendar_closed_days"
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class CalendarDay(Base):
+    """One day of a calendar: its working-day ordinal (None when closed) and the days worked so far."""
+
+    __tablename__ = "calendar_days"
+    __table_args__ = (UniqueConstraint("calendar_id", "ordinal", name="uq_calendar_days_calendar_id_ordinal"),)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    #: 1 for the calendar's first working day, 2 for the next…; None on a closed day.
+    ordinal: Mapped[int | None] = mapped_column(Integer)
+    #: Working days up to and including this one.
+    worked_through: Mapped[int] = mapped_column(Integer)
+    #: Why the day is closed (holiday name, closed-day reason, "weekend"); None when working.
+    closed_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class Norm(Base):
     """A norme de qualité: a measurable result objective of a tâche standard, over a scope.
 
     Metrics: ``response_delay`` (share of incidents of ``category_codes`` resolved within
-    ``delay_hours``), ``frequency`` (``events_required`` activities of ``activity_kind`` per
+    ``delay_value`` ``delay_unit``: see norms/deadlines.py), ``frequency`` (``events_required``
+    activities of ``activity_kind`` per
     ``period``), ``document`` (a document delivered, yes/no with a date).
     Scopes: the whole ``territory``, one ``quartier``, the ``priority_zones`` (of the quartier
     when one is given, else all of them), or one ``zone`` (all versions sharing ``zone_code``).
@@ -45,8 +104,9 @@ class Norm(Base):
         CheckConstraint(_in("metric", NORM_METRICS), name="metric"),
         CheckConstraint(_in("scope", NORM_SCOPES), name="scope"),
         CheckConstraint(f"period IS NULL OR {_in('period', NORM_PERIODS)}", name="period"),
-        CheckConstraint("metric <> 'response_delay' OR (delay_hours > 0 AND cardinality(category_codes) > 0)",
-                        name="response_delay"),
+        CheckConstraint("metric <> 'response_delay' OR (cardinality(category_codes) > 0 "
+                        "AND (delay_unit = 'source' OR delay_value > 0))", name="response_delay"),
+        CheckConstraint(_in("delay_unit", DELAY_UNITS), name="delay_unit"),
         CheckConstraint("metric <> 'frequency' OR (events_required > 0 AND period IS NOT NULL "
                         "AND activity_kind IS NOT NULL)", name="frequency"),
         CheckConstraint("scope <> 'quartier' OR quartier_id IS NOT NULL", name="quartier_scope"),
@@ -64,7 +124,13 @@ class Norm(Base):
     quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="CASCADE"))
     zone_code: Mapped[str | None] = mapped_column(String(64))
     category_codes: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
-    delay_hours: Mapped[int | None] = mapped_column(Integer)
+    #: The delay, in ``delay_unit`` (None for a norm judged by the source's deadline).
+    delay_value: Mapped[int | None] = mapped_column(Integer)
+    delay_unit: Mapped[str] = mapped_column(String(16), default="hours", server_default="hours")
+    #: The working calendar of working-day/hour delays (None: the territory's default calendar).
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id", ondelete="RESTRICT"))
+    #: True when the time an incident is on hold (waiting for a third party) does not count.
+    pauses_on_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     activity_kind: Mapped[str | None] = mapped_column(String(64))
     events_required: Mapped[int | None] = mapped_column(Integer)
     period: Mapped[str | None] = mapped_column(String(8))
@@ -84,9 +150,10 @@ COMPLIANCE_STATUSES = ("met", "not_met", "insufficient_data")
 
 #: Lookups of compliance results by quartier and month (incremental recompute, dashboard) and of
 #: incidents by quartier-month (the engine's incremental path reads only those, index-only: the
-#: columns it judges are included).
+#: columns it judges are included, the id and source deadline for the deadlines of norms).
 Index("ix_incidents_quartier_id_reported_at", Incident.quartier_id, Incident.reported_at,
-      postgresql_include=["category", "status", "zone_id", "resolved_at", "times_simulated"])
+      postgresql_include=["category", "status", "zone_id", "resolved_at", "times_simulated", "id",
+                          "source_expected_at"])
 
 
 class TacheAudit(Base):

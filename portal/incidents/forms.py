@@ -23,6 +23,14 @@ class ReportForm(FlaskForm):
                        validators=[Optional(), Length(max=EMAIL_MAX)])
 
 
+class HoldForm(FlaskForm):
+    """An agent stops the clock while the incident waits for a third party (or restarts it)."""
+
+    action = StringField(validators=[DataRequired()])
+    reason = TextAreaField(_l("Motif de l’attente (public : ce que le service attend, et de qui)"),
+                           validators=[Optional(), Length(max=500)])
+
+
 class StatusForm(FlaskForm):
     """An agent moves an incident to another status, with a note (required to reject)."""
 

@@ -25,11 +25,11 @@ from incidents import queries, reports, workflow
 from layers.quartiers import quartier_extent
 from ova import ratelimit, settings
 from ova.errors import InvalidInput, OvaError
-from ova.models import Incident
+from ova.models import OPEN_STATUSES, Incident
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.fields import bounded_int
-from portal.incidents.forms import AnswerForm, BulkAcknowledgeForm, ReportForm, StatusForm
+from portal.incidents.forms import AnswerForm, BulkAcknowledgeForm, HoldForm, ReportForm, StatusForm
 from portal.maps import RemoteGeoJson, make_map, render_parts
 
 bp = Blueprint("incidents", __name__)
@@ -166,8 +166,10 @@ def detail(incident_id: int):
     m = _new_map(session, height="300px", bounds=[[lat - 0.002, lon - 0.003], [lat + 0.002, lon + 0.003]])
     folium.CircleMarker([lat, lon], radius=9, color="#c00", fill=True,
                         fill_opacity=0.7).add_to(m)
+    can_hold = bool(actions) and model.status in OPEN_STATUSES
     return render_template("incidents/detail.html", incident=incident, actions=actions, contact=contact,
-                           form=StatusForm(), map=render_parts(m, _static))
+                           form=StatusForm(), hold_form=HoldForm() if can_hold else None,
+                           map=render_parts(m, _static))
 
 
 @bp.route("/<int:incident_id>/photo")
@@ -195,6 +197,28 @@ def change_status(incident_id: int):
         raise
     session.commit()
     flash(_("Statut mis à jour : %(status)s", status=STATUS_LABELS[form.to_status.data]), "success")
+    return redirect(url_for("incidents.detail", incident_id=incident_id))
+
+
+@bp.route("/<int:incident_id>/hold", methods=["POST"])
+@roles_required("agent", "admin")
+def hold(incident_id: int):
+    """An agent of the responsible service stops (action=start, with a public reason) or restarts the clock."""
+    form = HoldForm()
+    if not form.validate_on_submit() or form.action.data not in ("start", "stop"):
+        raise InvalidInput(_("Formulaire incomplet ou expiré."))
+    session = get_session()
+    try:
+        if form.action.data == "start":
+            workflow.put_on_hold(session, incident_id, actor=current_user, reason=form.reason.data)
+        else:
+            workflow.release_hold(session, incident_id, actor=current_user)
+    except OvaError:
+        session.rollback()
+        raise
+    session.commit()
+    flash(_("Signalement mis en attente : le délai est suspendu.") if form.action.data == "start"
+          else _("Attente terminée : le délai reprend."), "success")
     return redirect(url_for("incidents.detail", incident_id=incident_id))
 
 

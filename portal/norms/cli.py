@@ -1,4 +1,4 @@
-"""Commands ``ova norms seed``, ``ova compliance compute`` and ``ova publish``."""
+"""Commands ``ova norms seed``, ``ova compliance compute|export`` and ``ova publish``."""
 from __future__ import annotations
 
 import datetime as dt
@@ -61,6 +61,33 @@ def compliance_compute(since, min_sample):
     with transaction(_bind()) as conn:
         summary = compute_all(conn, since=since.date() if since else None, min_sample=min_sample)
     click.echo(f"compliance results: {summary.inserted} computed ({summary.deleted} replaced)")
+
+
+@compliance.command("export")
+@click.option("--month", required=True, help="month to export, YYYY-MM")
+@click.option("--format", "fmt", type=click.Choice(["csv", "geojson"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="file to write (default: standard output)")
+def compliance_export(month, fmt, output):
+    """Write a month's compliance results (norm, quartier, zone, judged, compliant, rate, status)."""
+    import sys
+
+    from norms.exports import WRITERS, count_results
+
+    day = _month(month)
+    with transaction(_bind()) as conn:
+        count = count_results(conn, day)
+        if not count:
+            raise click.ClickException(f"no compliance results for {month} (run `ova compliance compute`)")
+        handle = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            for chunk in WRITERS[fmt](conn, day):
+                handle.write(chunk)
+        finally:
+            if output:
+                handle.close()
+    if output:
+        click.echo(f"{count} results of {month} written to {output}", err=True)
 
 
 @click.command("publish")

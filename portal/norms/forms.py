@@ -1,7 +1,7 @@
 """Forms of the norms blueprint (CSRF-protected by Flask-WTF)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (DateField, DateTimeLocalField, DecimalField, RadioField, SelectField, StringField,
+from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -22,7 +22,14 @@ class NormForm(FlaskForm):
     quartier_id = SelectField(_l("Quartier (périmètre quartier)"), coerce=_coerce_int_or_none, validators=[Optional()])
     zone_code = StringField(_l("Code de zone (périmètre zone)"), validators=[Optional(), Length(max=64)])
     category_codes = StringField(_l("Catégories (codes séparés par des virgules)"), validators=[Length(max=1000)])
-    delay_hours = BoundedIntegerField(_l("Délai (heures)"), validators=[Optional(), NumberRange(min=1, max=100000)])
+    delay_value = BoundedIntegerField(_l("Délai"), validators=[Optional(), NumberRange(min=1, max=100000)])
+    delay_unit = SelectField(_l("Unité du délai"), choices=[
+        SelectChoice("hours", _l("heures écoulées")), SelectChoice("working_days", _l("jours ouvrés du calendrier")),
+        SelectChoice("working_hours", _l("heures ouvrées du calendrier")),
+        SelectChoice("source", _l("échéance donnée par le système source"))])
+    calendar_id = SelectField(_l("Calendrier (jours et heures ouvrés)"), coerce=_coerce_int_or_none,
+                              validators=[Optional()])
+    pauses_on_hold = BooleanField(_l("Le délai s’arrête pendant l’attente d’un tiers"))
     activity_kind = StringField(_l("Type d'activité"), validators=[Optional(), Length(max=64)])
     events_required = BoundedIntegerField(_l("Nombre d'événements requis"), validators=[Optional(), NumberRange(min=1)])
     period = SelectField(_l("Période"), choices=[SelectChoice("", "—"), *NORM_PERIODS],

@@ -5,6 +5,7 @@ import datetime as dt
 
 import folium
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -45,9 +46,25 @@ def _month_arg(months: list[dt.date]) -> dt.date | None:
     return queries.default_month(_conn()) or (months[0] if months else None)
 
 
+def delay_words(norm) -> str:
+    """A response-delay norm's delay in words, in the page's language (« sous 2 jours ouvrés »)."""
+    if not norm or norm.get("metric", "response_delay") != "response_delay":
+        return ""
+    unit, value = norm.get("delay_unit"), norm.get("delay_value")
+    if unit == "source":
+        return _("dans le délai fixé par le système source")
+    if not value:
+        return ""
+    if unit == "working_days":
+        return ngettext("sous %(num)s jour ouvré", "sous %(num)s jours ouvrés", value)
+    if unit == "working_hours":
+        return ngettext("sous %(num)s heure ouvrée", "sous %(num)s heures ouvrées", value)
+    return _("sous %(num)s h", num=value)
+
+
 @bp.app_context_processor
 def _labels():
-    return {"status_label": lambda s: str(STATUS_LABELS.get(s, s))}
+    return {"status_label": lambda s: str(STATUS_LABELS.get(s, s)), "delay_words": delay_words}
 
 
 @bp.route("/")
@@ -161,6 +178,9 @@ def norm_edit(norm_id: int):
     form = NormForm(data={**norm, "category_codes": ", ".join(norm["category_codes"] or [])})
     quartiers = queries.quartiers(conn)
     form.quartier_id.choices = [SelectChoice(None, "—")] + [SelectChoice(q.id, q.name) for q in quartiers]
+    calendars = conn.exec_driver_sql("SELECT id, label_fr, label_en FROM calendars ORDER BY id").all()
+    form.calendar_id.choices = [SelectChoice(None, _("calendrier par défaut"))] + [
+        SelectChoice(c.id, c.label_fr if get_locale().language == "fr" else c.label_en) for c in calendars]
     if form.validate_on_submit():
         values = {k: getattr(form, k).data for k in services.EDITABLE if hasattr(form, k)}
         values["category_codes"] = [c.strip() for c in (form.category_codes.data or "").split(",")]

@@ -173,7 +173,7 @@ def recent_incidents(session: Session, quartier_id: int, limit: int = RECENT_LIM
 
 # Norms valid today whose scope covers the quartier (see norms/deadlines.py for the scopes).
 _NORMS_SQL = """
-    SELECT n.id, n.code, n.tache_code, n.label_fr, n.label_en, n.metric, n.scope, n.delay_hours,
+    SELECT n.id, n.code, n.tache_code, n.label_fr, n.label_en, n.metric, n.scope, n.delay_value, n.delay_unit, n.pauses_on_hold,
            n.events_required, n.period, n.target_rate, n.category_codes,
            p.name AS producer_name, p.email AS producer_email, p.phone AS producer_phone
     FROM norms n
@@ -185,7 +185,7 @@ _NORMS_SQL = """
                AND EXISTS (SELECT 1 FROM priority_zones z WHERE z.quartier_id = :qid))))
            OR (n.scope = 'zone' AND EXISTS (SELECT 1 FROM priority_zones z
                                            WHERE z.code = n.zone_code AND z.quartier_id = :qid)))
-    ORDER BY n.tache_code, n.delay_hours NULLS LAST, n.code
+    ORDER BY n.tache_code, n.delay_unit, n.delay_value NULLS LAST, n.code
 """
 
 

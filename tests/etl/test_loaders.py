@@ -138,3 +138,49 @@ def test_zones_attach_to_quartiers_and_place_incidents(connection):
     incidents = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson")
     assert incidents.extra["placed in a priority zone"] > 0
     assert count(connection, "priority_zones") == summary.inserted
+
+
+def test_open311_expected_datetime_is_the_source_deadline(connection, tmp_path):
+    import datetime as dt
+
+    from norms.calendars import seed_calendars
+
+    seed_calendars(connection)
+    connection.execute(text(
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_value, "
+        "delay_unit, valid_from) VALUES ('g-source', 'EP2', 'x', 'x', 'response_delay', 'territory', "
+        "ARRAY['graffiti'], NULL, 'source', '2020-01-01')"))
+    requests = [{"service_request_id": "S1", "status": "open", "service_code": "graffiti",
+                 "requested_datetime": "2024-05-02T09:15:00+02:00", "expected_datetime": "2024-05-03T09:15:00+02:00",
+                 "lat": 48.887, "long": 2.349},
+                {"service_request_id": "S2", "status": "open", "service_code": "voirie",
+                 "requested_datetime": "2024-05-02T09:15:00+02:00", "expected_datetime": "2024-05-06T12:00:00+02:00",
+                 "lat": 48.887, "long": 2.349},
+                {"service_request_id": "S3", "status": "open", "service_code": "graffiti",
+                 "requested_datetime": "2024-05-02T09:15:00+02:00", "lat": 48.887, "long": 2.349}]
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps(requests), encoding="utf-8")
+    load(connection, "incidents", path, preset="open311")
+    rows = {r.external_id: r for r in connection.execute(text(
+        "SELECT external_id, source_expected_at, expected_at, norm_id FROM incidents WHERE source = 'open311'"))}
+    paris = dt.timezone(dt.timedelta(hours=2))
+    assert rows["S1"].source_expected_at == rows["S1"].expected_at == dt.datetime(2024, 5, 3, 9, 15, tzinfo=paris)
+    assert rows["S1"].norm_id is not None                     # judged by the source's deadline
+    assert rows["S2"].expected_at == dt.datetime(2024, 5, 6, 12, 0, tzinfo=paris) and rows["S2"].norm_id is None
+    assert rows["S3"].source_expected_at is None and rows["S3"].expected_at is None
+    again = load(connection, "incidents", path, preset="open311")
+    assert again.updated == 0 and again.inserted == 0        # reloading changes nothing
+
+
+def test_a_mapping_names_the_source_deadline_expected_at(connection, tmp_path):
+    csv_path = tmp_path / "signalements.csv"
+    csv_path.write_text("id;date;limite;x;y\nA1;17/05/2024 19:00;21/05/2024 18:00;2,349;48,887\n",
+                        encoding="cp1252")
+    mapping = tmp_path / "ville.yml"
+    mapping.write_text("target: incidents\nsource: ville\nread: {x: x, y: y, crs: EPSG:4326}\nfields:\n"
+                       "  external_id: id\n  reported_at: date\n  expected_at: limite\n"
+                       "  category: {column: id, default: voirie, map: {}}\n", encoding="utf-8")
+    load(connection, "incidents", csv_path, mapping=str(mapping))
+    value = connection.scalar(text("SELECT source_expected_at AT TIME ZONE 'Europe/Paris' FROM incidents "
+                                   "WHERE source = 'ville'"))
+    assert value.isoformat() == "2024-05-21T18:00:00"

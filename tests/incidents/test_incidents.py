@@ -50,7 +50,7 @@ def test_no_norm_means_no_deadline(session, territory):
 def test_quartier_norm_is_stricter_than_the_territory_norm(session, connection, territory, graffiti_norm):
     connection.execute(text(
         "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, category_codes, "
-        "delay_hours, valid_from) VALUES ('graffiti-cite-24h', 'EP2', 'x', 'x', 'response_delay', 'quartier', "
+        "delay_value, valid_from) VALUES ('graffiti-cite-24h', 'EP2', 'x', 'x', 'response_delay', 'quartier', "
         ":q, ARRAY['graffiti'], 24, '2020-01-01')"), {"q": territory})
     incident = reports.create_report(session, _report()).incident
     assert incident.expected_at - incident.reported_at == dt.timedelta(hours=24)
@@ -63,7 +63,7 @@ def test_priority_zone_norm_applies_inside_the_zone_only(session, connection, te
         "ST_Multi(ST_Transform(ST_MakeEnvelope(2.345, 48.85, 2.355, 48.856, 4326), 2154))) RETURNING id"),
         {"q": territory})
     connection.execute(text(
-        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_hours, "
+        "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, category_codes, delay_value, "
         "valid_from) VALUES ('graffiti-zcp-48h', 'EP2', 'x', 'x', 'response_delay', 'priority_zones', "
         "ARRAY['graffiti'], 48, '2020-01-01')"))
     inside = reports.create_report(session, _report()).incident

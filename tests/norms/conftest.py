@@ -40,7 +40,7 @@ class Fixtures:
         params.update(extra)
         return self.conn.scalar(text(
             "INSERT INTO norms (code, tache_code, label_fr, label_en, metric, scope, quartier_id, zone_code, "
-            "category_codes, delay_hours, activity_kind, events_required, period, target_rate, min_sample, "
+            "category_codes, delay_value, activity_kind, events_required, period, target_rate, min_sample, "
             "valid_from, valid_to, producer_id) VALUES (:code, :tache, :code, :code, :metric, :scope, :quartier_id, "
             ":zone_code, :cats, :hours, :activity_kind, :events_required, :period, :target_rate, :min_sample, "
             ":valid_from, :valid_to, :producer_id) RETURNING id"), params)

@@ -72,12 +72,12 @@ def test_norm_editing_is_for_urbanists(client, login_as, data):
     urbanist = login_as("urbaniste")
     form = {"label_fr": "Graffitis 36 h", "label_en": "Graffiti 36 h", "metric": "response_delay",
             "scope": "territory", "quartier_id": "", "zone_code": "", "category_codes": "graffiti",
-            "delay_hours": "36", "activity_kind": "", "events_required": "", "period": "",
+            "delay_value": "36", "delay_unit": "hours", "activity_kind": "", "events_required": "", "period": "",
             "target_rate": "0.8", "min_sample": "", "valid_from": "2020-01-01", "valid_to": ""}
     assert urbanist.post(url, data=form).status_code == 302
     row = urbanist.application.extensions["ova_bind"].execute(
-        text("SELECT label_fr, delay_hours, target_rate FROM norms WHERE id = :n"), {"n": data["norm"]}).one()
-    assert (row.label_fr, row.delay_hours, float(row.target_rate)) == ("Graffitis 36 h", 36, 0.8)
+        text("SELECT label_fr, delay_value, target_rate FROM norms WHERE id = :n"), {"n": data["norm"]}).one()
+    assert (row.label_fr, row.delay_value, float(row.target_rate)) == ("Graffitis 36 h", 36, 0.8)
     bad = urbanist.post(url, data={**form, "category_codes": ""})
     assert "categories" in bad.get_data(as_text=True)
 

@@ -285,3 +285,35 @@ def test_refusal_reasons_follow_the_chosen_language(client, session, territory):
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
     assert "is outside the territory" in page and "en dehors des quartiers" not in page
+
+
+def test_agent_puts_an_incident_on_hold_and_the_clock_stops(client, login_as, session, created, graffiti_norm):
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    session.execute(text("UPDATE norms SET pauses_on_hold = true WHERE id = :n"), {"n": graffiti_norm})
+    incident_id = created.incident.id
+    url = f"/incidents/{incident_id}/hold"
+    assert login_as("citizen").post(url, data={"action": "start", "reason": "x"}).status_code == 403
+    agent = login_as("agent")
+    assert agent.post(url, data={"action": "start", "reason": ""}).status_code == 400     # the reason is public
+    assert agent.post(url, data={"action": "start", "reason": "Attente du bailleur <b>Paris Habitat</b>"}
+                      ).status_code == 302
+    page = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    assert "délai suspendu" in page and "Attente du bailleur &lt;b&gt;Paris Habitat&lt;/b&gt;" in page
+    assert agent.post(url, data={"action": "start", "reason": "encore"}).status_code == 409
+    # Two hours on hold, then released: the deadline is 72 h + 2 h after the report.
+    session.execute(text("UPDATE incident_holds SET started_at = started_at - interval '2 hours' "
+                         "WHERE incident_id = :i"), {"i": incident_id})
+    assert agent.post(url, data={"action": "stop"}).status_code == 302
+    reported, expected, held = session.execute(text(
+        "SELECT i.reported_at, i.expected_at, h.ended_at - h.started_at FROM incidents i "
+        "JOIN incident_holds h ON h.incident_id = i.id WHERE i.id = :i"), {"i": incident_id}).one()
+    assert expected - reported == dt.timedelta(hours=72) + held
+    assert held >= dt.timedelta(hours=2)
+    assert "En attente jusqu" in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    actions = [a.after.get("action") for a in session.execute(text(
+        "SELECT after FROM audit_log WHERE table_name = 'incidents' AND row_id = :i ORDER BY id"),
+        {"i": str(incident_id)})]
+    assert actions[-2:] == ["on_hold", "hold_released"]
