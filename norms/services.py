@@ -11,7 +11,8 @@ from ova.models import DELAY_UNITS, NORM_METRICS, NORM_PERIODS, NORM_SCOPES
 
 #: Norm fields editable in the portal.
 EDITABLE = ("label_fr", "label_en", "metric", "scope", "quartier_id", "zone_code", "category_codes",
-            "delay_value", "delay_unit", "calendar_id", "pauses_on_hold", "activity_kind", "events_required", "period", "target_rate", "min_sample",
+            "delay_value", "delay_unit", "calendar_id", "pauses_on_hold", "activity_kind", "events_required",
+            "period", "target_rate", "min_sample",
             "producer_id", "valid_from", "valid_to")
 
 

@@ -173,7 +173,8 @@ def recent_incidents(session: Session, quartier_id: int, limit: int = RECENT_LIM
 
 # Norms valid today whose scope covers the quartier (see norms/deadlines.py for the scopes).
 _NORMS_SQL = """
-    SELECT n.id, n.code, n.tache_code, n.label_fr, n.label_en, n.metric, n.scope, n.delay_value, n.delay_unit, n.pauses_on_hold,
+    SELECT n.id, n.code, n.tache_code, n.label_fr, n.label_en, n.metric, n.scope, n.delay_value, n.delay_unit,
+           n.pauses_on_hold,
            n.events_required, n.period, n.target_rate, n.category_codes,
            p.name AS producer_name, p.email AS producer_email, p.phone AS producer_phone
     FROM norms n
