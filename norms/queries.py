@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from norms.deadlines import INCIDENT_IN_SCOPE, NORM_DEADLINE_COLUMNS, deadline_params, deadline_sql
+from norms.deadlines import INCIDENT_IN_SCOPE, deadline_params, deadline_sql
 
 STATUS_ORDER = ("not_met", "insufficient_data", "met")
 
@@ -125,7 +125,8 @@ _FAILING = """
     FROM (
         SELECT i.*, c.label_fr AS category_label, {deadline} AS deadline
         FROM incidents i
-        JOIN (SELECT n.*, {norm_columns} FROM norms n) n
+        JOIN (SELECT n.*, coalesce(n.calendar_id, (SELECT c.id FROM calendars c WHERE c.is_default
+                                                  ORDER BY c.id LIMIT 1)) AS calendar_ref FROM norms n) n
           ON n.id = :norm AND n.metric = 'response_delay' AND i.category = ANY (n.category_codes)
         JOIN incident_categories c ON c.code = i.category
         LEFT JOIN priority_zones z ON z.id = i.zone_id
@@ -146,7 +147,7 @@ def failing_incidents_geojson(conn: Connection, norm_id: int, quartier_id: int, 
                               zone_id: int | None = None) -> str:
     """The incidents of a norm × quartier × month that failed (late or open overdue), as WGS 84 GeoJSON."""
     joins, deadline = deadline_sql("i", "n")
-    sql = _FAILING.format(in_scope=INCIDENT_IN_SCOPE, norm_columns=NORM_DEADLINE_COLUMNS, deadline=deadline,
+    sql = _FAILING.format(in_scope=INCIDENT_IN_SCOPE, deadline=deadline,
                           deadline_joins=joins)
     return conn.execute(text(sql), {"norm": norm_id, "q": quartier_id, "m": month, "zone": zone_id,
                                     **deadline_params()}).scalar_one()

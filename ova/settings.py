@@ -67,6 +67,10 @@ VARIABLES: tuple[Variable, ...] = (
              "10", keys=("REPORTS_PER_HOUR",), parse=int),
     Variable("OVA_OPEN311_REPORTS_PER_HOUR", "Open311 POSTs per hour per API key (0: none)", "60",
              keys=("OPEN311_REPORTS_PER_HOUR",), parse=int),
+    Variable("OVA_TIMEZONE", "time zone of local days, months and deadlines (IANA name)", "`Europe/Paris`"),
+    Variable("OVA_HOLIDAYS",
+             "public holidays of working-day delays, a `holidays` code (`FR`, `FR-57`, `FR-RE`, `DE-SN`, `US-MA`)",
+             "`FR`"),
 )
 _BY_NAME = {v.name: v for v in VARIABLES}
 
@@ -115,12 +119,12 @@ DEFAULT_TIMEZONE = "Europe/Paris"
 
 def timezone_name() -> str:
     """The territory's IANA time zone (``OVA_TIMEZONE``, default Europe/Paris)."""
-    return (os.environ.get("OVA_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+    return (env("OVA_TIMEZONE") or DEFAULT_TIMEZONE).strip()
 
 
 def holidays_setting() -> str:
     """The public holidays of the territory as a `holidays` code (``OVA_HOLIDAYS``: FR, FR-57, DE-SN…).
 
-    Defaults to the territory's country (``OVA_COUNTRY``, default FR).
+    Defaults to France's (``FR``).
     """
-    return (os.environ.get("OVA_HOLIDAYS") or os.environ.get("OVA_COUNTRY") or "FR").strip()
+    return (env("OVA_HOLIDAYS") or "FR").strip()

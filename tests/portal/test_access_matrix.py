@@ -37,6 +37,7 @@ ACCESS = {
     "incidents.photo": PUBLIC,
     "incidents.follow_up": PUBLIC,  # guarded by the reporter's secret token
     "incidents.change_status": {"agent"},
+    "incidents.hold": {"agent"},
     "incidents.queue": {"agent"},
     "incidents.queue_geojson": {"agent"},
     "incidents.bulk_acknowledge": {"agent"},

@@ -33,9 +33,9 @@ def quartier_data(engine):
         add_establishment(conn, qid, "Boulangerie <i>test</i>", x=651250, y=6862700)
         add_establishment(conn, qid, "Café du Sentier", x=651700, y=6862300)
         add_norm(conn, "qb-graffiti-zp", "EP2", "Graffitis enlevés sous 48 h en zone prioritaire",
-                 scope="priority_zones", delay_value=48)
+                 scope="priority_zones", delay_hours=48)
         add_norm(conn, "qb-proprete", "EP1", "Dépôts et salissures traités sous 72 h", categories=("proprete",),
-                 delay_value=72)
+                 delay_hours=72)
     yield qid
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM incidents WHERE quartier_id = :q"), {"q": qid})

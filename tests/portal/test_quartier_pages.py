@@ -28,9 +28,9 @@ def test_key_figures(session, connection, quartier):
 
 def test_norms_apply_by_scope(session, connection, quartier):
     other = add_quartier(connection, "Q2", "Ailleurs", x0=655000)
-    add_norm(connection, "terr", "EP2", "Graffitis enlevés sous 7 jours", delay_value=168)
+    add_norm(connection, "terr", "EP2", "Graffitis enlevés sous 7 jours", delay_hours=168)
     add_norm(connection, "ici", "EP1", "Propreté sous 24 h ici", scope="quartier", quartier_id=quartier,
-             categories=("proprete",), delay_value=24)
+             categories=("proprete",), delay_hours=24)
     add_norm(connection, "labas", "EP1", "Propreté ailleurs", scope="quartier", quartier_id=other,
              categories=("proprete",))
     add_norm(connection, "zp", "EP2", "Graffitis enlevés sous 48 h en zone prioritaire", scope="priority_zones")
