@@ -5,13 +5,13 @@ import datetime as dt
 
 import folium
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from norms import queries, services
+from norms import calendars, queries, services
 from norms.publication import list_publications
 from ova import audit
 from ova.errors import InvalidInput
@@ -50,16 +50,7 @@ def delay_words(norm) -> str:
     """A response-delay norm's delay in words, in the page's language (« sous 2 jours ouvrés »)."""
     if not norm or norm.get("metric", "response_delay") != "response_delay":
         return ""
-    unit, value = norm.get("delay_unit"), norm.get("delay_value")
-    if unit == "source":
-        return _("dans le délai fixé par le système source")
-    if not value:
-        return ""
-    if unit == "working_days":
-        return ngettext("sous %(num)s jour ouvré", "sous %(num)s jours ouvrés", value)
-    if unit == "working_hours":
-        return ngettext("sous %(num)s heure ouvrée", "sous %(num)s heures ouvrées", value)
-    return _("sous %(num)s h", num=value)
+    return calendars.delay_words(norm.get("delay_value"), norm.get("delay_unit"), get_locale().language)
 
 
 @bp.app_context_processor
