@@ -105,7 +105,8 @@ def _numeric_text(values: pd.Series) -> pd.Series:
 def to_float(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Floats (NaN when missing) and the invalid mask."""
     text = _numeric_text(values)
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    # A copy: to_numpy may return a read-only view, and callers blank invalid values in place.
+    numbers = np.array(pd.to_numeric(text, errors="coerce"), dtype=float)
     invalid = text.notna().to_numpy() & np.isnan(numbers)
     return numbers, invalid
 

@@ -29,7 +29,7 @@ def create_stage(conn: Connection, target: Target, columns: list[str]) -> str:
     defs = ["_row bigint"] + [f'"{c}" text' for c in columns]
     if target.geometry == "point":
         defs += ["x double precision", "y double precision"]
-    elif target.geometry == "multipolygon":
+    elif target.geometry:  # multipolygon, or a target's own kind: hex EWKB
         defs += ["wkb text"]
     conn.execute(text(f"DROP TABLE IF EXISTS {stage}"))
     conn.execute(text(f"CREATE TEMP TABLE {stage} ({', '.join(defs)})"))
@@ -68,16 +68,43 @@ def reject_duplicates(conn: Connection, ctx: LoadContext, stage: str) -> None:
 def _geometry_sql(target: Target) -> str | None:
     if target.geometry == "point":
         return f"CASE WHEN s.x IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(s.x, s.y), {STORAGE_SRID}) END"
-    if target.geometry == "multipolygon":
+    if target.geometry:
         return "s.wkb::geometry"
     return None
 
 
+#: Precision of geometry comparison, in storage CRS units (metres): geometries equal on a grid of
+#: 1 cm are the same, so reloading a file from another CRS (reprojection noise at the millimetre)
+#: changes nothing.
+GEOMETRY_GRID = 0.01
+
+
+def same_geometry(a: str, b: str, grid: float = GEOMETRY_GRID) -> str:
+    """SQL: geometries ``a`` and ``b`` are equal on ``grid`` (both NULL counts as equal).
+
+    Bytes equal (a reload of the same file), or equal once snapped to the grid; and since two
+    vertices a hair apart can snap to neighbouring grid nodes, also equal when they have the same
+    type and vertex count and no vertex is farther than ``grid`` from the other geometry
+    (Hausdorff distance; for points, the distance).
+    """
+    return (f"(({a} IS NULL AND {b} IS NULL) OR ({a} IS NOT NULL AND {b} IS NOT NULL AND ("
+            f"ST_AsEWKB({a}) = ST_AsEWKB({b})"
+            f" OR ST_AsEWKB(ST_SnapToGrid({a}, {grid})) = ST_AsEWKB(ST_SnapToGrid({b}, {grid}))"
+            f" OR (GeometryType({a}) = GeometryType({b}) AND ST_NPoints({a}) = ST_NPoints({b})"
+            f" AND ST_HausdorffDistance({a}, {b}) <= {grid}))))")
+
+
 def _distinct(left: str, right: str, columns: list[str]) -> str:
-    """``(l.a, …) IS DISTINCT FROM (r.a, …)``; geometries compared exactly (``=`` compares boxes)."""
-    def side(alias: str) -> str:
-        return ", ".join(f"ST_AsEWKB({alias}.geom)" if c == "geom" else f'{alias}."{c}"' for c in columns)
-    return f"({side(left)}, NULL) IS DISTINCT FROM ({side(right)}, NULL)"
+    """``(l.a, …) IS DISTINCT FROM (r.a, …)``, geometries compared on :data:`GEOMETRY_GRID`."""
+    plain = [c for c in columns if c != "geom"]
+    parts = []
+    if plain:
+        def side(alias: str) -> str:
+            return ", ".join(f'{alias}."{c}"' for c in plain)
+        parts.append(f"({side(left)}, NULL) IS DISTINCT FROM ({side(right)}, NULL)")
+    if "geom" in columns:
+        parts.append(f"NOT {same_geometry(f'{left}.geom', f'{right}.geom')}")
+    return "(" + " OR ".join(parts) + ")" if parts else "false"
 
 
 def merge_rows(conn: Connection, target: Target, stage: str, columns: list[str], params: dict,

@@ -7,11 +7,13 @@ for all:
 
 1. read the file in chunks (``etl.readers``), evaluate the mapping on each chunk;
 2. normalise and check every field (``etl.transform``: types, SIRET/SIREN keys, CPV, amounts,
-   dates in Europe/Paris, future dates), build and check geometries (CRS required, France
-   extent, swapped coordinates, make_valid, Polygon → MultiPolygon) and reproject to Lambert-93;
+   dates in Europe/Paris, future dates), build and check geometries (CRS required and checked
+   against the coordinates, ``ova.crs``; France extent, swapped coordinates, make_valid,
+   Polygon → MultiPolygon) and reproject to the storage CRS;
 3. COPY the valid rows into a temporary staging table (``etl.merge``); duplicates of the
    natural key inside the file are rejected there, set-based;
-4. refuse the whole load when the share of rejected rows is above ``max_reject_rate``;
+4. run the target's checks over all staged rows (quartiers: topology, ``etl.topology``); refuse
+   the whole load when the share of rejected rows is above ``max_reject_rate``;
 5. merge (:func:`etl.merge.merge_rows`): build the typed rows, with the columns the target
    computes set-based while merging (points placed in quartiers/zones, incident deadlines), into
    a temporary table; UPDATE only the existing rows whose values differ (``IS DISTINCT FROM``),
@@ -21,7 +23,8 @@ for all:
    transaction (``etl.bulk``);
 6. run the target's post-merge steps (compliance of the quartier-months written, join rate).
 
-Any error rolls the transaction (or savepoint) back: the database is exactly as before.
+Any error rolls the transaction (or savepoint) back: the database is exactly as before. Library
+warnings are counted in the summary (``ova.quiet``), never printed.
 """
 from __future__ import annotations
 
@@ -42,9 +45,11 @@ from etl.merge import (LOAD_SETTINGS, apply_settings, copy_chunk, create_stage, 
 from etl.readers import open_reader
 from etl.target import LoadOptions, LoadSummary, PhaseClock, Target
 from etl.transform import LoadContext, transform_chunk
+from ova import crs as ova_crs
 from ova import dataversion
 from ova.db import transaction
 from ova.errors import DataFileError, InvalidInput
+from ova.quiet import Caught, captured
 
 LOGGER = logging.getLogger(__name__)
 REJECT_COLUMNS = ["row", "field", "value", "reason"]
@@ -78,6 +83,22 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
     reader = open_reader(path, format=mapping.read.get("format"), layer=options.layer,
                          **({"chunk_rows": options.chunk_rows} if options.chunk_rows else {}))
     summary = LoadSummary(target=target.name, path=str(path), dry_run=options.dry_run)
+    # Library warnings (GDAL, shapely, numpy, openpyxl) are counted in the summary, never printed.
+    with captured() as caught:
+        try:
+            _run(bind, target, path, mapping, options, reader, summary)
+        finally:
+            library = caught.count + len(reader.library_warnings)
+            if library:
+                summary.warnings += library
+                summary.extra["warnings from the file's libraries"] = Caught(
+                    logged=caught.messages + reader.library_warnings).summary()
+    LOGGER.info("%s", " | ".join(summary.lines()))
+    return summary
+
+
+def _run(bind, target: Target, path, mapping: Mapping, options: LoadOptions, reader, summary: LoadSummary) -> None:
+    """The body of :func:`run_load`: one transaction (rolled back for a dry run)."""
     max_rate = options.max_reject_rate if options.max_reject_rate is not None else target.max_reject_rate
     clock = PhaseClock(summary.phases, options.phase)
     try:
@@ -85,6 +106,8 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
             previous = apply_settings(conn, LOAD_SETTINGS)
             categories = set(conn.scalars(text("SELECT code FROM incident_categories")))
             ctx = LoadContext(target, mapping, reader, options, categories)
+            if target.geometry:
+                ctx.extent = ova_crs.loaded_extent(conn)
             columns = stage_columns(target, mapping)
             stage = create_stage(conn, target, columns)
             staged_columns = ["_row"] + columns + (["x", "y"] if target.geometry == "point" else
@@ -113,6 +136,13 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
             clock.start("contrôle des doublons")
             reject_duplicates(conn, ctx, stage)
             clock.lap("duplicates")
+            findings = target.check_staged(conn, stage, options)
+            if findings is not None:
+                clock.lap("topology")
+                summary.extra.update(findings.summary())
+                ctx.warnings += findings.warnings
+                if findings.rows:
+                    ctx.rejects.append(findings.frame())
             rejects = (pd.concat(ctx.rejects, ignore_index=True).sort_values(["row", "field"], kind="stable")
                        if ctx.rejects else pd.DataFrame(columns=REJECT_COLUMNS))
             summary.rejected = len(ctx.rejected_rows)
@@ -122,11 +152,13 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
             _write_rejects(summary, rejects, options.reject_file)
             rate = summary.rejected / summary.read
             if summary.rejected and rate > max_rate:
-                first = rejects.iloc[0]
+                first = rejects[rejects["row"].isin(ctx.rejected_rows)].iloc[0]  # not a topology warning
                 raise DataFileError(
                     path, f"{first['reason']} (value {first['value']!r}); {summary.rejected} of {summary.read} rows "
                           f"rejected ({rate:.1%} > {max_rate:.0%} allowed): nothing loaded",
                     row=int(first["row"]), field=str(first["field"]))
+            if findings is not None:
+                findings.raise_if_refused(path)
             conn.execute(text(f"ANALYZE {stage}"))
             clock.lap("duplicates")
             # A dry run locks nothing unless asked: it is rolled back anyway.
@@ -154,5 +186,3 @@ def run_load(bind: Engine | Connection, target: Target, path: str | Path, mappin
         clock.lap("commit")
     except _DryRun:
         pass
-    LOGGER.info("%s", " | ".join(summary.lines()))
-    return summary

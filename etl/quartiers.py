@@ -1,13 +1,15 @@
 """Quartier polygons → ``quartiers`` (natural key: ``code``).
 
 Strict by default (``max_reject_rate`` 0): a quartier missing from the layer would leave a hole
-in the territory, so any rejected feature refuses the load.
+in the territory, so any rejected feature refuses the load. Quartiers of one commune must not
+overlap (``etl.topology``; refused above the tolerance unless ``allow_overlaps``).
 """
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from etl import topology
 from etl.target import Field, Target
 from ova.errors import InvalidInput
 from ova.models import Quartier
@@ -42,6 +44,12 @@ class QuartiersTarget(Target):
 
     def params(self, conn, options):
         return {"producer_id": producer_id(conn, options.producer)}
+
+    def check_staged(self, conn, stage, options):
+        """Overlaps (refused above the tolerance unless ``allow_overlaps``) and gaps per commune."""
+        columns = set(conn.execute(text(f"SELECT * FROM {stage} LIMIT 0")).keys())
+        return topology.check_quartiers(conn, stage, columns, tolerance=options.overlap_tolerance,
+                                        allow_overlaps=options.allow_overlaps)
 
 
 TARGET = QuartiersTarget()

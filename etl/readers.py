@@ -3,8 +3,10 @@
 Formats are a registry (``READERS``), chosen from the file name and, for ``.json``, from the
 first bytes. Every reader yields pandas DataFrames with a 1-based ``_row`` column (the row or
 feature number a user sees in the file); vector readers add a ``geometry`` column of shapely
-geometries and report the file's CRS. CSV values stay strings: numbers and dates are parsed
-by the transform step, which knows the target types.
+geometries (2D) and report the file's CRS. CSV values stay strings: numbers and dates are parsed
+by the transform step, which knows the target types. Spreadsheet cells are typed; they are
+passed on as the text of their value (ISO 8601 dates, ``12`` for an integral number), so a date
+cell is never read day-first and a number never loses digits to a display format.
 """
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyogrio
 import shapely
 
+from ova import spreadsheets
 from ova.errors import DataFileError
 
 LOGGER = logging.getLogger(__name__)
@@ -67,6 +71,8 @@ class Reader:
         self.detected = Detected(self.format)
         #: Row count when known or estimated before reading (progress bars only).
         self.estimated_rows: int | None = None
+        #: Warnings the reading library gave outside Python's warnings (counted in the summary).
+        self.library_warnings: list[str] = []
 
     def chunks(self) -> Iterator[pd.DataFrame]:  # pragma: no cover - contract
         raise NotImplementedError
@@ -78,9 +84,15 @@ class Reader:
 # --- vector files (GDAL through pyogrio, Arrow batches) ---
 
 class VectorReader(Reader):
-    """GeoJSON, Shapefile (file, folder or .zip), GeoPackage: streamed as Arrow batches."""
+    """GeoJSON, Shapefile (file, folder or .zip), GeoPackage, KML/KMZ, FlatGeobuf, GML: streamed
+    as Arrow batches. A KML's folders are its layers: ``layer`` picks one, else all are read one
+    after the other with their name in a ``folder`` column."""
 
     format = "vector"
+    #: Formats whose layers are parts of one dataset (read together when no layer is chosen).
+    MERGED_LAYERS = ("kml", "kmz")
+    #: GDAL open options: never write a .gfs file beside the user's GML.
+    OPEN_OPTIONS = {".gml": {"WRITE_GFS": "NO"}}
 
     def _source(self) -> str:
         if self.path.suffix.lower() == ".zip":
@@ -91,48 +103,155 @@ class VectorReader(Reader):
             return f"/vsizip/{self.path}/{shps[0]}"
         return str(self.path)
 
-    def _pick_layer(self, source: str) -> str | None:
+    def _kind(self) -> str:
+        suffix = self.path.suffix.lower()
+        if self.path.is_dir():
+            return "shapefile"
+        return {".gpkg": "gpkg", ".zip": "shapefile-zip", ".shp": "shapefile", ".kml": "kml", ".kmz": "kmz",
+                ".fgb": "flatgeobuf", ".gml": "gml"}.get(suffix, "geojson")
+
+    def _pick_layers(self, source: str, kind: str) -> list[str | None]:
+        options = self.OPEN_OPTIONS.get(self.path.suffix.lower(), {})
         try:
-            layers = [name for name, _ in pyogrio.list_layers(source)]
+            listed = pyogrio.list_layers(source)
         except Exception as err:
             raise self.fail(f"cannot read the file ({_short(err)})") from err
+        layers = [str(name) for name, _ in listed]
         if self.layer is not None:
             if self.layer not in layers:
                 raise self.fail(f"no layer '{self.layer}' (layers: {', '.join(layers)})", field="layer")
-            return self.layer
+            return [self.layer]
+        if kind in self.MERGED_LAYERS:
+            counts = {name: _feature_count(source, name, options) for name in layers}
+            filled = [name for name in layers if counts[name]]
+            if len(filled) > 1:
+                self.detected.notes.append("folders=" + "|".join(f"{name}:{counts[name]}" for name in filled))
+            return filled or layers[:1]
         if len(layers) > 1:
             raise self.fail(f"several layers ({', '.join(layers)}): choose one with --layer")
-        return layers[0] if layers else None
+        return layers[:1] or [None]
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         source = self._source()
-        layer = self._pick_layer(source)
-        try:
-            info = pyogrio.read_info(source, layer=layer)
-        except Exception as err:
-            raise self.fail(f"cannot read the file ({_short(err)})") from err
-        kind = {".gpkg": "gpkg", ".zip": "shapefile-zip", ".shp": "shapefile"}.get(
-            self.path.suffix.lower(), "shapefile" if self.path.is_dir() else "geojson")
+        kind = self._kind()
+        options = self.OPEN_OPTIONS.get(self.path.suffix.lower(), {})
+        layers = self._pick_layers(source, kind)
+        infos = []
+        for layer in layers:
+            try:
+                infos.append(pyogrio.read_info(source, layer=layer, **options))
+            except Exception as err:
+                raise self.fail(f"cannot read the file ({_short(err)})") from err
+        crss = {info.get("crs") for info in infos}
+        if len(crss) > 1:
+            raise self.fail(f"the layers declare different CRSs ({', '.join(sorted(map(str, crss)))})", field="layer")
         self.detected.format = kind
-        self.detected.layer = layer if kind == "gpkg" else None
-        self.detected.crs = info.get("crs")
-        self.detected.rows = info.get("features")
+        self.detected.layer = layers[0] if kind in ("gpkg", "kml", "kmz", "gml") and len(layers) == 1 else None
+        self.detected.crs = infos[0].get("crs")
+        counts = [info.get("features") for info in infos]
+        self.detected.rows = sum(counts) if all(c is not None and c >= 0 for c in counts) else None
         self.estimated_rows = self.detected.rows
+        folder = None
+        if kind in self.MERGED_LAYERS and len(layers) > 1:
+            fields = {str(f) for info in infos for f in info.get("fields", [])}
+            folder = "folder" if "folder" not in fields else "kml_folder"
         offset = 0
+        dropped_z = 0
+        for layer in layers:
+            try:
+                with pyogrio.raw.open_arrow(source, layer=layer, batch_size=self.chunk_rows, use_pyarrow=True,
+                                            **options) as (meta, stream):
+                    geometry_name = meta.get("geometry_name") or "wkb_geometry"
+                    for batch in stream:
+                        frame = batch.to_pandas()
+                        wkb = frame.pop(geometry_name) if geometry_name in frame.columns else None
+                        geoms = shapely.from_wkb(wkb.to_numpy()) if wkb is not None else None
+                        if geoms is not None:
+                            geoms, flattened = _plain_geometries(geoms)
+                            dropped_z += flattened
+                        frame["geometry"] = geoms
+                        if folder:
+                            frame[folder] = layer
+                        frame.insert(0, "_row", range(offset + 1, offset + len(frame) + 1))
+                        offset += len(frame)
+                        yield frame
+            except DataFileError:
+                raise
+            except Exception as err:
+                raise self.fail(f"cannot read the file after row {offset} ({_short(err)})", row=offset + 1) from err
+        if dropped_z:
+            self.detected.notes.append(f"z-dropped={dropped_z}")
+
+
+def _feature_count(source: str, layer: str, options: dict) -> int:
+    try:
+        count = pyogrio.read_info(source, layer=layer, **options).get("features")
+    except Exception:  # an unreadable folder is reported when it is read
+        return 1
+    return 1 if count is None or count < 0 else count
+
+
+def _plain_geometries(geoms: np.ndarray) -> tuple[np.ndarray, int]:
+    """2D geometries; a collection of only polygons (or only points) as a MultiPolygon (MultiPoint),
+    as KML's ``MultiGeometry`` comes. Returns the geometries and how many had a Z dropped."""
+    present = ~shapely.is_missing(geoms)
+    has_z = np.zeros(len(geoms), dtype=bool)
+    has_z[present] = shapely.has_z(geoms[present])
+    if has_z.any():
+        geoms = geoms.copy()
+        geoms[has_z] = shapely.force_2d(geoms[has_z])
+    kinds = np.full(len(geoms), -1)
+    kinds[present] = shapely.get_type_id(geoms[present])
+    for index in np.flatnonzero(kinds == 7):
+        parts = shapely.get_parts(geoms[index])
+        part_kinds = set(shapely.get_type_id(parts).tolist())
+        if part_kinds and part_kinds <= {3, 6}:
+            geoms[index] = shapely.MultiPolygon([p for part in parts for p in shapely.get_parts(part)])
+        elif part_kinds == {0}:
+            geoms[index] = parts[0] if len(parts) == 1 else shapely.MultiPoint(list(parts))
+    return geoms, int(has_z.sum())
+
+
+# --- spreadsheets: typed cells, header row found ---
+
+class SpreadsheetReader(Reader):
+    """XLSX and ODS: the first sheet or ``layer`` (``--sheet``); the header row is found below any
+    title rows; cells keep their types and are passed on as text (ISO 8601, integral numbers
+    without ``.0``)."""
+
+    format = "spreadsheet"
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        sheet = spreadsheets.open_sheet(self.path, self.layer)
+        self.detected.format = self.path.suffix.lower().lstrip(".")
+        self.detected.layer = sheet.name
+        self.detected.notes.append(f"header=row {sheet.header_row}")
+        self.library_warnings = sheet.library_warnings
+        rows = 0
+        batch: list[tuple[int, list]] = []
         try:
-            with pyogrio.raw.open_arrow(source, layer=layer, batch_size=self.chunk_rows, use_pyarrow=True) as (meta, stream):
-                geometry_name = meta.get("geometry_name") or "wkb_geometry"
-                for batch in stream:
-                    frame = batch.to_pandas()
-                    wkb = frame.pop(geometry_name) if geometry_name in frame.columns else None
-                    frame["geometry"] = shapely.from_wkb(wkb.to_numpy()) if wkb is not None else None
-                    frame.insert(0, "_row", range(offset + 1, offset + len(frame) + 1))
-                    offset += len(frame)
-                    yield frame
+            for item in sheet.rows:
+                batch.append(item)
+                if len(batch) >= self.chunk_rows:
+                    rows += len(batch)
+                    yield _sheet_frame(sheet.columns, batch)
+                    batch = []
         except DataFileError:
             raise
-        except Exception as err:
-            raise self.fail(f"cannot read the file after row {offset} ({_short(err)})", row=offset + 1) from err
+        except Exception as err:  # a damaged archive or XML discovered while streaming
+            raise self.fail(f"cannot read the sheet after row {batch[-1][0] if batch else sheet.header_row} "
+                            f"({_short(err)})") from err
+        if batch or not rows:
+            rows += len(batch)
+            yield _sheet_frame(sheet.columns, batch)
+        self.detected.rows = rows
+
+
+def _sheet_frame(columns: list[str], batch: list[tuple[int, list]]) -> pd.DataFrame:
+    frame = pd.DataFrame({"_row": np.array([number for number, _ in batch], dtype=np.int64)})
+    for position, name in enumerate(columns):
+        frame[name] = pd.Series([spreadsheets.text_value(values[position]) for _, values in batch], dtype=object)
+    return frame
 
 
 # --- CSV, as French open data is really published ---
@@ -334,12 +453,15 @@ def _sniff_json(path: Path) -> str:
 #: Reader registry: format name → class.
 READERS: dict[str, type[Reader]] = {
     "vector": VectorReader,
+    "spreadsheet": SpreadsheetReader,
     "csv": CsvReader,
     "decp-json": DecpJsonReader,
     "open311": Open311Reader,
 }
 
 _BY_SUFFIX = {".geojson": "vector", ".shp": "vector", ".zip": "vector", ".gpkg": "vector", ".fgb": "vector",
+              ".kml": "vector", ".kmz": "vector", ".gml": "vector",
+              ".xlsx": "spreadsheet", ".xlsm": "spreadsheet", ".ods": "spreadsheet",
               ".csv": "csv", ".txt": "csv", ".tsv": "csv"}
 
 

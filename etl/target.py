@@ -56,6 +56,10 @@ class LoadOptions:
     progress: Callable[[int, int | None], None] | None = None
     #: Called with a label when each step after reading begins (merge, indexes, compliance…).
     phase: Callable[[str], None] | None = None
+    #: Quartiers: load even when quartiers of one commune overlap beyond the tolerance.
+    allow_overlaps: bool = False
+    #: Quartiers: overlap area (m²) above which a load is refused (default ``etl.topology``).
+    overlap_tolerance: float | None = None
 
 
 @dataclass
@@ -141,7 +145,7 @@ class Target:
     model: Any = None
     key: tuple[str, ...] = ()
     fields: tuple[Field, ...] = ()
-    #: 'point', 'multipolygon' or None.
+    #: 'point', 'multipolygon', another kind whose :meth:`wkb_geometries` builds it, or None.
     geometry: str | None = None
     geometry_required: bool = True
     #: Points outside metropolitan France: 'reject' the row, or 'drop' the geometry (warning),
@@ -190,6 +194,15 @@ class Target:
 
     def after_merge(self, conn: Connection, summary: LoadSummary, merge: MergeResult) -> None:
         """Steps after the merge, in the same transaction (compliance, join rate…)."""
+
+    def wkb_geometries(self, ctx, frame: pd.DataFrame, rows) -> list[str | None]:
+        """Hex EWKB geometries (storage CRS) of a chunk, for a :attr:`geometry` kind of the target's own."""
+        raise NotImplementedError(f"{type(self).__name__} declares geometry '{self.geometry}' without wkb_geometries")
+
+    def check_staged(self, conn: Connection, stage: str, options: LoadOptions):
+        """Checks over all the staged rows together, before the merge (quartiers: their topology,
+        an ``etl.topology.Findings``); default: none (None)."""
+        return None
 
     # SQL helpers -----------------------------------------------------------
     def sql_type(self, column: str) -> str:

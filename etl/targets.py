@@ -11,10 +11,12 @@ TARGETS = {
     "incidents": "etl.incidents",
     "establishments": "etl.establishments",
     "contracts": "etl.contracts",
+    "addresses": "etl.addresses",
+    "basemap": "etl.basemap",
 }
 
 #: Preset used when none is given on the command line.
-DEFAULT_PRESETS = {"zones": "ova-zones"}
+DEFAULT_PRESETS = {"zones": "ova-zones", "addresses": "ban", "basemap": "paris-voies"}
 
 
 def get_target(name: str):

@@ -13,6 +13,7 @@ from etl import checks
 from etl.mapping import Mapping
 from etl.readers import Reader
 from etl.target import Field, LoadOptions, Target
+from ova import crs as ova_crs
 from ova.errors import DataFileError, InvalidInput
 from ova.settings import STORAGE_SRID
 
@@ -35,6 +36,10 @@ class LoadContext:
         self.read = 0
         self.checked_columns = False
         self._transformers: dict[str, tuple] = {}
+        #: The coordinates' CRS, decided on the first chunk (``ova.crs.resolve``).
+        self.crs: str | None = None
+        #: The territory in degrees for the CRS diagnosis (extent of the loaded quartiers).
+        self.extent: tuple[float, float, float, float] | None = None
 
     def reject(self, rows, field_name: str, values, reason: str) -> None:
         rows = list(rows)
@@ -55,26 +60,22 @@ class LoadContext:
         return self._transformers[crs]
 
 
-def _crs_for(ctx: LoadContext) -> str:
-    """The CRS of the coordinates: the file's, else --crs, else the mapping's; never guessed."""
-    path = ctx.reader.path
-    file_crs = ctx.reader.detected.crs
-    given = ctx.options.crs or ctx.mapping.read.get("crs")
-    if file_crs and ctx.options.crs:
-        try:
-            same = pyproj.CRS.from_user_input(file_crs) == pyproj.CRS.from_user_input(ctx.options.crs)
-        except pyproj.exceptions.CRSError as err:
-            raise DataFileError(path, f"unknown CRS '{ctx.options.crs}'") from err
-        if not same:
-            raise DataFileError(path, f"the file declares {file_crs} but --crs says {ctx.options.crs}")
-    crs = file_crs or given
-    if not crs:
-        raise DataFileError(path, "no CRS in the file; give one with --crs EPSG:XXXX")
-    try:
-        pyproj.CRS.from_user_input(crs)
-    except pyproj.exceptions.CRSError as err:
-        raise DataFileError(path, f"unknown CRS '{crs}'") from err
-    return crs
+def crs_for(ctx: LoadContext, x, y) -> str:
+    """The CRS of the coordinates (``ova.crs.resolve``: the file's, --crs, the mapping's; never
+    guessed), decided on the first chunk from a sample ``x``/``y`` of its coordinates."""
+    if ctx.crs is None:
+        ctx.crs, note = ova_crs.resolve(ctx.reader.path, ctx.reader.detected.crs, ctx.options.crs, x, y,
+                                        default=ctx.mapping.read.get("crs"), extent=ctx.extent)
+        if note:
+            ctx.reader.detected.notes.append(note)
+    return ctx.crs
+
+
+def _outside_reason(ctx: LoadContext, crs: str, x, y) -> str:
+    """Why points are outside: the CRS tried, and which CRS they fit when one does."""
+    hint = ova_crs.diagnosis(x, y, declared=crs, extent=ctx.extent)
+    fits = " they fit " in hint
+    return f"outside France (with CRS {crs})" + (f"; {hint}" if fits else "")
 
 
 def _none(raw: pd.Series) -> np.ndarray:
@@ -189,7 +190,7 @@ def _points(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray):
     missing = np.isnan(x) | np.isnan(y)
     if ctx.target.geometry_required and missing.any():
         ctx.reject(rows[missing], "geometry", [None] * int(missing.sum()), "missing coordinates")
-    crs = _crs_for(ctx)
+    crs = crs_for(ctx, x[~missing], y[~missing])
     to_wgs, to_l93, is_wgs, is_l93 = ctx.transformers(crs)
     lon, lat = (x, y) if is_wgs else to_wgs.transform(x, y)
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
@@ -205,7 +206,7 @@ def _points(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray):
             ctx.dropped_geometries += int(far.sum())
         elif far.any():
             ctx.reject(rows[far], "geometry", [f"{a} {b}" for a, b in zip(x[far], y[far])],
-                       f"outside France (with CRS {crs})")
+                       _outside_reason(ctx, crs, x[far], y[far]))
     ex, ey = (x, y) if is_l93 else to_l93.transform(x, y)
     ex, ey = np.round(np.asarray(ex, dtype=float), 3), np.round(np.asarray(ey, dtype=float), 3)
     ex[outside] = np.nan
@@ -227,25 +228,33 @@ def _multipolygons(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray) -> l
         names = [shapely.get_type_id(g) for g in geoms[wrong]]
         ctx.reject(rows[wrong], "geometry", names, "expected a Polygon or MultiPolygon")
     ok = ~empty & ~wrong
-    crs = _crs_for(ctx)
-    to_wgs, to_l93, is_wgs, is_l93 = ctx.transformers(crs)
     result: list[str | None] = [None] * len(geoms)
     if not ok.any():
         return result
     good = geoms[ok]
+    crs = crs_for(ctx, *ova_crs.coordinates_sample(good))
+    to_wgs, to_l93, is_wgs, is_l93 = ctx.transformers(crs)
     wgs = good if is_wgs else shapely.transform(good, lambda c: np.column_stack(to_wgs.transform(c[:, 0], c[:, 1])))
     bounds = shapely.bounds(wgs)
     cx, cy = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
-    inside = checks.in_france(cx, cy)
-    swapped = ~inside & checks.in_france(cy, cx)
-    l93 = good if is_l93 else shapely.transform(good, lambda c: np.column_stack(to_l93.transform(c[:, 0], c[:, 1])))
-    repaired = shapely.make_valid(l93)
+    # Coordinates beyond the CRS's domain come back infinite: never passed on to make_valid.
+    finite = np.isfinite(bounds).all(axis=1)
+    inside = finite & checks.in_france(cx, cy)
+    swapped = ~inside & finite & checks.in_france(cy, cx)
+    outside_reason = (_outside_reason(ctx, crs, *ova_crs.coordinates_sample(good[~inside & ~swapped]))
+                      if (~inside & ~swapped).any() else "")
+    repaired = np.full(len(good), None, dtype=object)
+    if inside.any():
+        l93 = good[inside] if is_l93 else shapely.transform(
+            good[inside], lambda c: np.column_stack(to_l93.transform(c[:, 0], c[:, 1])))
+        repaired[inside] = shapely.make_valid(l93)
+    raw_bounds = shapely.bounds(good)
     indices = np.flatnonzero(ok)
     for position, (geom, fine, flipped) in enumerate(zip(repaired, inside, swapped)):
         row_index = indices[position]
         if not fine:
-            reason = "longitude and latitude look swapped" if flipped else f"outside France (with CRS {crs})"
-            ctx.reject([rows[row_index]], "geometry", [f"bbox {bounds[position].round(4).tolist()}"], reason)
+            reason = "longitude and latitude look swapped" if flipped else outside_reason
+            ctx.reject([rows[row_index]], "geometry", [f"bbox {raw_bounds[position].round(4).tolist()}"], reason)
             continue
         polygons = [p for part in shapely.get_parts(geom) for p in shapely.get_parts(part)
                     if p.geom_type == "Polygon" and not p.is_empty]
@@ -291,6 +300,8 @@ def transform_chunk(ctx: LoadContext, frame: pd.DataFrame) -> pd.DataFrame:
             out["geo_precision"] = out["geo_precision"].where(~np.isnan(out["x"]), "unknown")
     elif target.geometry == "multipolygon":
         out["wkb"] = _multipolygons(ctx, frame, rows)
+    elif target.geometry:
+        out["wkb"] = target.wkb_geometries(ctx, frame, rows)
     staged = pd.DataFrame(out)
     if ctx.rejected_rows:
         staged = staged[~staged["_row"].isin(ctx.rejected_rows)]

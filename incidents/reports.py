@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from incidents.fields import (ADDRESS_MAX, DESCRIPTION_MAX, is_blank, clean_email, clean_text,
                               parse_point)
 from incidents import workflow
+from notifications import events as notify
 from norms.deadlines import refresh_deadlines
 from ova import ratelimit
 from ova.assignment import assign_points
@@ -55,6 +56,8 @@ class NewReport:
     client_key: str | None = None
     source: str = SOURCE
     reported_at: dt.datetime | None = None
+    #: Language of the reporter's messages (fr, en).
+    locale: str = "fr"
 
 
 @dataclass
@@ -262,6 +265,7 @@ def create_report(session: Session, report: NewReport, *, photo_dir: Path | None
     refresh_deadlines(conn, [incident.id])
     for hook in workflow.STATUS_CHANGE_HOOKS:
         hook(conn, [incident.id])
+    notify.report_created(conn, incident.id, email=email, locale=report.locale, follow_up_token=token)
     session.refresh(incident)
     if photo is not None:
         # Written last: a failure above leaves no file behind.

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from incidents.fields import NOTE_MAX, clean_text
 from norms.engine import recompute
+from notifications import events as notify
 from ova import audit, dataversion
 from ova.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ova.i18n import gettext as _
@@ -143,6 +144,7 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
     audit.record_many(conn, actor.id, "incidents", "update", changes)
     for hook in STATUS_CHANGE_HOOKS:
         hook(conn, ids)
+    notify.status_changed(conn, [(e.id, e.incident_id, e.from_status, e.to_status, e.note) for e in events])
     return events
 
 
@@ -176,6 +178,7 @@ def answer_resolution(session: Session, incident_id: int, *, confirmed: bool, co
     report.confirmation_comment = comment
     report.confirmed_at = now or dt.datetime.now(dt.timezone.utc)
     session.flush()
+    notify.resolution_answered(session.connection(), incident_id, confirmed=confirmed, answered_at=report.confirmed_at)
     return report
 
 

@@ -22,9 +22,11 @@ from ova.sqlnames import quote_ident
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "layers.yml"
 LICENCES = ("Licence Ouverte 2.0", "ODbL 1.0")
+#: Licence IRIs as data.gouv.fr knows them (the ``url`` of its licences "lov2" and "odc-odbl"), so a
+#: harvester maps them to its own licences; also the links shown and sent in ``Link`` headers.
 LICENCE_URLS = {
-    "Licence Ouverte 2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
-    "ODbL 1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
+    "Licence Ouverte 2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence",
+    "ODbL 1.0": "http://opendatacommons.org/licenses/odbl/summary/",
 }
 EDITABLE_FIELDS = ("title", "abstract", "keywords", "theme", "contact", "licence", "attribution",
                    "update_frequency", "restricted_to", "published")

@@ -1,8 +1,10 @@
 """Producers publish their own vector files as layers (small independent reader, pyogrio).
 
-extract (GeoJSON, GeoPackage, zipped Shapefile, CSV with coordinates) → validate (CRS required,
-non-empty valid geometries) → reproject to Lambert-93 → load into ``published.<table>`` through a
-staging table swapped in one transaction → register the layer, a version note, a new data_version.
+extract (GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, FlatGeobuf, GML, CSV or XLSX/ODS with
+coordinates) → validate (CRS required and checked against the coordinates, ``ova.crs``; non-empty
+valid geometries) → reproject to the storage CRS → load into ``published.<table>`` through a staging
+table swapped in one transaction → register the layer, a version note, a new data_version.
+Library warnings are counted (``Published.warnings``), never printed.
 """
 from __future__ import annotations
 
@@ -15,17 +17,25 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from layers.catalogue import check_licence
-from ova import audit
+from layers.metadata import THEMES
+from ova import audit, spreadsheets
+from ova import crs as ova_crs
+from ova.dataversion import touch
 from ova.db import transaction
 from ova.errors import Conflict, DataFileError, InvalidInput
-from ova.dataversion import touch
 from ova.models import Layer, LayerVersion, Producer
+from ova.quiet import captured
 from ova.settings import STORAGE_SRID
 from ova.sqlnames import quote_ident
 
 SCHEMA = "published"
-SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv")
+SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv", ".kml", ".kmz", ".fgb", ".gml") + spreadsheets.SUFFIXES
+#: Formats whose layers are parts of one dataset (KML folders): read together unless one is chosen.
+MERGED_LAYERS = (".kml", ".kmz")
+#: GDAL open options per suffix (never write a .gfs file beside an uploaded GML).
+OPEN_OPTIONS = {".gml": {"WRITE_GFS": "NO"}}
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,50}$")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 LON_NAMES = ("lon", "longitude", "lng", "long")
 LAT_NAMES = ("lat", "latitude")
 
@@ -39,6 +49,8 @@ class Published:
     version: int
     features: int
     created: bool
+    #: Warnings of the reading libraries (GDAL, shapely, openpyxl), counted instead of printed.
+    warnings: int = 0
 
 
 def slugify(value: str) -> str:
@@ -65,54 +77,166 @@ def _column_name(raw: str, taken: set[str]) -> str:
     return name
 
 
-def read_vector(path: Path, crs: str | None = None):
-    """Read ``path`` into a GeoDataFrame with a CRS; raise DataFileError naming what is wrong."""
-    import geopandas as gpd
+def check_metadata(keywords, theme: str | None, contact: str | None) -> tuple[list[str], str, str]:
+    """The keywords, theme and contact a harvester needs of a layer, cleaned; raise naming the field.
+
+    data.gouv.fr, the regional SDIs (GeoNetwork over CSW) and INSPIRE discovery index a dataset
+    by its keywords and theme and show who to ask: a layer without them is published but not found.
+    """
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    words = [k.strip()[:100] for k in keywords or [] if k and k.strip()]
+    if not words:
+        raise InvalidInput("keywords: give at least one keyword (harvesters index layers by keyword)")
+    if theme not in THEMES:
+        raise InvalidInput(f"theme: choose one of {', '.join(THEMES)} (it gives the EU data theme)")
+    contact = (contact or "").strip()
+    if not _EMAIL.match(contact):
+        raise InvalidInput("contact: give the e-mail address users should write to about this layer")
+    return list(dict.fromkeys(words)), theme, contact
+
+
+def read_vector(path: Path, crs: str | None = None, layer: str | None = None):
+    """Read ``path`` into a GeoDataFrame with a CRS; raise DataFileError naming what is wrong.
+
+    ``layer``: the layer of a GeoPackage/GML, the folder of a KML/KMZ (default: all folders, with
+    a ``folder`` column) or the sheet of a spreadsheet (default: the first).
+    """
     import pandas as pd
     import pyogrio
 
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise DataFileError(path, f"unsupported format '{suffix}' (GeoJSON, GeoPackage, zipped Shapefile, CSV)")
+        raise DataFileError(path, f"unsupported format '{suffix}' (GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, "
+                                  "FlatGeobuf, GML, CSV, XLSX/ODS)")
     try:
         if suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            cols = {c.lower(): c for c in frame.columns}
-            lon = next((cols[n] for n in LON_NAMES + ("x",) if n in cols), None)
-            lat = next((cols[n] for n in LAT_NAMES + ("y",) if n in cols), None)
-            if lon is None or lat is None:
-                raise DataFileError(path, "a CSV needs coordinate columns lon/lat (WGS 84) or x/y with --crs")
-            if crs is None and lon.lower() in LON_NAMES:
-                crs = "EPSG:4326"  # named longitude/latitude: WGS 84 by definition
-            if crs is None:
-                raise DataFileError(path, "x/y columns need a CRS (e.g. EPSG:2154)", field=lon)
-            xs, ys = [], []
-            for i, (x, y) in enumerate(zip(frame[lon], frame[lat]), start=2):
-                try:
-                    xs.append(float(x.replace(",", ".")))
-                    ys.append(float(y.replace(",", ".")))
-                except ValueError:
-                    raise DataFileError(path, f"not a number: '{x}', '{y}'", row=i, field=lon) from None
-            gdf = gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=gpd.points_from_xy(xs, ys), crs=crs)
+            gdf = _points_frame(path, frame, crs, lambda v: float(v.replace(",", ".")))
+        elif suffix in spreadsheets.SUFFIXES:
+            gdf = _points_frame(path, _sheet_frame(path, layer), crs, float)
         else:
-            source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
-            if suffix == ".zip":
-                with zipfile.ZipFile(path) as zf:
-                    shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
-                if len(shps) != 1:
-                    raise DataFileError(path, "a zip must hold exactly one Shapefile (.shp)")
-                source = f"/vsizip/{path}/{shps[0]}"
-            gdf = pyogrio.read_dataframe(source)
-            if gdf.crs is None:
-                if crs is None:
-                    raise DataFileError(path, "the file declares no CRS: give one (e.g. --crs EPSG:2154)")
-                gdf = gdf.set_crs(crs)
+            gdf = _read_layers(path, suffix, layer, pyogrio)
+            sample = ova_crs.coordinates_sample(gdf.geometry.values)
+            declared = gdf.crs.to_string() if gdf.crs is not None else None
+            chosen, _ = ova_crs.resolve(path, declared, crs, *sample, option="the CRS (--crs)")
+            if declared is None or chosen != declared:
+                gdf = gdf.set_crs(chosen, allow_override=True)
     except DataFileError:
         raise
     except Exception as err:  # pyogrio/pandas errors: the file is unreadable
         raise DataFileError(path, f"unreadable file: {err}") from err
     if gdf.geometry.name is None or len(gdf) == 0:
         raise DataFileError(path, "no feature")
+    return gdf
+
+
+def _read_layers(path: Path, suffix: str, layer: str | None, pyogrio):
+    import pandas as pd
+
+    source = str(path)
+    if suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        if len(shps) != 1:
+            raise DataFileError(path, "a zip must hold exactly one Shapefile (.shp)")
+        source = f"/vsizip/{path}/{shps[0]}"
+    options = OPEN_OPTIONS.get(suffix, {})
+    names = [str(name) for name, _ in pyogrio.list_layers(source)]
+    if layer is not None:
+        if layer not in names:
+            raise DataFileError(path, f"no layer '{layer}' (layers: {', '.join(names)})", field="layer")
+        names = [layer]
+    elif len(names) > 1 and suffix not in MERGED_LAYERS:
+        raise DataFileError(path, f"several layers ({', '.join(names)}): choose one", field="layer")
+    frames = []
+    for name in names:
+        frame = pyogrio.read_dataframe(source, layer=name, **options)
+        if len(frame) == 0 and len(names) > 1:
+            continue
+        if len(names) > 1:
+            frame["folder"] = name
+        frames.append(frame)
+    if not frames:
+        return pyogrio.read_dataframe(source, layer=names[0], **options)
+    gdf = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if gdf.geometry.has_z.any():
+        import shapely
+
+        gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.values))
+    return gdf
+
+
+def _sheet_frame(path: Path, sheet: str | None):
+    """A spreadsheet's rows as a DataFrame of typed columns (see :func:`_typed_column`)."""
+    import pandas as pd
+
+    opened = spreadsheets.open_sheet(path, sheet)
+    rows = [values for _, values in opened.rows]
+    frame = pd.DataFrame({name: _typed_column([r[i] for r in rows]) for i, name in enumerate(opened.columns)})
+    frame.attrs["sql_types"] = {name: kind for name, kind in
+                                ((n, _cell_sql_type(frame[n])) for n in frame.columns) if kind}
+    return frame
+
+
+def _typed_column(values: list):
+    """Cells of one column as the spreadsheet holds them: integers, numbers, dates, date-times, or
+    text when the column mixes kinds (each value then as written)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if kinds and kinds <= {int}:
+        return pd.array(values, dtype="Int64")
+    if kinds and kinds <= {int, float}:
+        return pd.array([None if v is None else float(v) for v in values], dtype="Float64")
+    if kinds and kinds <= {bool}:
+        return pd.array(values, dtype="boolean")
+    if kinds and (kinds <= {dt.date} or kinds <= {dt.datetime} or kinds <= {dt.time}):
+        return pd.Series(values, dtype=object)
+    return pd.Series([spreadsheets.text_value(v) for v in values], dtype=object)
+
+
+def _cell_sql_type(column) -> str | None:
+    """SQL type of a column of dates, date-times (as the sheet holds them: no time zone) or times."""
+    import datetime as dt
+
+    present = [v for v in column if v is not None]
+    if not present:
+        return None
+    if all(isinstance(v, dt.datetime) for v in present):
+        return "timestamp"
+    if all(isinstance(v, dt.date) for v in present):
+        return "date"
+    if all(isinstance(v, dt.time) for v in present):
+        return "time"
+    return None
+
+
+def _points_frame(path: Path, frame, crs: str | None, number):
+    """A GeoDataFrame of points from the lon/lat (or x/y, with ``crs``) columns of a table."""
+    import geopandas as gpd
+
+    cols = {str(c).lower(): c for c in frame.columns}
+    lon = next((cols[n] for n in LON_NAMES + ("x",) if n in cols), None)
+    lat = next((cols[n] for n in LAT_NAMES + ("y",) if n in cols), None)
+    if lon is None or lat is None:
+        raise DataFileError(path, "a table needs coordinate columns lon/lat (WGS 84) or x/y with a CRS")
+    default = "EPSG:4326" if str(lon).lower() in LON_NAMES else None  # named longitude/latitude: WGS 84
+    xs, ys = [], []
+    first_row = 2 if path.suffix.lower() == ".csv" else 1
+    for i, (x, y) in enumerate(zip(frame[lon], frame[lat]), start=first_row):
+        try:
+            xs.append(number(x))
+            ys.append(number(y))
+        except (TypeError, ValueError):
+            raise DataFileError(path, f"not a number: '{x}', '{y}'", row=i, field=str(lon)) from None
+    chosen, _ = ova_crs.resolve(path, None, crs, xs, ys, default=default, option="the CRS (--crs)")
+    sql_types = frame.attrs.get("sql_types", {})
+    gdf = gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=gpd.points_from_xy(xs, ys), crs=chosen)
+    gdf.attrs["sql_types"] = {k: v for k, v in sql_types.items() if k not in (lon, lat)}
     return gdf
 
 
@@ -130,9 +254,11 @@ def validate(path: Path, gdf):
     bad = ~np.isfinite(bounds).all(axis=1)
     if bad.any():  # e.g. coordinates beyond the CRS's domain: infinite once reprojected
         row = int(bad.nonzero()[0][0]) + 1
-        raise DataFileError(path, "coordinates out of the CRS's range (check the CRS of the file)",
-                            row=row, field="geometry")
+        hint = ova_crs.diagnosis(*ova_crs.coordinates_sample(gdf.geometry.values[bad]),
+                                 declared=gdf.crs.to_string(), option="the CRS (--crs)")
+        raise DataFileError(path, f"coordinates out of the CRS's range: {hint}", row=row, field="geometry")
     out = out.set_geometry(shapely.make_valid(out.geometry.values))
+    out.attrs = gdf.attrs
     return out
 
 
@@ -152,6 +278,10 @@ def _sql_type(dtype) -> str:
 def _value(v):
     import pandas as pd
 
+    if isinstance(v, (list, tuple)) or getattr(v, "ndim", 0) > 0:  # GDAL list fields (RealList…)
+        import json
+
+        return json.dumps([_value(x) for x in v])
     if v is None or (not isinstance(v, (str, bytes)) and pd.isna(v)):
         return None
     if hasattr(v, "item"):
@@ -168,7 +298,8 @@ def _load(conn, table: str, gdf) -> int:
     staging = f"{table}__new"
     taken: set[str] = set()
     names = [c for c in gdf.columns if c != gdf.geometry.name]
-    columns = [(c, _column_name(c, taken), _sql_type(gdf[c].dtype)) for c in names]
+    declared = gdf.attrs.get("sql_types", {})
+    columns = [(c, _column_name(c, taken), declared.get(c) or _sql_type(gdf[c].dtype)) for c in names]
     col_defs = "".join(f", {quote_ident(n)} {t}" for _, n, t in columns)
     q_staging = f"{quote_ident(SCHEMA)}.{quote_ident(staging)}"
     q_table = f"{quote_ident(SCHEMA)}.{quote_ident(table)}"
@@ -194,8 +325,15 @@ def _load(conn, table: str, gdf) -> int:
 
 def publish(bind, path: Path | str, *, producer: str, title: str | None = None, slug: str | None = None,
             note: str | None = None, crs: str | None = None, licence: str = "Licence Ouverte 2.0",
-            user_id: int | None = None, filename: str | None = None, max_bytes: int | None = None) -> Published:
-    """Publish ``path`` as a layer of ``producer`` (a new one, or a new version of ``slug``)."""
+            user_id: int | None = None, filename: str | None = None, max_bytes: int | None = None,
+            keywords: list[str] | str | None = None, theme: str | None = None,
+            contact: str | None = None, source_layer: str | None = None) -> Published:
+    """Publish ``path`` as a layer of ``producer`` (a new one, or a new version of ``slug``).
+
+    A new layer needs ``keywords``, ``theme`` and ``contact`` (see ``check_metadata``); a new
+    version keeps its layer's, or replaces them when given. ``source_layer``: layer, KML folder or
+    spreadsheet sheet to publish (see :func:`read_vector`).
+    """
     path = Path(path)
     if max_bytes is not None and path.stat().st_size > max_bytes:
         raise DataFileError(path, f"file larger than {max_bytes // (1024 * 1024)} MB")
@@ -205,7 +343,8 @@ def publish(bind, path: Path | str, *, producer: str, title: str | None = None, 
     if not _SLUG.match(slug):
         raise InvalidInput(f"invalid layer slug '{slug}' (lowercase letters, digits and dashes)")
     table = slug.replace("-", "_")
-    gdf = validate(path, read_vector(path, crs))
+    with captured() as caught:
+        gdf = validate(path, read_vector(path, crs, source_layer))
     geom_types = sorted(set(gdf.geometry.geom_type))
     with transaction(bind) as conn:
         producer_id = conn.scalar(select(Producer.id).where(Producer.slug == producer))
@@ -218,23 +357,30 @@ def publish(bind, path: Path | str, *, producer: str, title: str | None = None, 
                 raise Conflict(f"the layer '{slug}' belongs to another producer")
             if layer.source_table != f"{SCHEMA}.{table}":
                 raise Conflict(f"the layer '{slug}' is not a published file: it cannot be replaced")
+        metadata = (check_metadata(keywords, theme, contact)
+                    if layer is None or keywords or theme or contact else None)
         before = None if layer is None else audit.row_values(conn, Layer.__table__, layer.id)
         n = _load(conn, table, gdf)
         if layer is None:
             layer_id = conn.execute(Layer.__table__.insert().values(
                 slug=slug, title=title, producer_id=producer_id, source_table=f"{SCHEMA}.{table}",
                 licence=check_licence(licence), geometry_type=geom_types[0] if len(geom_types) == 1 else None,
-                abstract=note, keywords=[], restricted_to=[], source_filter={},
+                abstract=note, keywords=metadata[0], theme=metadata[1], contact=metadata[2], restricted_to=[],
+                source_filter={},
             ).returning(Layer.id)).scalar_one()
         else:
             layer_id = layer.id
             touch(conn, f"{SCHEMA}.{table}")
-            if title:
-                conn.execute(Layer.__table__.update().where(Layer.id == layer_id).values(title=title))
+            changes = {"title": title} if title else {}
+            if metadata:
+                changes.update(keywords=metadata[0], theme=metadata[1], contact=metadata[2])
+            if changes:
+                conn.execute(Layer.__table__.update().where(Layer.id == layer_id).values(**changes))
         version = conn.scalar(select(Layer.data_version).where(Layer.id == layer_id))
         conn.execute(LayerVersion.__table__.insert().values(
             layer_id=layer_id, version=version, note=note, filename=(filename or path.name)[:300],
             feature_count=n, published_by=user_id))
         audit.record(conn, user_id, "layers", layer_id, "create" if layer is None else "update",
                      before, audit.row_values(conn, Layer.__table__, layer_id))
-    return Published(slug=slug, table=f"{SCHEMA}.{table}", version=version, features=n, created=layer is None)
+    return Published(slug=slug, table=f"{SCHEMA}.{table}", version=version, features=n, created=layer is None,
+                     warnings=caught.count)

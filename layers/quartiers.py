@@ -32,14 +32,36 @@ def quartiers_geojson(session: Session) -> str:
     return session.execute(_QUARTIERS_SQL, {"tol": SIMPLIFY_M}).scalar_one()
 
 
-def quartier_extent(session: Session) -> list[list[float]] | None:
-    """Return [[south, west], [north, east]] of all quartiers in WGS 84, or None when empty."""
-    row = session.execute(
-        text(
-            "SELECT ST_YMin(e), ST_XMin(e), ST_YMax(e), ST_XMax(e) FROM "
-            "(SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, 2154), 4326) AS e FROM quartiers) s"
-        )
-    ).one()
-    if row[0] is None:
-        return None
-    return [[row[0], row[1]], [row[2], row[3]]]
+# --- framing: every map opens on what it shows, one commune at a time ---------------------------
+
+def _bounds(row) -> list[list[float]] | None:
+    return None if row is None or row[0] is None else [[row[1], row[0]], [row[3], row[2]]]
+
+
+_EXTENT_SQL = ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Transform("
+               "ST_SetSRID(ST_Extent({geom})::geometry, min(ST_SRID({geom}))), 4326) AS e FROM {source}) s")
+
+
+def main_commune(session: Session, asked: str | None = None, default: str | None = None) -> str | None:
+    """The commune a map opens on: ``asked`` if it has quartiers, else ``default`` (the configured
+    territory), else the one with most quartiers; None without quartiers."""
+    communes = list(session.scalars(text(
+        "SELECT commune_name FROM quartiers WHERE commune_name IS NOT NULL "
+        "GROUP BY commune_name ORDER BY count(*) DESC, commune_name")))
+    return next((c for c in (asked, default) if c and c in communes), communes[0] if communes else None)
+
+
+def commune_extent(session: Session, commune: str | None) -> list[list[float]] | None:
+    """[[south, west], [north, east]] (WGS 84) of the quartiers of ``commune`` (all when None)."""
+    source = "quartiers WHERE CAST(:commune AS text) IS NULL OR commune_name = :commune"
+    return _bounds(session.execute(text(_EXTENT_SQL.format(geom="geom", source=source)),
+                                   {"commune": commune}).first())
+
+
+def zones_extent(session: Session, commune: str | None) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the priority zones of ``commune``, else of its quartiers."""
+    source = ("priority_zones z JOIN quartiers q ON q.id = z.quartier_id "
+              "WHERE CAST(:commune AS text) IS NULL OR q.commune_name = :commune")
+    found = _bounds(session.execute(text(_EXTENT_SQL.format(geom="z.geom", source=source)),
+                                    {"commune": commune}).first())
+    return found or commune_extent(session, commune)

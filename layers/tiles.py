@@ -1,9 +1,15 @@
-"""Mapbox vector tiles from ST_AsMVT on the Web Mercator grid, with a cache keyed by data version."""
+"""Mapbox vector tiles from ST_AsMVT on the Web Mercator grid, with a cache keyed by data version.
+
+A tile of a point layer is bounded: when the tile holds more points than a :class:`TileBudget`
+allows (features, bytes), it carries a grid of aggregates instead (one point per occupied cell with
+its ``count`` and dominant ``category``), computed in PostGIS, in the same layer name.
+"""
 from __future__ import annotations
 
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import morecantile
 from sqlalchemy import text
@@ -16,6 +22,14 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 EXTENT = 4096
 BUFFER = 64
 MAX_ZOOM = 22
+#: Aggregated tiles: cells per tile side tried in turn until the tile fits the byte budget.
+GRID_CELLS = (64, 32, 16, 8)
+#: Highest zoom looked at when estimating from which zoom every tile fits the feature budget.
+ESTIMATE_MAX_ZOOM = 18
+POINT_TYPES = {"POINT", "MULTIPOINT"}
+#: Property columns preferred, in order, as the ``category`` of an aggregate cell.
+CATEGORY_PREFERENCE = ("category", "categorie", "kind", "type", "nature", "status")
+_TEXT_TYPES = {"text", "character varying"}
 _MVT_PROPERTY_TYPES = {"integer", "bigint", "smallint", "double precision", "real", "boolean", "text",
                        "character varying"}
 
@@ -57,14 +71,123 @@ def tile_sql(source: Source, layer_name: str) -> str:
     )
 
 
-def render_tile(conn, source: Source, layer_name: str, z: int, x: int, y: int) -> bytes:
-    """Render tile z/x/y of ``source`` as MVT bytes (empty bytes when no feature)."""
+@dataclass(frozen=True)
+class TileBudget:
+    """The most a point tile may carry before it is aggregated (OVA_TILE_MAX_BYTES/_FEATURES)."""
+
+    max_bytes: int = 500 * 1024
+    max_features: int = 20_000
+
+
+def is_point_layer(source: Source) -> bool:
+    """True when ``source`` holds points (its tiles are aggregated past the budget)."""
+    return (source.geometry_type or "").upper() in POINT_TYPES
+
+
+def category_column(source: Source) -> str | None:
+    """The text column summarised as the dominant ``category`` of an aggregate cell, if any."""
+    for name in CATEGORY_PREFERENCE:
+        if source.columns.get(name) in _TEXT_TYPES:
+            return name
+    return next((n for n, kind in source.columns.items() if kind in _TEXT_TYPES and n != "id"), None)
+
+
+def _point_3857(source: Source) -> str:
+    point = "ST_Centroid(t.geom)" if (source.geometry_type or "").upper() == "MULTIPOINT" else "t.geom"
+    return f"ST_Transform({point}, 3857)"
+
+
+def count_sql(source: Source) -> str:
+    """SQL counting the points of a tile, index-backed and capped (parameters as tile_sql, plus cap)."""
+    clauses, _ = source.where_filters()
+    where = " AND ".join(clauses + [
+        f"t.geom && ST_Transform(ST_Expand(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), :m), {int(source.srid)})"])
+    return f"SELECT count(*) FROM (SELECT 1 FROM {source.qualified} t WHERE {where} LIMIT :cap) s"
+
+
+def aggregate_sql(source: Source, layer_name: str) -> str:
+    """The SQL of an aggregated tile: one point per occupied grid cell (parameters: x0..y1, cell, n).
+
+    Cells are ``cell`` metres wide in Web Mercator, ``n`` per tile side, aligned on the tile; a point
+    belongs to the cell holding it (the tile's west and south edges included, east and north
+    excluded), so the counts of a tile sum to its points and neighbouring tiles never count one twice.
+    """
+    clauses, _ = source.where_filters()
+    where = " AND ".join(clauses + [
+        f"t.geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), {int(source.srid)})"])
+    category = category_column(source)
+    picked = f", t.{quote_ident(category)}::text AS cat" if category else ", NULL::text AS cat"
+    name = layer_name.replace("'", "''")
+    return (
+        f"SELECT ST_AsMVT(q, '{name}', {EXTENT}, 'geom') FROM ("
+        "SELECT count(*)::integer AS count, mode() WITHIN GROUP (ORDER BY c.cat) AS category, "
+        "ST_AsMVTGeom(ST_MakePoint(:x0 + (c.i + 0.5) * :cell, :y0 + (c.j + 0.5) * :cell), "
+        f"ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), {EXTENT}, 0, false) AS geom FROM ("
+        "SELECT floor((ST_X(g.p) - :x0) / :cell)::integer AS i, floor((ST_Y(g.p) - :y0) / :cell)::integer AS j, "
+        f"g.cat FROM (SELECT {_point_3857(source)} AS p{picked} FROM {source.qualified} t WHERE {where}) g) c "
+        "WHERE c.i BETWEEN 0 AND :n - 1 AND c.j BETWEEN 0 AND :n - 1 GROUP BY c.i, c.j) q"
+    )
+
+
+def render_tile(conn, source: Source, layer_name: str, z: int, x: int, y: int,
+                budget: TileBudget | None = None) -> bytes:
+    """Render tile z/x/y of ``source`` as MVT bytes (empty bytes when no feature).
+
+    A point layer's tile over more points than ``budget`` allows (counted first, capped at the
+    budget + 1, so a dense tile costs no more than the budget to decide) carries grid aggregates.
+    """
+    budget = budget or TileBudget()
     x0, y0, x1, y1 = tile_bounds(z, x, y)
     _, params = source.where_filters()
     margin = (x1 - x0) * BUFFER / EXTENT
-    data = conn.execute(text(tile_sql(source, layer_name)),
-                        {**params, "x0": x0, "y0": y0, "x1": x1, "y1": y1, "m": margin}).scalar()
-    return bytes(data or b"")
+    bounds = {**params, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
+    if is_point_layer(source):
+        n = conn.execute(text(count_sql(source)), {**bounds, "m": margin, "cap": budget.max_features + 1}).scalar()
+        if n > budget.max_features:
+            return render_aggregates(conn, source, layer_name, bounds, budget)
+    data = bytes(conn.execute(text(tile_sql(source, layer_name)), {**bounds, "m": margin}).scalar() or b"")
+    if is_point_layer(source) and len(data) > budget.max_bytes:
+        return render_aggregates(conn, source, layer_name, bounds, budget)
+    return data
+
+
+def render_aggregates(conn, source: Source, layer_name: str, bounds: dict, budget: TileBudget) -> bytes:
+    """The aggregated tile: the finest grid of :data:`GRID_CELLS` whose tile fits the byte budget."""
+    sql = text(aggregate_sql(source, layer_name))
+    data = b""
+    for n in GRID_CELLS:
+        cell = (bounds["x1"] - bounds["x0"]) / n
+        data = bytes(conn.execute(sql, {**bounds, "cell": cell, "n": n}).scalar() or b"")
+        if len(data) <= budget.max_bytes:
+            break
+    return data
+
+
+def aggregated_below_zoom(conn, source: Source, budget: TileBudget) -> int | None:
+    """The lowest zoom from which every tile of a point layer holds at most ``budget.max_features``.
+
+    Tiles below it over dense areas carry aggregates (a tile is still decided on its own count:
+    a sparse one keeps its points). Estimated in one pass over the layer: the points are counted
+    per tile at :data:`ESTIMATE_MAX_ZOOM` and those counts rolled up zoom by zoom (the tiles'
+    64-pixel buffers are not counted). 0 for an empty layer; None for a layer that is not points,
+    or whose densest tile is over the budget even at :data:`ESTIMATE_MAX_ZOOM`.
+    """
+    if not is_point_layer(source):
+        return None
+    clauses, params = source.where_filters()
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    half = 20037508.342789244
+    size = 2 * half / 2 ** ESTIMATE_MAX_ZOOM
+    row = conn.execute(text(
+        "WITH p AS (SELECT floor((ST_X(g) + :h) / :s)::bigint AS tx, floor((:h - ST_Y(g)) / :s)::bigint AS ty "
+        f"FROM (SELECT {_point_3857(source)} AS g FROM {source.qualified} t {where}) q), "
+        "c AS (SELECT tx, ty, count(*) AS n FROM p GROUP BY tx, ty), "
+        "z AS (SELECT k, max(n) AS densest FROM ("
+        "SELECT k, sum(n) AS n FROM c, generate_series(0, :zmax) AS k GROUP BY k, tx >> (:zmax - k), ty >> (:zmax - k)"
+        ") r GROUP BY k) "
+        "SELECT (SELECT count(*) FROM z) AS zooms, (SELECT min(k) FROM z WHERE densest <= :cap) AS fits"),
+        {**params, "h": half, "s": size, "zmax": ESTIMATE_MAX_ZOOM, "cap": budget.max_features}).one()
+    return 0 if row.zooms == 0 else row.fits
 
 
 class TileCache:
@@ -108,18 +231,39 @@ class TileCache:
             self._size = 0
 
 
-def etag(layer_id: int, data_version: int, z: int, x: int, y: int) -> str:
-    """A strong ETag that changes whenever the layer's data changes."""
-    digest = hashlib.sha1(f"{layer_id}:{data_version}:{z}:{x}:{y}".encode()).hexdigest()[:20]
+def etag(layer_id: int, data_version: int, z: int, x: int, y: int, budget: TileBudget | None = None) -> str:
+    """A strong ETag that changes whenever the layer's data (or the tile budget) changes."""
+    budget = budget or TileBudget()
+    key = f"{layer_id}:{data_version}:{z}:{x}:{y}:{budget.max_bytes}:{budget.max_features}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:20]
     return f'"{digest}"'
 
 
-def tilejson(layer, source: Source, stats: dict, tile_url: str) -> dict:
-    """The TileJSON 3.0 document of a layer's vector tiles."""
+def tilejson(layer, source: Source, stats: dict, tile_url: str, aggregated_below: int | None = None,
+             budget: TileBudget | None = None) -> dict:
+    """The TileJSON 3.0 document of a layer's vector tiles.
+
+    For a point layer, ``ova:aggregated_below_zoom`` gives the zoom below which dense tiles carry
+    grid aggregates (``count``, ``category``) instead of points, and the budget that decides it.
+    """
+    budget = budget or TileBudget()
     bounds = stats.get("bbox") or [-180.0, -85.0511, 180.0, 85.0511]
     fields = {n: ("Number" if source.columns[n] in {"integer", "bigint", "smallint", "double precision", "real",
                                                     "numeric"} else "String") for n in source.columns}
+    description = layer.title
+    extra = {}
+    if is_point_layer(source):
+        category = category_column(source)
+        extra = {"ova:aggregated_below_zoom": aggregated_below,
+                 "ova:tile_budget": {"max_bytes": budget.max_bytes, "max_features": budget.max_features}}
+        shown = "tous les zooms" if aggregated_below is None else f"les zooms inférieurs à {aggregated_below}"
+        description = (f"{layer.title}. Une tuile de plus de {budget.max_features} points ou "
+                       f"{budget.max_bytes} octets ({shown} sur les zones denses) porte une grille "
+                       "d'agrégats : un point par cellule avec `count` (nombre de points) et `category` "
+                       f"(valeur la plus fréquente de `{category or '-'}`).")
+        fields = {**fields, "count": "Number", "category": "String"} if "count" not in fields else fields
     return {
+        **extra,
         "tilejson": "3.0.0",
         "name": layer.title,
         "description": layer.abstract or "",
@@ -131,6 +275,6 @@ def tilejson(layer, source: Source, stats: dict, tile_url: str) -> dict:
         "maxzoom": MAX_ZOOM,
         "bounds": bounds,
         "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 12],
-        "vector_layers": [{"id": layer.slug, "description": layer.title, "fields": fields,
+        "vector_layers": [{"id": layer.slug, "description": description, "fields": fields,
                            "minzoom": 0, "maxzoom": MAX_ZOOM}],
     }

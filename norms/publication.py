@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from notifications import events as notify
 from ova.errors import Conflict, InvalidInput
 
 #: A publication is "on time" when made by this day of the following month.
@@ -115,6 +116,7 @@ def publish_month(conn: Connection, month: dt.date, *, supersede: bool = False, 
          "view": view})
     conn.execute(text("UPDATE compliance_publications SET layer_id = :l, row_count = :c WHERE id = :id"),
                  {"l": layer_id, "c": count, "id": row.id})
+    notify.compliance_published(conn, row.id)
     return Publication(row.id, month, version, count, due_date(month, due_day), row.published_at, slug)
 
 

@@ -16,7 +16,11 @@ STORAGE_SRID = 2154
 #: CRS served to web clients: WGS 84 longitude/latitude.
 WEB_SRID = 4326
 
+#: Font of the street names on the portal's basemap (Debian/Ubuntu package fonts-dejavu-core).
+DEFAULT_BASEMAP_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
 DEFAULT_DATABASE_URL = "postgresql://ova:ova@127.0.0.1:5432/ova"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5000"
 
 
 def _flag(value: str) -> bool:
@@ -43,11 +47,20 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TEST_DATABASE_URL", "database of the test suite", "`DATABASE_URL` with `_test` appended"),
     Variable("SECRET_KEY", "session and CSRF signing key", "random, kept in `var/instance/secret_key`",
              keys=("SECRET_KEY",)),
-    Variable("OVA_BASEMAP_URL", "XYZ tile URL template of a basemap (e.g. your OSM tile server)",
-             "none: outlines only", keys=("BASEMAP_URL",), empty_allowed=True),
-    Variable("OVA_BASEMAP_ATTRIBUTION", "attribution shown for the basemap", keys=("BASEMAP_ATTRIBUTION",),
-             empty_allowed=True),
+    Variable("OVA_BASEMAP_URL", "XYZ or WMTS (KVP, `{z}/{x}/{y}` placeholders) tile URL template replacing the "
+             "portal's own street map (Plan IGN, your OSM tile server)",
+             "none: the portal's own tiles (`/basemap/…`)", keys=("BASEMAP_URL",), empty_allowed=True),
+    Variable("OVA_BASEMAP_ATTRIBUTION", "attribution shown for the `OVA_BASEMAP_URL` tiles",
+             keys=("BASEMAP_ATTRIBUTION",), empty_allowed=True),
+    Variable("OVA_BASEMAP_FONT", "TrueType font of the street names on the portal's own tiles",
+             "`/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf` (`fonts-dejavu-core`, installed by setup)"),
     Variable("OVA_MAX_UPLOAD_MB", "upload size limit", "20", keys=("MAX_UPLOAD_MB",), parse=int),
+    Variable("OVA_TILE_MAX_BYTES",
+             "bytes a vector tile of a point layer may weigh; a tile over it carries grid aggregates",
+             "512000", keys=("TILE_MAX_BYTES",), parse=int),
+    Variable("OVA_TILE_MAX_FEATURES",
+             "points a vector tile may carry; a tile over it carries grid aggregates (count, category)",
+             "20000", keys=("TILE_MAX_FEATURES",), parse=int),
     Variable("OVA_SETTINGS", "Python file of settings loaded over the defaults"),
     Variable("OVA_INSTANCE_PATH", "folder for the generated secret key and uploads", "`var/instance`"),
     Variable("OVA_PHOTO_DIR", "store of the reports' photos", "`$OVA_INSTANCE_PATH/photos`"),
@@ -60,19 +73,60 @@ VARIABLES: tuple[Variable, ...] = (
              "reverse proxies in front of the portal whose `X-Forwarded-*` are trusted (ProxyFix)", "0",
              keys=("TRUSTED_PROXIES",), parse=int),
     Variable("OVA_API_REQUESTS_PER_MINUTE",
-             "OGC API, tiles and downloads: requests per minute per client address (0: none)", "600",
+             "OGC API, tiles, downloads and `/api/adresse/`: requests per minute per client address (0: none)", "600",
              keys=("API_REQUESTS_PER_MINUTE",), parse=int),
     Variable("OVA_REPORTS_PER_HOUR",
              "incident reports per hour per client address through the form, counted in the database (0: none)",
              "10", keys=("REPORTS_PER_HOUR",), parse=int),
     Variable("OVA_OPEN311_REPORTS_PER_HOUR", "Open311 POSTs per hour per API key (0: none)", "60",
              keys=("OPEN311_REPORTS_PER_HOUR",), parse=int),
+    Variable("OVA_SMTP_URL",
+             "mail server of `ova notify send`: `smtp://user:pass@host:587` (STARTTLS when offered; a password is "
+             "never sent in clear except to a loopback server) or `smtps://user:pass@host:465`",
+             "none: messages stay in the outbox, shown at `/admin/outbox`"),
+    Variable("OVA_MAIL_FROM", "sender of the messages (`Portail OVA <ne-pas-repondre@ville.fr>`); its domain names "
+             "the `Message-ID`s", "`Portail OVA <ne-pas-repondre@localhost>`"),
+    Variable("OVA_MAIL_PER_HOUR", "messages per recipient per hour; more wait and leave as one digest", "6"),
     Variable("OVA_TIMEZONE", "time zone of local days, months and deadlines (IANA name)", "`Europe/Paris`"),
     Variable("OVA_HOLIDAYS",
              "public holidays of working-day delays, a `holidays` code (`FR`, `FR-57`, `FR-RE`, `DE-SN`, `US-MA`)",
              "`FR`"),
+    Variable("OVA_ACCESSIBILITY_ENTITY", "body publishing the portal, named in the accessibility statement",
+             "“L’exploitant du Portail OVA”", keys=("ACCESSIBILITY_ENTITY",)),
+    Variable("OVA_ACCESSIBILITY_CONTACT", "e-mail address or URL where users report an accessibility problem",
+             "none (the statement says so)", keys=("ACCESSIBILITY_CONTACT",)),
+    Variable("OVA_ACCESSIBILITY_AUDIT_RATE", "% of RGAA 4.1 criteria met at the last conformity audit (0–100)",
+             "none: “non conforme”", keys=("ACCESSIBILITY_AUDIT_RATE",), parse=lambda v: accessibility_rate(v)),
+    Variable("OVA_ACCESSIBILITY_AUDIT_DATE", "date of that audit, as written in the statement",
+             keys=("ACCESSIBILITY_AUDIT_DATE",)),
+    Variable("OVA_ACCESSIBILITY_AUDITOR", "who made that audit", keys=("ACCESSIBILITY_AUDITOR",)),
+    Variable("OVA_PUBLIC_URL",
+             "canonical base URL (e.g. `https://ova.ville.fr`, a path prefix allowed): every absolute link in "
+             "DCAT, ISO 19139/CSW, Atom, OGC API, TileJSON, follow-up links and e-mails is built from it, whatever "
+             "the request's `Host`", "none: links follow the request; e-mails link to `http://127.0.0.1:5000`",
+             keys=("PUBLIC_URL",),
+             parse=lambda value: value.strip().rstrip("/")),
+    Variable("OVA_CATALOGUE_PUBLISHER",
+             "organisation publishing the catalogue (DCAT `dct:publisher`, CSW service provider)",
+             "`Portail OVA — <territory>`", keys=("CATALOGUE_PUBLISHER",), parse=str.strip),
 )
 _BY_NAME = {v.name: v for v in VARIABLES}
+
+
+def accessibility_rate(raw: Any, name: str = "OVA_ACCESSIBILITY_AUDIT_RATE") -> float | None:
+    """An audit's rate of RGAA criteria met, from 0 to 100 (``"87,5"``, ``"87.5 %"``), None when empty.
+
+    Anything else raises ValueError naming the setting.
+    """
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        rate = float(str(raw).strip().rstrip("%").strip().replace(",", "."))
+    except ValueError as err:
+        raise ValueError(f"{name}: {raw!r} is not a rate from 0 to 100") from err
+    if not 0 <= rate <= 100:
+        raise ValueError(f"{name}: {raw!r} is not a rate from 0 to 100")
+    return rate
 
 
 def env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
@@ -128,3 +182,13 @@ def holidays_setting() -> str:
     Defaults to France's (``FR``).
     """
     return (env("OVA_HOLIDAYS") or "FR").strip()
+
+
+def public_url() -> str:
+    """Return the portal's public address, used in links sent by e-mail (``OVA_PUBLIC_URL``)."""
+    return (env("OVA_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+
+
+def basemap_font() -> str:
+    """Path of the TrueType font of the basemap's street names (``OVA_BASEMAP_FONT``)."""
+    return env("OVA_BASEMAP_FONT") or DEFAULT_BASEMAP_FONT

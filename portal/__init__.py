@@ -23,14 +23,19 @@ BLUEPRINTS = (
     ("portal.indicators.views:bp", None),
     ("portal.achats.views:bp", None),
     ("portal.incidents.views:bp", "/incidents"),
+    ("portal.adresse.views:bp", "/api/adresse"),
     ("portal.open311.views:bp", "/open311/v2"),
     ("portal.ogc.views:bp", "/ogc"),
     ("portal.catalogue.views:bp", "/catalogue"),
     ("portal.tiles.views:bp", "/tiles"),
+    ("portal.csw.views:bp", "/csw"),
+    ("portal.basemap.views:bp", "/basemap"),
     ("portal.quartiers.views:bp", None),
     ("portal.norms.views:bp", "/normes"),
     ("portal.zones.views:bp", "/zones"),
     ("portal.admin.views:bp", "/admin"),
+    ("portal.accessibility.views:bp", None),
+    ("portal.notifications.views:bp", None),
 )
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -88,9 +93,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.session_interface = _SessionInterface()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from portal import database, errors, security
+    from portal import database, errors, security, urls
     from portal.auth.services import login_manager
 
+    urls.init_app(app)
     database.init_app(app)
     errors.init_app(app)
     from portal.ogc.fast import ItemsFastPath

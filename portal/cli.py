@@ -28,6 +28,7 @@ COMMANDS = {
     "publish": "portal.norms.cli:publish",
     "layers": "portal.catalogue.cli:layers_cli",
     "open311": "portal.open311.cli:open311",
+    "notify": "portal.notifications.cli:notify",
 }
 
 

@@ -15,6 +15,9 @@ class DefaultConfig:
     BASEMAP_URL = ""
     BASEMAP_ATTRIBUTION = ""
     MAX_UPLOAD_MB = 20
+    # A point tile over more features or bytes than this carries grid aggregates instead.
+    TILE_MAX_BYTES = 500 * 1024
+    TILE_MAX_FEATURES = 20_000
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Off for the local http demo; OVA_SECURE_COOKIES=1 in production behind TLS.
@@ -30,10 +33,20 @@ class DefaultConfig:
     LOGIN_WINDOW_MINUTES = 15
     # Reverse proxies whose X-Forwarded-For/Proto/Host/Port/Prefix are trusted (werkzeug ProxyFix).
     TRUSTED_PROXIES = 0
-    # Requests per client address per minute to the OGC API, tiles and downloads (then 429).
+    # Requests per client address per minute to the OGC API, tiles, downloads and the address API (then 429).
     # A map view loads a few dozen tiles at once: keep it well above that.
     API_REQUESTS_PER_MINUTE = 600
     # Reports per hour: per client address through the form, per API key through Open311.
     REPORTS_PER_HOUR = 10
     OPEN311_REPORTS_PER_HOUR = 60
+    # Accessibility statement (/accessibilite): without an audit rate the RGAA mention is "non conforme".
+    ACCESSIBILITY_ENTITY = ""
+    ACCESSIBILITY_CONTACT = ""
+    ACCESSIBILITY_AUDIT_RATE = None
+    ACCESSIBILITY_AUDIT_DATE = ""
+    ACCESSIBILITY_AUDITOR = ""
+    # Canonical base URL of every absolute link (OVA_PUBLIC_URL); empty: the request's host.
+    PUBLIC_URL = ""
+    # Organisation publishing the catalogue (OVA_CATALOGUE_PUBLISHER); empty: named after the territory.
+    CATALOGUE_PUBLISHER = ""
 

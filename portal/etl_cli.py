@@ -12,7 +12,7 @@ import click
 
 from ova.errors import OvaError
 
-TARGET_NAMES = ("quartiers", "zones", "incidents", "establishments", "contracts")
+TARGET_NAMES = ("quartiers", "zones", "incidents", "establishments", "contracts", "addresses", "basemap")
 
 
 def _bind():
@@ -75,7 +75,8 @@ def _make_command(target: str):
     @click.option("--mapping", "mapping_file", type=click.Path(exists=True), help="your own mapping YAML file")
     @click.option("--producer", help="producer slug the rows belong to")
     @click.option("--crs", help="CRS of the coordinates when the file declares none, e.g. EPSG:2154")
-    @click.option("--layer", help="layer of a GeoPackage")
+    @click.option("--layer", help="layer of a GeoPackage or GML, folder of a KML/KMZ (default: all folders)")
+    @click.option("--sheet", help="sheet of an XLSX/ODS spreadsheet (default: the first)")
     @click.option("--dry-run", is_flag=True, help="validate and count, then roll back")
     @click.option("--max-reject-rate", type=float, help="refuse the load above this share of rejected rows (default 0.05)")
     @click.option("--reject-file", type=click.Path(path_type=Path),
@@ -83,17 +84,30 @@ def _make_command(target: str):
     @click.option("--bulk/--no-bulk", default=None,
                   help="drop and rebuild the table's indexes and foreign keys around the writes (locks the "
                        "table for the load); default: only for large loads")
-    def command(path, preset, mapping_file, producer, crs, layer, dry_run, max_reject_rate, reject_file, bulk):
+    @click.option("--allow-overlaps", is_flag=True,
+                  help="quartiers: load even if quartiers of one commune overlap beyond the tolerance")
+    @click.option("--overlap-tolerance", type=float, metavar="M2",
+                  help="quartiers: overlap area in m² above which the load is refused (default 100)")
+    def command(path, preset, mapping_file, producer, crs, layer, sheet, dry_run, max_reject_rate, reject_file,
+                bulk, allow_overlaps, overlap_tolerance):
         from etl.targets import load as run
+
+        if layer and sheet and layer != sheet:
+            raise click.UsageError("--layer and --sheet name the same thing: give one")
+        extra = {}
+        if target == "quartiers":
+            extra = {"allow_overlaps": allow_overlaps, "overlap_tolerance": overlap_tolerance}
+        elif allow_overlaps or overlap_tolerance is not None:
+            raise click.UsageError("--allow-overlaps and --overlap-tolerance are for quartiers only")
 
         progress = _Progress()
         if reject_file is None:
             reject_file = Path.cwd() / f"{path.stem}.rejects.csv"
         try:
             summary = run(_bind(), target, path, preset=preset, mapping=mapping_file, producer=producer, crs=crs,
-                          layer=layer, dry_run=dry_run, max_reject_rate=max_reject_rate,
+                          layer=layer or sheet, dry_run=dry_run, max_reject_rate=max_reject_rate,
                           reject_file=reject_file, bulk=bulk, progress=progress,
-                          phase=progress.phase)
+                          phase=progress.phase, **extra)
         except OvaError as err:
             progress.close()
             raise click.ClickException(err.message) from err
@@ -101,7 +115,8 @@ def _make_command(target: str):
         for line in summary.lines():
             click.echo(line)
 
-    command.__doc__ = f"Load {target} from PATH (GeoJSON, Shapefile/zip, GeoPackage, CSV, JSON)."
+    command.__doc__ = (f"Load {target} from PATH (GeoJSON, Shapefile/zip, GeoPackage, KML/KMZ, FlatGeobuf, GML, "
+                       f"CSV, XLSX/ODS, JSON).")
     return load.command(target)(command)
 
 

@@ -90,22 +90,102 @@ var {{ this.get_name() }} = OVA.remoteGeoJson({{ this._parent.get_name() }}, {{ 
             self.default_css = [("markerclustercss", ""), ("markerclusterdefaultcss", "")]
 
 
+class AccessibleMap(MacroElement):
+    """Keyboard and screen-reader support of a map (``OVA.accessibleMap`` in ova-map.js), in the
+    page's language. ``render_parts`` adds it last, once every control of the map exists."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+OVA.accessibleMap({{ this._parent.get_name() }}, {{ this.labels|tojson }});
+{% endmacro %}"""
+    )
+
+    def __init__(self, label: str | None = None):
+        from flask_babel import gettext as _
+
+        super().__init__()
+        self._name = "AccessibleMap"
+        self.labels = {
+            "map": label or _("Carte"),
+            "help": _("Carte interactive : flèches pour la déplacer, touches + et − pour zoomer, Tab pour "
+                      "passer d’un objet à l’autre, Entrée pour ouvrir sa fiche, Échap pour la fermer. "
+                      "Les informations de la carte sont aussi données en texte sur la page."),
+            "zoomIn": _("Zoomer"), "zoomOut": _("Dézoomer"), "layers": _("Couches"),
+            "close": _("Fermer la fiche"), "feature": _("Objet de la carte"),
+        }
+
+
+class Basemap(MacroElement):
+    """The basemap under a map: the portal's own street tiles or ``OVA_BASEMAP_URL`` (ova-basemap.js)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+OVABasemap.basemap({{ this._parent.get_name() }}, {{ this.config|tojson }});
+{% endmacro %}"""
+    )
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "Basemap"
+        self.config = config
+
+
+def external_basemap(url: str, attribution: str = "") -> dict:
+    """The basemap config of an XYZ/WMTS template (``OVA_BASEMAP_URL``)."""
+    return {"url": url, "attribution": attribution or "—", "own": False, "maxNativeZoom": 19}
+
+
 def make_map(static_url: Callable[[str], str], *, basemap_url: str = "", basemap_attribution: str = "",
-             bounds: list[list[float]] | None = None, height: str = "70vh") -> folium.Map:
-    """Return a Folium map whose basemap is optional and whose assets are local."""
+             bounds: list[list[float]] | None = None, height: str = "70vh", label: str | None = None,
+             basemap: dict | None = None) -> folium.Map:
+    """Return a Folium map with local assets, drawn over a basemap.
+
+    The basemap is ``basemap`` (a config as built by ``portal.basemap.views.basemap_config``),
+    else ``basemap_url`` (an XYZ/WMTS template), else, inside a request, the portal's own street
+    tiles; outside a request and without either, there is none. ``label`` names the map for
+    screen readers (default: "Carte").
+    """
     m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles=None, control_scale=True,
                    height=height, prefer_canvas=False)
     # Folium passes max/min zoom to its own tiles only; marker clustering needs them on the map.
     m.options.update({"maxZoom": 19, "minZoom": 5})
-    if basemap_url:
-        folium.TileLayer(basemap_url, attr=basemap_attribution or "—", name="Fond de carte",
-                         max_zoom=19).add_to(m)
+    if basemap is None:
+        if basemap_url:
+            basemap = external_basemap(basemap_url, basemap_attribution)
+        else:
+            from portal.basemap.views import current_basemap
+
+            basemap = current_basemap()
+    if basemap:
+        m.add_child(Basemap(basemap))
     if bounds:
         m.fit_bounds(bounds)
+    m.ova_label = label
     m.get_root().header.add_child(
         Element(f'<script src="{static_url("js/ova-map.js")}"></script>'), name="ova_map_js")
+    m.get_root().header.add_child(
+        Element(f'<script src="{static_url("js/ova-basemap.js")}"></script>'), name="ova_basemap_js")
     return m
 
+
+def points_bounds(points: list[tuple[float, float]], *, radius_km: float = 20.0,
+                  pad: float = 0.002) -> list[list[float]] | None:
+    """[[south, west], [north, east]] around ``points`` (lat, lon), keeping only those within
+    ``radius_km`` of their median: a queue spread over two cities opens on the busier one."""
+    if not points:
+        return None
+    lats = sorted(p[0] for p in points)
+    lons = sorted(p[1] for p in points)
+    mid_lat, mid_lon = lats[len(lats) // 2], lons[len(lons) // 2]
+    near = [(lat, lon) for lat, lon in points
+            if abs(lat - mid_lat) * 111 <= radius_km and abs(lon - mid_lon) * 73 <= radius_km]
+    return [[min(p[0] for p in near) - pad, min(p[1] for p in near) - pad],
+            [max(p[0] for p in near) + pad, max(p[1] for p in near) + pad]]
+
+
+#: The viewport Folium's map template writes (``maximum-scale=1.0, user-scalable=no``): it forbids
+#: zooming the page, which WCAG 1.4.4 / RGAA 10.4 reject. Pages keep base.html's own viewport.
+_FOLIUM_VIEWPORT = re.compile(r'<meta\s+name="viewport"[^>]*>\s*', re.IGNORECASE)
 
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc\s*=)(?![^>]*\bnonce\s*=)(?=[\s>])", re.IGNORECASE)
 
@@ -122,17 +202,20 @@ def render_parts(m: folium.Map, static_url: Callable[[str], str], *, nonce: str 
 
     Inline scripts Folium writes in the header and body get the request's CSP nonce (``nonce``,
     by default the current request's); the ``script`` part is raw JavaScript that templates wrap
-    in ``<script nonce="{{ csp_nonce() }}">``.
+    in ``<script nonce="{{ csp_nonce() }}">``. Folium's zoom-forbidding viewport is left out of the
+    header: the page's own (base.html) lets the browser zoom.
     """
     from portal.security import current_nonce
 
     nonce = nonce or current_nonce()
+    if not any(isinstance(c, AccessibleMap) for c in m._children.values()):
+        m.add_child(AccessibleMap(getattr(m, "ova_label", None)))
     localise(m, static_url)
     root = m.get_root()
     localise(root, static_url)
     root.render()
     return {
-        "header": add_nonce(root.header.render(), nonce),
+        "header": add_nonce(_FOLIUM_VIEWPORT.sub("", root.header.render()), nonce),
         "html": add_nonce(root.html.render(), nonce),
         "script": root.script.render(),
     }

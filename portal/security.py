@@ -8,7 +8,7 @@ Inline event handlers (``onclick=``…) are therefore refused by browsers: use l
 Behind ``TRUSTED_PROXIES`` reverse proxies, werkzeug's ProxyFix takes the client address, scheme
 and host from their ``X-Forwarded-*`` headers (so HSTS, secure cookies and rate limits see the
 real ones); with 0, the default, those headers are ignored since any client could forge them.
-The OGC API, tiles and downloads are limited to ``API_REQUESTS_PER_MINUTE`` per client address.
+The OGC API, tiles, downloads and the address API are limited to ``API_REQUESTS_PER_MINUTE`` per client address.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ STATIC_HEADERS = {
 }
 HSTS = "max-age=31536000; includeSubDomains"
 #: Blueprints and endpoints counted by the API rate limit.
-API_BLUEPRINTS = frozenset({"ogc", "tiles"})
+API_BLUEPRINTS = frozenset({"ogc", "tiles", "adresse"})
 API_ENDPOINTS = frozenset({"catalogue.download"})
 API_WINDOW = dt.timedelta(minutes=1)
 

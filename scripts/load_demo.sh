@@ -11,8 +11,12 @@ load() {  # load TARGET PATH [options…]: rejected rows go to var/rejects/<file
 }
 load quartiers geodata/paris/paris_quartiers_administratifs.geojson --preset paris-quartiers
 load quartiers geodata/nantes/nantes_metropole_quartiers.geojson --preset nantes-quartiers
+# The portal's own street map (Ville de Paris streets; Nantes has no open street data: its maps say so).
+load basemap geodata/basemap/paris_voies_ville_de_paris.gpkg --preset paris-voies
 # Illustrative priority zones drawn for the demo (not official; see geodata/SOURCES.md).
 load zones geodata/demo/zones_commerciales_demo.geojson --preset ova-zones
+# Paris addresses (BAN) for the address search of the report form; none shipped for Nantes.
+load addresses geodata/basemap/paris_ban_adresses-75.csv --preset ban
 # Norms before incidents: each report gets its deadline when it is loaded.
 $OVA norms seed
 load incidents geodata/incidents/paris_dansmarue_2023-2024_extrait.csv --preset dansmarue

@@ -24,10 +24,14 @@ apt_install() {
 
 # --- system packages ---------------------------------------------------------------------------
 command -v python3 >/dev/null || apt_install python3
+# The street names of the portal's own basemap are drawn with DejaVu Sans.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 if [ "$purpose" = test ]; then
   # Browser tests drive Debian's Chromium; GDAL's ogrinfo is an OGC API client under test.
   [ -x /usr/bin/chromium ] || apt_install chromium
+  # bench/geocode.py runs addok (the BAN's geocoder) on a local Redis.
+  command -v redis-server >/dev/null || apt_install redis-server
   command -v ogrinfo >/dev/null || apt_install gdal-bin
 fi
 
@@ -63,9 +67,9 @@ fi
 stamp="$VENV/.ova-installed"
 want=$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-40)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  say "pip install -e .[test]"
+  say "pip install -e .[test,bench]"
   "$VENV/bin/pip" install -q --disable-pip-version-check -U pip wheel >/dev/null
-  "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test]'
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test,bench]'
   echo "$want" > "$stamp"
 fi
 "$VENV/bin/pybabel" compile -d portal/translations >/dev/null  # the English catalogue
@@ -92,7 +96,17 @@ for url in "${urls[@]}"; do
     as_postgres psql -XAtq -h /var/run/postgresql -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
   fi
   say "database $dbname: migrating"
-  DATABASE_URL=$url "$VENV/bin/ova" db upgrade
+  if ! DATABASE_URL=$url "$VENV/bin/ova" db upgrade; then
+    # A test database is disposable: one left by another checkout (a revision this code does not
+    # know, a half-applied branch) is recreated rather than failing the suite.  Never the demo's.
+    host=$("$VENV/bin/python" -c 'import sys; from sqlalchemy.engine import make_url; print(make_url(sys.argv[1]).host or "")' "$url")
+    case "$purpose:$host" in test:127.0.0.1|test:localhost|test:::1|test:) ;; *) exit 1 ;; esac
+    say "database $dbname: schema from another checkout, recreating it"
+    as_postgres dropdb -h /var/run/postgresql --force "$dbname"
+    as_postgres createdb -h /var/run/postgresql -O ova "$dbname"
+    as_postgres psql -XAtq -h /var/run/postgresql -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
+    DATABASE_URL=$url "$VENV/bin/ova" db upgrade
+  fi
   DATABASE_URL=$url "$VENV/bin/ova" seed
 done
 

@@ -24,6 +24,7 @@ MARKERCLUSTER_VERSION=1.5.3
 LEAFLET_DRAW_VERSION=1.0.4
 CHARTJS_VERSION=4.6.1
 VECTORGRID_VERSION=1.3.0
+AXE_CORE_VERSION=4.14.1            # accessibility checks, injected by the browser tests only
 # -----------------------------------------------------------------------------
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -177,6 +178,10 @@ put "$S" "$D" dist/Leaflet.VectorGrid.bundled.min.js
   awk '/^## Legalese/{on=1; next} on && /^## /{exit} on' "$S/README.md"
 } > "$D/LICENSE"
 grep -q "BEER-WARE" "$D/LICENSE" || { echo "vectorgrid licence extraction failed" >&2; exit 1; }
+
+# ---- axe-core (used by tests/portal/a11y.py, never loaded by a portal page) ---------------
+fetch "axe-core@$AXE_CORE_VERSION" axe-core
+put "$TMP/src/axe-core" "$STAGE/axe-core" LICENSE LICENSE-3RD-PARTY.txt axe.min.js
 
 # ---- folium's leaflet.awesome.rotate css ------------------------------------------------
 # Folium 0.20 loads leaflet.awesome.rotate.min.css from a CDN but does not ship it

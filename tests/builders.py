@@ -15,9 +15,11 @@ from ova.models import ROLES, User
 from portal.auth.services import hash_password
 
 GEODATA = Path(__file__).resolve().parent.parent / "geodata"
+#: The shipped BAN file (Paris, 158 048 addresses): loaded once per session by the ``ban_load`` fixture.
+BAN_FILE = GEODATA / "basemap" / "paris_ban_adresses-75.csv"
 #: The password of every user the builders create.
 PASSWORD = "correct horse battery"
-__all__ = ["GEODATA", "PASSWORD", "ROLES", "add_central_quartier", "add_quartier", "add_incident",
+__all__ = ["BAN_FILE", "GEODATA", "PASSWORD", "ROLES", "add_central_quartier", "add_quartier", "add_incident",
            "add_establishment", "add_norm", "add_zone", "add_graffiti_norm", "add_user"]
 
 #: A 1 km square in central Paris (Lambert-93), and a second one east of it.

@@ -19,7 +19,7 @@ from ova.models import Producer, User
 from ova.seed import seed_all
 from ova.settings import database_url, test_database_url
 from portal import create_app, database
-from tests.builders import ROLES, add_central_quartier, add_graffiti_norm, add_user
+from tests.builders import BAN_FILE, ROLES, add_central_quartier, add_graffiti_norm, add_user
 
 
 def _reset_schema(engine) -> None:
@@ -235,3 +235,21 @@ def page(browser, request):
     artifacts.mkdir(exist_ok=True)
     pg.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+# --- addresses (the geocoder) -------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def ban_load(engine):
+    """The summary of loading the shipped BAN file (Paris, 158 048 addresses) with the loader of
+    ``ova load addresses``, once per session and committed: every test of the session, browser
+    tests included, searches the same addresses."""
+    from etl.addresses import load_addresses
+
+    return load_addresses(engine, BAN_FILE, reject_file=None)
+
+
+@pytest.fixture
+def ban(ban_load, connection):
+    """A rolled-back connection over the loaded BAN addresses."""
+    return connection

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("ova", "layers", "norms", "indicators", "incidents", "etl", "portal")
+PACKAGES = ("ova", "notifications", "layers", "norms", "indicators", "addresses", "incidents", "etl", "portal")
 _LINT = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
 
 

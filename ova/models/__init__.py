@@ -5,7 +5,10 @@ WGS 84 through ``ST_Transform`` at query time. Enumerations are text columns wit
 constraints so that adding a value is a plain migration.
 
 One module per domain (``base``, ``reference``, ``territory``, ``incidents``, ``norms``,
-``economy``, ``layers``, ``accounts``, ``indicators``); import the models from ``ova.models``.
+``economy``, ``layers``, ``csw``, ``accounts``, ``indicators``); import the models from ``ova.models``.
+``economy``, ``layers``, ``accounts``, ``indicators``, ``notifications``); import the models from ``ova.models``.
+``economy``, ``layers``, ``accounts``, ``indicators``, ``addresses``); import the models from ``ova.models``.
+``economy``, ``layers``, ``accounts``, ``indicators``, ``basemap``); import the models from ``ova.models``.
 """
 from __future__ import annotations
 
@@ -21,9 +24,14 @@ from ova.models.norms import (NORM_METRICS, NORM_SCOPES, NORM_PERIODS, DELAY_UNI
                               PublishedResult)
 from ova.models.economy import GEO_PRECISIONS, Establishment, PublicContract
 from ova.models.layers import Layer, LayerVersion
+from ova.models.csw import CSW_RECORDS, CSW_TEXT_COLUMNS
 from ova.models.accounts import ROLES, User, ApiToken, AUDIT_ACTIONS, LoginFailure, RateCounter, AuditEntry
 from ova.models.indicators import (INDICATOR_UNIT_KINDS, INDICATOR_PERIOD_KINDS, TerritoryIndicator,
                                    CommuneEpci)
+from ova.models.notifications import (SUBSCRIPTION_KINDS, SUBSCRIPTION_FREQUENCIES, MAIL_LOCALES, OUTBOX_STATUSES,
+                                      Subscription, OutboxMessage)
+from ova.models.addresses import Address, AddressStreet
+from ova.models.basemap import BASEMAP_THEMES, BasemapFeature
 
 __all__ = [
     "Base", "NAMING", "geometry", "Producer", "ChampAction", "TacheStandard", "TacheProducer",
@@ -33,7 +41,11 @@ __all__ = [
     "CalendarClosedDay", "CalendarDay", "NORM_METRICS", "NORM_SCOPES", "NORM_PERIODS", "Norm",
     "COMPLIANCE_STATUSES", "TacheAudit", "Activity", "DocumentDelivery", "ComplianceResult",
     "CompliancePublication", "PublishedResult", "GEO_PRECISIONS", "Establishment",
-    "PublicContract", "Layer", "LayerVersion", "ROLES", "User", "ApiToken", "AUDIT_ACTIONS",
+    "PublicContract", "Layer", "LayerVersion", "CSW_RECORDS", "CSW_TEXT_COLUMNS",
+    "ROLES", "User", "ApiToken", "AUDIT_ACTIONS",
     "LoginFailure", "RateCounter", "AuditEntry", "INDICATOR_UNIT_KINDS",
-    "INDICATOR_PERIOD_KINDS", "TerritoryIndicator", "CommuneEpci",
+    "INDICATOR_PERIOD_KINDS", "TerritoryIndicator", "CommuneEpci", "SUBSCRIPTION_KINDS",
+    "SUBSCRIPTION_FREQUENCIES", "MAIL_LOCALES", "OUTBOX_STATUSES", "Subscription", "OutboxMessage",
+    "INDICATOR_PERIOD_KINDS", "TerritoryIndicator", "CommuneEpci", "Address", "AddressStreet",
+    "INDICATOR_PERIOD_KINDS", "TerritoryIndicator", "CommuneEpci", "BASEMAP_THEMES", "BasemapFeature",
 ]

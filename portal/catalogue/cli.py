@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from layers.metadata import THEMES
 from ova.errors import OvaError
 
 
@@ -38,18 +39,25 @@ def seed_cmd(path):
 @click.option("--slug", help="slug of the layer (default: from the title); an existing one gets a new version")
 @click.option("--note", help="version note")
 @click.option("--crs", help="CRS when the file declares none, e.g. EPSG:2154")
+@click.option("--layer", "--sheet", "source_layer",
+              help="layer of a GeoPackage/GML, folder of a KML/KMZ (default: all), sheet of an XLSX/ODS (default: first)")
 @click.option("--licence", default="Licence Ouverte 2.0", show_default=True,
               type=click.Choice(["Licence Ouverte 2.0", "ODbL 1.0"]))
-def publish_cmd(path, producer, title, slug, note, crs, licence):
-    """Publish a vector file (GeoJSON, GPKG, zipped SHP, CSV) as a layer, or a new version of it."""
+@click.option("--keywords", help="comma-separated keywords (required for a new layer: harvesters index them)")
+@click.option("--theme", help="theme, one of: " + ", ".join(THEMES) + " (required for a new layer)")
+@click.option("--contact", help="contact e-mail of the layer (required for a new layer)")
+def publish_cmd(path, producer, title, slug, note, crs, source_layer, licence, keywords, theme, contact):
+    """Publish a file (GeoJSON, GPKG, zipped SHP, KML/KMZ, FGB, GML, CSV, XLSX/ODS) as a layer, or a new version."""
     from flask import current_app
 
     from layers.publish import publish
 
     try:
         done = publish(_bind(), path, producer=producer, title=title, slug=slug, note=note, crs=crs,
-                       licence=licence, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+                       licence=licence, max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+                       keywords=keywords, theme=theme, contact=contact, source_layer=source_layer)
     except OvaError as err:
         raise click.ClickException(err.message) from err
     state = "created" if done.created else "updated"
-    click.echo(f"layer {done.slug} {state}: {done.features} features in {done.table}, version {done.version}")
+    click.echo(f"layer {done.slug} {state}: {done.features} features in {done.table}, version {done.version}"
+               + (f" ({done.warnings} warnings from the file's libraries)" if done.warnings else ""))

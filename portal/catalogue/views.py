@@ -16,6 +16,7 @@ from ova import audit, settings
 from ova.models import Layer, Producer
 from portal.catalogue.access import current_reader
 from portal.catalogue.forms import LayerForm
+from portal.catalogue.links import DOWNLOADS, catalogue_links, layer_links, publisher_name
 from portal.database import get_session
 from portal.maps import RemoteGeoJson, make_map, render_parts
 
@@ -29,8 +30,6 @@ def _defaults(state) -> None:
     app.config.setdefault("DOWNLOAD_CACHE_DIR", settings.env("OVA_DOWNLOAD_CACHE_DIR")
                           or str(Path(app.instance_path) / "downloads"))
 
-#: Download formats offered on a layer page: (format key, label).
-DOWNLOADS = (("geojson", "GeoJSON"), ("csv", "CSV"), ("gpkg", "GeoPackage"), ("shp", "Shapefile (zip)"))
 
 
 def _static(path: str) -> str:
@@ -90,6 +89,10 @@ def edit(slug):
     if not can_edit(layer, reader):
         abort(403)
     form = LayerForm(obj=layer)
+    from layers.metadata import THEMES
+
+    form.theme.choices = [SelectChoice("", "—"), *(SelectChoice(t, t) for t in THEMES),
+                          *([SelectChoice(layer.theme, layer.theme)] if layer.theme and layer.theme not in THEMES else [])]
     if request.method == "GET":
         form.keywords.data = ", ".join(layer.keywords or [])
     if form.validate_on_submit():
@@ -165,9 +168,9 @@ def download(slug, fmt):
 
 
 def _publish_form(reader, layer=None):
-    from portal.catalogue.forms import PublishForm
+    from portal.catalogue.forms import PublishForm, VersionForm
 
-    form = PublishForm()
+    form = PublishForm() if layer is None else VersionForm()
     producers = get_session().execute(select(Producer.slug, Producer.name, Producer.id).order_by(Producer.name)).all()
     if layer is not None:
         producers = [p for p in producers if p.id == layer.producer_id]
@@ -216,7 +219,10 @@ def publish(slug):
                 done = publish_file(get_bind(), path, producer=form.producer.data, title=form.title.data or None,
                                     slug=slug, note=form.note.data or None, crs=form.crs.data or None,
                                     licence=form.licence.data, user_id=current_user.id, filename=name,
-                                    max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+                                    max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+                                    keywords=form.keywords.data or None, theme=form.theme.data or None,
+                                    contact=form.contact.data or None,
+                                    source_layer=form.source_layer.data or None)
                 session.commit()
             except OvaError as err:
                 session.rollback()
@@ -227,26 +233,43 @@ def publish(slug):
     return render_template("catalogue/publish.html", form=form, layer=layer)
 
 
-def _dcat_graph():
-    from layers.dcat import catalogue_graph
+def public_entries():
+    """[(layer, stats, facts)] of the layers anyone may harvest (public and published)."""
+    from layers.metadata import layer_facts
 
     session = get_session()
     conn = session.connection()
     entries = []
-    for layer in list_layers(session, ANONYMOUS):  # only what anyone may harvest
-        entries.append((layer, cached_stats(conn, layer, source_of(conn, layer))))
+    for layer in list_layers(session, ANONYMOUS):
+        source = source_of(conn, layer)
+        stats = cached_stats(conn, layer, source)
+        entries.append((layer, stats, layer_facts(conn, layer, source, stats)))
+    return entries
 
-    def urls(layer):
-        return {
-            "page": url_for("catalogue.layer_page", slug=layer.slug, _external=True),
-            "collection": url_for("ogc.collection", slug=layer.slug, _external=True),
-            "api": url_for("ogc.landing", _external=True),
-            "download": {fmt: url_for("catalogue.download", slug=layer.slug, fmt=fmt, _external=True)
-                         for fmt, _ in DOWNLOADS},
-        }
 
-    return catalogue_graph(entries, catalogue_url=url_for("catalogue.index", _external=True),
-                           title=_("Catalogue du Portail OVA"), urls=urls)
+def _dcat_graph():
+    from layers.dcat import catalogue_graph
+
+    return catalogue_graph(public_entries(), links=catalogue_links(), title=_("Catalogue du Portail OVA"),
+                           description=_("Couches publiées par les producteurs publics d'information."),
+                           publisher=publisher_name(), layer_links=layer_links)
+
+
+@bp.route("/<slug>/iso19139.xml")
+def iso_record(slug):
+    """The layer's ISO 19139 metadata record (the document the CSW serves), as a download."""
+    from layers.iso19139 import iso_record as build
+    from layers.metadata import layer_facts
+
+    session = get_session()
+    layer = get_layer(session, slug, current_reader())
+    conn = session.connection()
+    source = source_of(conn, layer)
+    stats = cached_stats(conn, layer, source)
+    body = build(layer, stats, layer_facts(conn, layer, source, stats), layer_links(layer))
+    return Response(body, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{slug}-iso19139.xml"',
+        "Cache-Control": "private, no-store" if layer.restricted_to else "public, max-age=60"})
 
 
 @bp.route("/dcat.jsonld")

@@ -71,7 +71,7 @@ def index():
     RemoteGeoJson(
         url_for("home.choropleth_feed", indicator=ind.key, commune=commune),
         _("Quartiers : %(indicator)s", indicator=labels[ind.key]),
-        style={"color": "#1e1e50", "weight": 1.2, "fillOpacity": 0.7, "fillColor": "#e5e5e5"},
+        style={"color": "#1e1e50", "weight": 1.2, "fillOpacity": 0.5, "fillColor": "#e5e5e5"},
         fill_field="fill", label_field="name", label_min_zoom=13, title_field="name",
         attribution=services.data_credit(session, commune), class_name="ova-quartier",
         popup_fields=[("commune", _("Commune")), ("value", labels[ind.key]),

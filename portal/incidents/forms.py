@@ -15,12 +15,28 @@ class ReportForm(FlaskForm):
     category = SelectField(_l("Catégorie du problème"), validators=[DataRequired()])
     lat = HiddenField(_l("Latitude"))
     lon = HiddenField(_l("Longitude"))
-    address = StringField(_l("Adresse ou repère (facultatif)"), validators=[Optional(), Length(max=ADDRESS_MAX)])
+    address = StringField(_l("Adresse (ou repère si vous cliquez sur la carte)"),
+                          validators=[Optional(), Length(max=ADDRESS_MAX)])
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(min=3, max=DESCRIPTION_MAX)])
     photo = FileField(_l("Photo (JPEG ou PNG, 5 Mo au plus, facultative)"),
                       validators=[FileAllowed(["jpg", "jpeg", "png"], _l("JPEG ou PNG uniquement"))])
     email = EmailField(_l("Adresse électronique pour le suivi (facultative, jamais publiée)"),
                        validators=[Optional(), Length(max=EMAIL_MAX)])
+
+    def has_point(self) -> bool:
+        """Whether a point came with the form (map click, chosen place or the device's position)."""
+        return bool((self.lat.data or "").strip() and (self.lon.data or "").strip())
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields' checks, and a place: a point or a typed address (located by the service).
+        Without either, the error goes on the address field, where a keyboard user gives it."""
+        valid = super().validate(extra_validators)
+        if not self.has_point() and not (self.address.data or "").strip():
+            self.address.errors = [*self.address.errors, _l(
+                "Indiquez où est le problème : tapez une adresse (puis « Chercher » pour choisir un lieu "
+                "dans la liste) ou cliquez sur la carte.")]
+            valid = False
+        return valid
 
 
 class HoldForm(FlaskForm):

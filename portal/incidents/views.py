@@ -21,8 +21,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from addresses import search as geocoder
 from incidents import queries, reports, workflow
-from layers.quartiers import quartier_extent
+from layers.quartiers import commune_extent, main_commune
 from ova import ratelimit, settings
 from ova.errors import InvalidInput, OvaError
 from ova.models import OPEN_STATUSES, Incident
@@ -30,7 +31,8 @@ from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.fields import bounded_int
 from portal.incidents.forms import AnswerForm, BulkAcknowledgeForm, HoldForm, ReportForm, StatusForm
-from portal.maps import RemoteGeoJson, make_map, render_parts
+from portal.maps import RemoteGeoJson, make_map, points_bounds, render_parts
+from portal.urls import external_url
 
 bp = Blueprint("incidents", __name__)
 
@@ -67,9 +69,13 @@ def _static(path: str) -> str:
 
 
 def _new_map(session, height="60vh", bounds=None):
+    """A map framed on ``bounds``, else on one commune (``?commune=``, else the configured territory)."""
+    if not bounds:
+        commune = main_commune(session, request.args.get("commune"), current_app.config.get("TERRITORY_NAME"))
+        bounds = commune_extent(session, commune)
     return make_map(_static, basemap_url=current_app.config["BASEMAP_URL"],
                     basemap_attribution=current_app.config["BASEMAP_ATTRIBUTION"],
-                    bounds=bounds or quartier_extent(session), height=height)
+                    bounds=bounds, height=height)
 
 
 def _label(category) -> str:
@@ -103,23 +109,29 @@ def new():
             upload = form.photo.data
             photo = upload.read() if upload else None
             key = ratelimit.client_hash(current_app.config["SECRET_KEY"], request.remote_addr)
+            lat, lon, address = _place(session, form.lat.data, form.lon.data, form.address.data)
             try:
                 created = reports.create_report(session, reports.NewReport(
-                    category=form.category.data, lat=form.lat.data, lon=form.lon.data,
-                    description=form.description.data, address=form.address.data, email=form.email.data,
+                    category=form.category.data, lat=lat, lon=lon,
+                    description=form.description.data, address=address, email=form.email.data,
                     photo=photo or None, client_key=key,
                     reporter_id=current_user.id if current_user.is_authenticated else None,
+                    locale=str(get_locale()),
                 ), photo_dir=Path(current_app.config["PHOTO_DIR"]),
                     rate_limit=current_app.config["REPORTS_PER_HOUR"])
             except OvaError as err:
                 session.rollback()
-                flash(_("Signalement refusé : %(reason)s", reason=err.message), "danger")
+                if not form.has_point() and err.status == 400:
+                    # The typed address could not be located: say so on the address field.
+                    form.address.errors = [*form.address.errors, err.message]
+                else:
+                    flash(_("Signalement refusé : %(reason)s", reason=err.message), "danger")
                 status = err.status
                 headers.update(err.headers)
             else:
                 session.commit()
-                follow_up = url_for("incidents.follow_up", incident_id=created.incident.id,
-                                    token=created.token, _external=True)
+                follow_up = external_url("incidents.follow_up", incident_id=created.incident.id,
+                                         token=created.token)
                 return render_template("incidents/created.html", incident=created.incident,
                                        follow_up=follow_up), 201
         else:
@@ -128,10 +140,37 @@ def new():
     _PickPoint({"quartiersUrl": url_for("home.quartiers_feed"),
                 "duplicatesUrl": url_for("incidents.duplicates"),
                 "placesUrl": url_for("incidents.places"),
+                "searchUrl": url_for("adresse.search"),
+                "reverseUrl": url_for("adresse.reverse"),
                 "incidentUrl": url_for("incidents.detail", incident_id=0).replace("/0", "/__ID__"),
                 "labels": {"distance": _("à %(n)s m", n="__N__"),
-                           "noPlace": _("Aucun lieu connu : cliquez sur la carte.")}}).add_to(m)
+                           "noPlace": _("Aucun lieu connu : cliquez sur la carte."),
+                           "nearest": _("adresse la plus proche : %(label)s (à %(n)s m)", label="__LABEL__", n="__N__"),
+                           "noAddress": _("aucune adresse connue à moins de %(n)s m", n=int(geocoder.NEAREST_MAX_M)),
+                           "found": _("%(n)s proposition(s)", n="__N__")},
+                "nearestMaxM": geocoder.NEAREST_MAX_M}).add_to(m)
     return render_template("incidents/new.html", form=form, map=render_parts(m, _static)), status, headers
+
+
+def _blank(value) -> bool:
+    return value is None or str(value).strip() == ""
+
+
+def _place(session, lat, lon, address):
+    """The point and address of a report: a typed address alone is enough (geocoded to its house
+    number, for keyboard and screen-reader users), and a point alone gets its nearest address."""
+    if _blank(lat) and _blank(lon) and not _blank(address):
+        found = geocoder.locate(session.connection(), address)
+        if found:
+            lon, lat = found["geometry"]["coordinates"]
+    elif not _blank(lat) and not _blank(lon) and _blank(address):
+        try:
+            nearest = geocoder.nearest(session.connection(), float(lon), float(lat))
+        except (ValueError, OvaError):
+            nearest = None  # the point itself is checked (and refused) by create_report
+        if nearest:
+            address = nearest["properties"]["label"]
+    return lat, lon, address
 
 
 @bp.route("/duplicates.json")
@@ -258,7 +297,7 @@ def queue():
     session = get_session()
     producer_id = _queue_producer()
     rows = queries.work_queue(session, producer_id)
-    m = _new_map(session, height="45vh")
+    m = _new_map(session, height="45vh", bounds=points_bounds([(r["lat"], r["lon"]) for r in rows]))
     for overdue, name, color in ((True, _("En retard"), "#c00000"), (False, _("Dans les délais ou sans délai"), "#000091")):
         RemoteGeoJson(
             url_for("incidents.queue_geojson", producer=producer_id, overdue=int(overdue)), name,

@@ -10,7 +10,7 @@ from jinja2 import Template
 from indicators import territory
 from indicators.exports import stamp, to_csv, to_xlsx
 from indicators.suppression import COUNT_COLUMNS, INDICATORS, PLAIN_COLUMNS
-from layers.quartiers import quartier_extent
+from layers.quartiers import commune_extent, main_commune
 from ova.errors import InvalidInput, NotFound
 from portal.database import get_session
 from portal.indicators.services import check_level, sees_detail, threshold
@@ -82,14 +82,15 @@ def index():
             selected, trend = None, []
     m = make_map(_static, basemap_url=current_app.config["BASEMAP_URL"],
                  basemap_attribution=current_app.config["BASEMAP_ATTRIBUTION"],
-                 bounds=quartier_extent(session))
+                 bounds=commune_extent(session, main_commune(session, request.args.get("commune"),
+                                                             current_app.config.get("TERRITORY_NAME"))))
     m.get_root().header.add_child(Element(
         f'<script src="{url_for("indicators.static", filename="indicators.js")}"></script>'), name="ova_ind_js")
     labels = {k: _label(k) for k in INDICATORS}
     Choropleth({
         "url": url_for("indicators.geojson", niveau=level), "selectId": "indicator-select",
         "indicators": {k: {"label": labels[k], "decimals": INDICATORS[k].decimals} for k in INDICATORS},
-        "initial": indicator,
+        "initial": indicator, "fit": False,  # the map opens on one commune, not on the whole territory
         "texts": {"suppressed": _("secret statistique (moins de %(n)s cas)", n=threshold()),
                   "noData": _("sans donnée"), "legend": _("Légende")},
     }).add_to(m)

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import folium
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from norms import calendars, queries, services
+from norms import queries, services
 from norms.publication import list_publications
 from ova import audit
 from ova.errors import InvalidInput
@@ -50,7 +51,16 @@ def delay_words(norm) -> str:
     """A response-delay norm's delay in words, in the page's language (« sous 2 jours ouvrés »)."""
     if not norm or norm.get("metric", "response_delay") != "response_delay":
         return ""
-    return calendars.delay_words(norm.get("delay_value"), norm.get("delay_unit"), get_locale().language)
+    unit, value = norm.get("delay_unit"), norm.get("delay_value")
+    if unit == "source":
+        return _("dans le délai fixé par le système source")
+    if not value:
+        return ""
+    if unit == "working_days":
+        return ngettext("sous %(num)s jour ouvré", "sous %(num)s jours ouvrés", value)
+    if unit == "working_hours":
+        return ngettext("sous %(num)s heure ouvrée", "sous %(num)s heures ouvrées", value)
+    return _("sous %(num)s h", num=value)
 
 
 @bp.app_context_processor
@@ -122,18 +132,24 @@ def quartier(quartier_id: int):
     RemoteGeoJson(url_for("norms.quartier_outline", quartier_id=quartier_id), _("Quartier et zones"),
                   style={"color": "#000091", "weight": 2, "fillOpacity": 0.05},
                   tooltip_field="name", title_field="name").add_to(m)
+    failing_incidents = []
     if norm_id and month:
+        # The same features as the map's layer, listed under it (the map's text alternative).
+        failing_incidents = json.loads(queries.failing_incidents_geojson(conn, norm_id, quartier_id, month))["features"]
         RemoteGeoJson(
             url_for("norms.failing_feed", norm=norm_id, quartier=quartier_id, month=month.strftime("%Y-%m")),
             _("Signalements en échec"), point_style={"radius": 6, "color": "#b00020", "fillOpacity": 0.8},
             tooltip_field="category", title_field="category",
+            link_template=url_for("incidents.detail", incident_id=0).replace("/0", "/__ID__"), link_field="id",
+            link_label=_("Voir le signalement"),
             popup_fields=[("state", _("État")), ("reported_at", _("Signalé le")), ("deadline", _("Échéance")),
                           ("resolved_at", _("Résolu le")), ("delay_hours", _("Délai (h)")),
                           ("simulated", _("Délais simulés")), ("address", _("Adresse"))],
         ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return render_template("norms/quartier.html", q=q, months=months, month=month, results=results,
-                           norm_id=norm_id, map=render_parts(m, _static),
+                           norm_id=norm_id, map=render_parts(m, _static), failing_incidents=failing_incidents,
+                           failing_norm=next((r for r in results if r["norm_id"] == norm_id), None),
                            series=queries.quartier_series(conn, quartier_id))
 
 

@@ -87,7 +87,7 @@ class ItemsFastPath:
         finally:
             checkin(app, conn, owned)
         query, page = served.query, served.page
-        base = get_current_url(environ, root_only=True).rstrip("/") + "/ogc"
+        base = (app.config.get("PUBLIC_URL") or get_current_url(environ, root_only=True).rstrip("/")) + "/ogc"
         head, tail = ogc.items_envelope(base, slug, query, page.returned, page.matched, {}, last_id=page.last_id)
         body = b"".join((head.encode(), page.body, tail.encode()))
         headers = [("Content-Type", ogc.GEOJSON), ("Content-Length", str(len(body))),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from layers import ogc
@@ -14,6 +14,7 @@ from portal.catalogue.access import current_reader, token_args
 from portal.catalogue.serving import init_blueprint, serving_connection
 from portal.database import get_session
 from portal.ogc.items import items_page, response_format
+from portal.urls import external_url
 
 bp = Blueprint("ogc", __name__)
 init_blueprint(bp)
@@ -37,7 +38,7 @@ def _base() -> str:
     if base is None:
         if len(_BASES) > 256:
             _BASES.clear()
-        base = _BASES[key] = url_for("ogc.landing", _external=True).rstrip("/")
+        base = _BASES[key] = external_url("ogc.landing").rstrip("/")
     return base
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, json, request, url_for
+from flask import Blueprint, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException
 
 from incidents import queries, reports
@@ -19,6 +19,7 @@ from portal import csrf
 from portal.auth.tokens import user_for_token
 from portal.database import get_session
 from portal.open311 import services
+from portal.urls import external_url
 
 bp = Blueprint("open311", __name__)
 csrf.exempt(bp)
@@ -82,7 +83,7 @@ def _http_error(err: HTTPException):
 
 def _media_url(item: dict) -> dict:
     if item["media_url"]:
-        item["media_url"] = url_for("incidents.photo", incident_id=item["service_request_id"], _external=True)
+        item["media_url"] = external_url("incidents.photo", incident_id=item["service_request_id"])
     return item
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from layers.quartiers import main_commune, zones_extent
 from norms import zone_suggestions, zones
 from ova import audit
 from ova.errors import InvalidInput, OvaError
@@ -41,6 +42,16 @@ def _suggestion_parameters(args) -> zone_suggestions.Parameters:
             except ValueError as err:
                 raise InvalidInput(f"{field}: an integer (got {raw!r})") from err
     return zone_suggestions.Parameters(**values)
+
+
+@bp.context_processor
+def _framing():
+    def zones_bounds():
+        """Where the zone maps open: the zones of one commune (``?commune=``, else the territory's)."""
+        session = get_session()
+        commune = main_commune(session, request.args.get("commune"), current_app.config.get("TERRITORY_NAME"))
+        return zones_extent(session, commune)
+    return {"zones_bounds": zones_bounds}
 
 
 @bp.route("/")

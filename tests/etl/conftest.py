@@ -53,3 +53,18 @@ def dansmarue_rows():
 
 def count(conn, table):
     return conn.scalar(text(f"SELECT count(*) FROM {table}"))
+
+
+def gdal(source, target, *options):
+    """Convert ``source`` to ``target`` with GDAL's ogr2ogr (installed by scripts/setup.sh for the tests).
+
+    The test fails loudly when ogr2ogr is missing or the conversion fails: nothing is skipped.
+    """
+    import shutil
+    import subprocess
+
+    tool = shutil.which("ogr2ogr")
+    assert tool, "ogr2ogr (GDAL command-line tools) is required by the tests: run scripts/setup.sh test"
+    done = subprocess.run([tool, *options, str(target), str(source)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and target.exists(), f"ogr2ogr failed: {done.stderr}"
+    return target

@@ -39,3 +39,12 @@ def test_month_dates_are_the_first_of_the_month():
     values, invalid, _ = checks.normalise_date(pd.Series(["2020-12", "2023-07-17", "31/12/2019", "x"]))
     assert values.tolist() == ["2020-12-01", "2023-07-17", "2019-12-31", None]
     assert invalid.tolist() == [False, False, False, True]
+
+
+def test_to_float_returns_arrays_the_caller_may_write():
+    # The point reader blanks invalid coordinates in place: a read-only array made a CSV with
+    # one non-numeric coordinate fail with "assignment destination is read-only" instead of
+    # rejecting that row.
+    numbers, bad = checks.to_float(pd.Series(["1,5", "abc"], dtype="string[pyarrow]"))
+    numbers[bad] = float("nan")
+    assert numbers[0] == 1.5

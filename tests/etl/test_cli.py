@@ -54,3 +54,33 @@ def test_the_ova_command_loads_without_building_the_web_application(db_url, tmp_
     assert done.returncode == 0, done.stderr
     assert "quartiers: read 80, inserted 80" in done.stdout and "dry run: rolled back" in done.stdout
     assert "app built: False" in done.stdout
+
+
+def test_load_command_spreadsheet_sheet_and_overlaps(runner, connection, tmp_path):
+    """``--sheet``, ``--allow-overlaps`` and the diagnosis as a clean message (no traceback, no raw warning)."""
+    import json
+
+    from tests.etl.conftest import DANSMARUE_CSV, gdal, read_rows
+
+    header, rows = read_rows(DANSMARUE_CSV, 40)
+    sheet = gdal(write_csv(tmp_path / "d.csv", header, rows), tmp_path / "d.xlsx", "-f", "XLSX",
+                 "-oo", "AUTODETECT_TYPE=YES", "-nln", "Signalements")
+    result = runner.invoke(args=["load", "incidents", str(sheet), "--preset", "dansmarue", "--sheet", "Signalements",
+                                 "--reject-file", str(tmp_path / "r.csv")])
+    assert result.exit_code == 0, result.output
+    assert "format=xlsx layer=Signalements rows=40 header=row 1" in result.output
+    document = json.loads(PARIS_QUARTIERS.read_text(encoding="utf-8"))
+    twin = json.loads(json.dumps(document["features"][0]))
+    twin["properties"]["c_quinsee"] = 7599901
+    document["features"].append(twin)
+    dup = tmp_path / "dup.geojson"
+    dup.write_text(json.dumps(document), encoding="utf-8")
+    args = ["load", "quartiers", str(dup), "--preset", "paris-quartiers", "--reject-file", str(tmp_path / "q.csv")]
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "overlap(s) between quartiers of one commune above 100.0 m²" in result.output
+    result = runner.invoke(args=[*args, "--allow-overlaps"])
+    assert result.exit_code == 0, result.output
+    assert "topology: overlaps: 1 (above 100.0 m²: 1; allowed by --allow-overlaps" in result.output
+    result = runner.invoke(args=["load", "incidents", str(sheet), "--preset", "dansmarue", "--allow-overlaps"])
+    assert result.exit_code != 0 and "for quartiers only" in result.output

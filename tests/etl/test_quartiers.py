@@ -51,7 +51,8 @@ def test_shapefile_without_prj_needs_a_crs(connection, tmp_path):
     shp = tmp_path / "quartiers.shp"
     pyogrio.write_dataframe(frame, shp)
     shp.with_suffix(".prj").unlink()
-    with pytest.raises(DataFileError, match=r"quartiers\.shp: no CRS in the file; give one with --crs"):
+    with pytest.raises(DataFileError, match=r"quartiers\.shp, field .geometry.: no CRS in the file; "
+                                            r".*they fit EPSG:2154 .*pass --crs EPSG:2154"):
         load(connection, "quartiers", shp, preset="paris-quartiers")
     summary = load(connection, "quartiers", shp, preset="paris-quartiers", crs="EPSG:2154")
     assert summary.inserted == 80

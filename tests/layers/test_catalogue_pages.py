@@ -96,13 +96,13 @@ def test_touch_bumps_data_version(connection, session):
 
 
 def test_seed_core_layers(connection, session):
-    assert seed_layers(connection) == 4
-    assert seed_layers(connection) == 4  # idempotent
+    assert seed_layers(connection) == 5
+    assert seed_layers(connection) == 5  # idempotent
     rows = dict(connection.execute(text(
         "SELECT slug, licence FROM layers WHERE slug IN ('quartiers', 'zones-prioritaires', 'signalements', "
-        "'etablissements')")).all())
+        "'etablissements', 'fond-de-plan')")).all())
     assert rows == {"quartiers": "ODbL 1.0", "zones-prioritaires": "Licence Ouverte 2.0",
-                    "signalements": "ODbL 1.0", "etablissements": "Licence Ouverte 2.0"}
+                    "signalements": "ODbL 1.0", "etablissements": "Licence Ouverte 2.0", "fond-de-plan": "ODbL 1.0"}
 
 
 def test_seed_refuses_unknown_tables(tmp_path, connection):

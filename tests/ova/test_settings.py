@@ -7,7 +7,7 @@ import pytest
 from ova import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE = ("ova", "layers", "norms", "indicators", "incidents", "etl", "portal")
+CODE = ("ova", "notifications", "layers", "norms", "indicators", "addresses", "incidents", "etl", "portal")
 
 
 def _readme_table() -> list[tuple[str, str, str]]:

@@ -41,6 +41,9 @@ ACCESS = {
     "incidents.queue": {"agent"},
     "incidents.queue_geojson": {"agent"},
     "incidents.bulk_acknowledge": {"agent"},
+    # The address API (BAN-compatible geocoder): public data, open to anyone.
+    "adresse.search": PUBLIC,
+    "adresse.reverse": PUBLIC,
     "open311.request_create": PUBLIC,  # guarded by an api_key
     "open311.request_list": PUBLIC,
     "open311.request_one": PUBLIC,
@@ -55,6 +58,8 @@ ACCESS = {
     "catalogue.feed": PUBLIC,
     "catalogue.dcat_jsonld": PUBLIC,
     "catalogue.dcat_turtle": PUBLIC,
+    "catalogue.iso_record": PUBLIC,
+    "csw.endpoint": PUBLIC,  # public layers' records only (tests/layers/test_csw.py)
     "catalogue.edit": {"agent"},
     "catalogue.publish": {"agent"},
     "ogc.landing": PUBLIC,
@@ -66,6 +71,8 @@ ACCESS = {
     "ogc.collection_item": PUBLIC,
     "tiles.tile": PUBLIC,
     "tiles.tilejson_doc": PUBLIC,
+    "basemap.tile": PUBLIC,
+    "basemap.tile_2x": PUBLIC,
     "home.choropleth_feed": PUBLIC,
     "quartiers.search": PUBLIC,
     "quartiers.show": PUBLIC,
@@ -93,15 +100,29 @@ ACCESS = {
     "zones.new_version": {"urbaniste"},
     "zones.suggestions": {"urbaniste"},
     "zones.draft_from_suggestion": {"urbaniste"},
-    # Administration (audit log of changes).
+    # Administration (audit log of changes, e-mail outbox).
     "admin.audit_log": {"admin"},
+    "accessibility.statement": PUBLIC,
+    "admin.outbox_list": {"admin"},
+    "admin.outbox_message": {"admin"},
+    "admin.outbox_retry": {"admin"},
+    # Subscriptions: anyone may subscribe (double opt-in) or use the secret links of a message;
+    # the account page is the logged-in user's own.
+    "notifications.subscribe": PUBLIC,
+    "notifications.confirm": PUBLIC,  # guarded by the subscription's secret token
+    "notifications.unsubscribe": PUBLIC,  # guarded by the message's secret token
+    "notifications.resubscribe": PUBLIC,
+    "notifications.feed": PUBLIC,
+    "notifications.account": AUTHENTICATED,
+    "notifications.end": AUTHENTICATED,
 }
 
 #: Values of URL arguments; ``{incident}`` is replaced by the id the ``objects`` fixture creates.
 ARGS = {"filename": "css/ova.css", "fmt": "json", "code": "MATRIX", "slug": "matrix-layer",
         "incident_id": "{incident}", "request_id": "{incident}", "feature_id": "{incident}",
         "token": "not-the-token", "anything": "nothing-here", "z": 14, "x": 8299, "y": 5636,
-        "quartier_id": "{quartier}", "norm_id": "{norm}", "zone_id": "{zone}", "year": 2024}
+        "quartier_id": "{quartier}", "norm_id": "{norm}", "zone_id": "{zone}", "year": 2024,
+        "message_id": 1, "subscription_id": 1}
 #: Per-endpoint values where the generic one does not fit.
 ENDPOINT_ARGS = {
     "catalogue.download": {"fmt": "geojson"},

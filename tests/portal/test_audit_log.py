@@ -20,6 +20,9 @@ def empty_log(connection):
     """Start from an empty log (browser tests commit changes, hence entries; rolled back after)."""
     connection.execute(text("DELETE FROM audit_log"))
 
+#: The metadata a new layer needs (keywords, theme, contact).
+META = {"keywords": ["test"], "theme": "Environnement", "contact": "sig@ville.example"}
+
 
 def _entries(session, table=None):
     stmt = select(AuditEntry).order_by(AuditEntry.id)
@@ -109,7 +112,7 @@ def test_publishing_a_layer_is_logged(connection, session, tmp_path, make_user):
     path = tmp_path / "bancs.geojson"
     gpd.GeoDataFrame({"nom": ["a", "b"]}, geometry=[Point(2.30, 48.83), Point(2.31, 48.83)],
                      crs="EPSG:4326").to_file(path, driver="GeoJSON")
-    publish(connection, path, producer="espaces-verts", title="Bancs audit", user_id=agent.id)
+    publish(connection, path, producer="espaces-verts", title="Bancs audit", user_id=agent.id, **META)
     publish(connection, path, producer="espaces-verts", slug="bancs-audit", user_id=agent.id)
     created, updated = _entries(session, "layers")
     assert (created.action, created.before, created.actor_id) == ("create", None, agent.id)

@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from etl.targets import load
 from tests.builders import GEODATA
-from tests.portal.a11y import accessibility_problems, assert_skip_link_works
+from tests.portal.a11y import assert_no_axe_violations, assert_skip_link_works
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +52,7 @@ def test_home_map_draws_quartiers_from_local_assets(page, live_server, paris_qua
     page.locator(".leaflet-overlay-pane path").nth(10).hover(force=True)
     page.wait_for_selector(".leaflet-tooltip.ova-label-show")
     assert "Ville de Paris (ODbL)" in page.locator(".leaflet-control-attribution").inner_text()
-    assert accessibility_problems(page) == []
+    assert_no_axe_violations(page)
     page.watch.assert_clean()
 
 
@@ -89,5 +89,5 @@ def test_home_in_english(page, live_server, paris_quartiers):
     # The choice is remembered: the next page without ?lang= stays in English.
     page.goto(live_server + "/quartiers/?q=Enfants-Rouges")
     assert page.locator("h2#contact-title").inner_text() == "Who to contact?"
-    assert accessibility_problems(page) == []
+    assert_no_axe_violations(page)
     page.watch.assert_clean()

@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import text
 
-from tests.portal.a11y import accessibility_problems
 from tests.builders import add_establishment, add_incident, add_norm, add_quartier
+from tests.portal.a11y import assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +62,7 @@ def test_quartier_page_loads_with_map_and_contacts(page, live_server, quartier_d
     assert page.locator("#incidents-status").inner_text() == "6 signalements affichés sur la carte."
     assert page.locator(".ova-recent tbody tr").count() == 6
     assert page.locator(".ova-recent .badge-simulated").count() == 3
-    assert accessibility_problems(page) == []
+    assert_no_axe_violations(page)
     page.watch.assert_clean()
 
 

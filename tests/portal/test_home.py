@@ -103,11 +103,11 @@ def test_basemap_is_configurable_and_optional(db_url, connection, quartier):
     with_tiles = app.test_client().get("/quartiers/Q1").text
     database.dispose(app)
     assert tiles in with_tiles and "OpenStreetMap contributors" in with_tiles
-    # No basemap: no tile layer at all, but outlines and name labels (permanent tooltips) are drawn.
+    # No OVA_BASEMAP_URL: the portal's own street tiles, and outlines with name labels as before.
     app2 = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "x", "BASEMAP_URL": ""})
     database.bind(app2, connection)
     for page in (app2.test_client().get("/").text, app2.test_client().get("/quartiers/Q1").text):
-        assert "L.tileLayer" not in page and "tile.openstreetmap" not in page
+        assert "/basemap/{z}/{x}/{y}{r}.png" in page and "tile.openstreetmap" not in page and tiles not in page
         assert '"labelField": "name"' in page
     database.dispose(app2)
 

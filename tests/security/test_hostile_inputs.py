@@ -487,7 +487,8 @@ def test_layer_publication_upload_refused(login_as, connection, uploads, name, t
     tables_before = connection.scalar(text("SELECT count(*) FROM pg_tables"))
     response = client.post("/catalogue/publish", data={
         "file": (io.BytesIO(data), filename), "title": "Hostile", "producer": "sig", "licence": "ODbL 1.0",
-        "crs": "", "note": ""}, content_type="multipart/form-data")
+        "crs": "", "note": "", "keywords": "test", "theme": "Environnement", "contact": "sig@ville.example"},
+        content_type="multipart/form-data")
     body = check_answer(response)
     assert 400 <= response.status_code < 500, body[:1500]
     assert counts(connection) == before
@@ -502,7 +503,8 @@ def test_layer_publication_nul_in_a_value_is_not_stored(login_as, connection, up
     filename, data = uploads["geojson-nul"]
     response = client.post("/catalogue/publish", data={
         "file": (io.BytesIO(data), filename), "title": "Nul", "producer": "sig", "licence": "ODbL 1.0",
-        "crs": "", "note": ""}, content_type="multipart/form-data")
+        "crs": "", "note": "", "keywords": "test", "theme": "Environnement", "contact": "sig@ville.example"},
+        content_type="multipart/form-data")
     check_answer(response)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     slug = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
@@ -515,7 +517,8 @@ def test_layer_publication_escapes_hostile_column_names(login_as, connection, up
     filename, data = uploads["geojson-xss-column"]
     response = client.post("/catalogue/publish", data={
         "file": (io.BytesIO(data), filename), "title": XSS, "producer": "sig", "licence": "ODbL 1.0",
-        "crs": "", "note": ""}, content_type="multipart/form-data")
+        "crs": "", "note": "", "keywords": "test", "theme": "Environnement", "contact": "sig@ville.example"},
+        content_type="multipart/form-data")
     check_answer(response, XSS)
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     # The hostile names became plain identifiers; the tables a "DROP TABLE" aimed at are still there.

@@ -103,7 +103,7 @@
         state.data = data;
         layer.addData(data);
         restyle();
-        if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
+        if (opts.fit !== false && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
         var doc = document.getElementById("indicator-map");
         if (doc) { doc.setAttribute("data-loaded", String((data.features || []).length)); }
       })

@@ -148,5 +148,104 @@
     return group;
   }
 
-  global.OVA = { remoteGeoJson: remoteGeoJson, textBlock: textBlock, display: display };
+  /* The text a map feature is announced with: its tooltip, else its popup's title. */
+  function featureName(layer) {
+    var tip = layer.getTooltip && layer.getTooltip();
+    var content = tip && tip.getContent();
+    if (content && typeof content !== "function") {
+      return (content.textContent !== undefined ? content.textContent : String(content)).trim();
+    }
+    var popup = layer.getPopup && layer.getPopup();
+    if (popup) {
+      content = popup.getContent();
+      if (typeof content === "function") { content = content(layer); }
+      if (content && content.querySelector) {
+        var title = content.querySelector("strong");
+        return (title || content).textContent.trim();
+      }
+      if (typeof content === "string") {
+        var tmp = document.createElement("div");
+        tmp.textContent = content;
+        return tmp.textContent.trim();
+      }
+    }
+    return "";
+  }
+
+  /* Make a vector feature with a popup reachable by Tab and opened by Enter or Space (markers are
+   * already, Leaflet gives them tabindex and role). Focus also shows the feature's label. */
+  function focusableFeature(map, layer, labels) {
+    if (!(layer instanceof L.Path) || !layer.getPopup || !layer.getPopup()) { return; }
+    var el = layer.getElement && layer.getElement();
+    if (!el || el.hasAttribute("tabindex")) { return; }
+    el.setAttribute("tabindex", "0");
+    el.setAttribute("role", "button");
+    el.setAttribute("aria-label", featureName(layer) || labels.feature);
+    el.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        e.stopPropagation();
+        map._ovaPopupSource = el;
+        layer.openPopup();
+      }
+    });
+    el.addEventListener("focus", function () {
+      var tip = layer.getTooltip && layer.getTooltip();
+      if (!tip) { return; }
+      if (tip.options.permanent) { var t = tip.getElement(); if (t) { t.classList.add("ova-label-show"); } }
+      else { layer.openTooltip(); }
+    });
+    el.addEventListener("blur", function () {
+      var tip = layer.getTooltip && layer.getTooltip();
+      if (!tip) { return; }
+      if (tip.options.permanent) { var t = tip.getElement(); if (t) { t.classList.remove("ova-label-show"); } }
+      else { layer.closeTooltip(); }
+    });
+  }
+
+  /* Keyboard and screen-reader support of a Leaflet map: a named region with usage help, controls
+   * titled in the page's language, features reachable by Tab, popups that take the focus when
+   * opened from the keyboard and give it back when closed (Escape closes them). */
+  function accessibleMap(map, labels) {
+    var box = map.getContainer();
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", labels.map);
+    var help = document.createElement("p");
+    help.id = box.id + "-help";
+    help.className = "visually-hidden";
+    help.textContent = labels.help;
+    box.parentNode.insertBefore(help, box.nextSibling);
+    box.setAttribute("aria-describedby", help.id);
+    function retitle(selector, text) {
+      box.querySelectorAll(selector).forEach(function (a) { a.title = text; a.setAttribute("aria-label", text); });
+    }
+    retitle(".leaflet-control-zoom-in", labels.zoomIn);
+    retitle(".leaflet-control-zoom-out", labels.zoomOut);
+    retitle(".leaflet-control-layers-toggle", labels.layers);
+    // Leaflet closes popups on Escape only while the map box itself has the focus, not a feature
+    // or a link of the popup.
+    box.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && map._popup && map.hasLayer(map._popup)) { map.closePopup(); }
+    });
+    map.eachLayer(function (layer) { focusableFeature(map, layer, labels); });
+    map.on("layeradd", function (e) { focusableFeature(map, e.layer, labels); });
+    map.on("popupopen", function (e) {
+      var node = e.popup.getElement();
+      var close = node && node.querySelector(".leaflet-popup-close-button");
+      if (close) { close.title = labels.close; close.setAttribute("aria-label", labels.close); }
+      if (map._ovaPopupSource && node) {
+        e.popup._ovaSource = map._ovaPopupSource;
+        map._ovaPopupSource = null;
+        var target = node.querySelector(".leaflet-popup-content a[href]") || close;
+        if (target) { target.focus(); }
+      }
+    });
+    map.on("popupclose", function (e) {
+      var source = e.popup._ovaSource;
+      e.popup._ovaSource = null;
+      if (source && document.contains(source)) { source.focus(); }
+    });
+  }
+
+  global.OVA = { remoteGeoJson: remoteGeoJson, textBlock: textBlock, display: display, accessibleMap: accessibleMap };
 })(window);

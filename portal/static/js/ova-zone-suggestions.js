@@ -8,6 +8,10 @@
   var texts = JSON.parse(document.getElementById("suggestion-texts").textContent);
   var status = document.getElementById("suggestion-status");
   var map = L.map(el, { preferCanvas: false }).setView([48.8566, 2.3522], 12);
+  if (window.OVABasemap) { OVABasemap.fromElement(map); }
+  // Framed on the commune's zones; candidates elsewhere (other cities' shops) stay off-screen.
+  var home = JSON.parse(el.dataset.bounds || "null");
+  if (home) { map.fitBounds(home); }
 
   function node(tag, text, className) {
     var n = document.createElement(tag);
@@ -84,7 +88,10 @@
     overlay.addData(data);
     var n = data.features.length;
     status.textContent = n ? n + " " + texts.count : texts.none;
-    if (n) { map.fitBounds(overlay.getBounds(), { maxZoom: 17 }); }
+    var here = L.featureGroup(overlay.getLayers().filter(function (l) {
+      return !home || L.latLngBounds(home).intersects(l.getBounds());
+    }));
+    if (here.getLayers().length) { map.fitBounds(here.getBounds(), { maxZoom: 17 }); }
     el.dataset.loaded = String(n);
   }).catch(function (err) {
     status.textContent = texts.error;

@@ -5,6 +5,10 @@
   var el = document.getElementById("zone-map");
   if (!el || typeof L === "undefined") { return; }
   var map = L.map(el, { preferCanvas: false }).setView([48.8566, 2.3522], 12);
+  if (window.OVABasemap) { OVABasemap.fromElement(map); }
+  // Framed on the commune's zones (server side), not on every quartier of the territory.
+  var home = JSON.parse(el.dataset.bounds || "null");
+  if (home) { map.fitBounds(home); }
   var drawn = new L.FeatureGroup().addTo(map);
   var initial = JSON.parse(document.getElementById("zone-geometry").textContent);
   if (initial) {
@@ -18,8 +22,8 @@
       if (!data) { return; }
       var q = L.geoJSON(data, { style: { color: "#666", weight: 1, fillOpacity: 0, interactive: false } }).addTo(map);
       q.bringToBack();
-      var b = drawn.getLayers().length ? drawn.getBounds() : q.getBounds();
-      if (b.isValid()) { map.fitBounds(b); }
+      var b = drawn.getLayers().length ? drawn.getBounds() : (home ? null : q.getBounds());
+      if (b && b.isValid()) { map.fitBounds(b, { maxZoom: 17 }); }
     })
     .catch(function (err) { console.warn("quartiers", err.message); });
   if (el.dataset.editable === "true") {

@@ -317,3 +317,33 @@ def test_agent_puts_an_incident_on_hold_and_the_clock_stops(client, login_as, se
         "SELECT after FROM audit_log WHERE table_name = 'incidents' AND row_id = :i ORDER BY id"),
         {"i": str(incident_id)})]
     assert actions[-2:] == ["on_hold", "hold_released"]
+# --- addresses (the geocoder): a typed address alone places a report; a point gets its address ---
+
+def test_a_typed_address_alone_places_the_report(client, session, ban, territory):
+    resp = client.post("/incidents/new", data=_form(lat="", lon="", address="8 bd de sebastopol"))
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    incident = session.scalars(select(Incident).order_by(Incident.id.desc())).first()
+    lon, lat = session.execute(select(func.ST_X(func.ST_Transform(Incident.geom, 4326)),
+                                      func.ST_Y(func.ST_Transform(Incident.geom, 4326)))
+                               .where(Incident.id == incident.id)).one()
+    assert (round(lon, 5), round(lat, 5)) == (2.34877, 48.85908)
+    assert incident.address == "8 bd de sebastopol"  # what the reporter wrote is kept
+
+
+def test_a_street_alone_does_not_place_a_report(client, session, ban, territory):
+    before = _count(session)
+    resp = client.post("/incidents/new", data=_form(lat="", lon="", address="rue de rivoli"))
+    assert resp.status_code == 400 and _count(session) == before
+
+
+def test_a_point_without_address_gets_the_nearest_address(client, session, ban, territory):
+    resp = client.post("/incidents/new", data=_form(lat="48.859081", lon="2.348766", address=""))
+    assert resp.status_code == 201
+    incident = session.scalars(select(Incident).order_by(Incident.id.desc())).first()
+    assert incident.address == "8 Boulevard de Sébastopol 75004 Paris"
+
+
+def test_the_form_is_wired_to_the_address_api(client, territory):
+    page = client.get("/incidents/new").get_data(as_text=True)
+    assert "/api/adresse/search/" in page and "/api/adresse/reverse/" in page
+    assert 'id="nearest-address"' in page
