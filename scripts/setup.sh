@@ -102,7 +102,7 @@ for url in "${urls[@]}"; do
     host=$("$VENV/bin/python" -c 'import sys; from sqlalchemy.engine import make_url; print(make_url(sys.argv[1]).host or "")' "$url")
     case "$purpose:$host" in test:127.0.0.1|test:localhost|test:::1|test:) ;; *) exit 1 ;; esac
     say "database $dbname: schema from another checkout, recreating it"
-    as_postgres dropdb -h /var/run/postgresql --force "$dbname"
+    as_postgres dropdb -h /var/run/postgresql "$dbname"   # refused while a suite uses it
     as_postgres createdb -h /var/run/postgresql -O ova "$dbname"
     as_postgres psql -XAtq -h /var/run/postgresql -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
     DATABASE_URL=$url "$VENV/bin/ova" db upgrade
