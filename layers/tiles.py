@@ -53,7 +53,13 @@ def _property(source: Source, name: str) -> str:
 
 
 def tile_sql(source: Source, layer_name: str) -> str:
-    """The SQL of one MVT tile of ``source`` (parameters: x0, y0, x1, y1, m = margin in metres)."""
+    """The SQL of one MVT tile of ``source`` (parameters: x0, y0, x1, y1, m = margin in metres, tol).
+
+    Lines and polygons are simplified (Douglas-Peucker, collapsed rings kept) to ``tol``, half a
+    tile pixel in Web Mercator metres, before ST_AsMVTGeom snaps and repairs them: a low-zoom
+    quartier tile carries the outline a screen can draw rather than every surveyed vertex, and
+    no feature is dropped. Points are left as they are (their tiles are bounded by aggregation).
+    """
     clauses, _ = source.where_filters()
     integer_id = source.id_type in ("integer", "bigint", "smallint")
     props = [_property(source, n) for n in source.columns]
@@ -64,9 +70,12 @@ def tile_sql(source: Source, layer_name: str) -> str:
         f"t.geom && ST_Transform(ST_Expand(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), :m), {int(source.srid)})"])
     fid = ", 'id'" if integer_id else ""
     name = layer_name.replace("'", "''")
+    geom = "ST_Transform(t.geom, 3857)"
+    if not is_point_layer(source):
+        geom = f"ST_Simplify({geom}, :tol, true)"
     return (
         f"SELECT ST_AsMVT(q, '{name}', {EXTENT}, 'geom'{fid}) FROM ("
-        f"SELECT {cols}, ST_AsMVTGeom(ST_Transform(t.geom, 3857), ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), "
+        f"SELECT {cols}, ST_AsMVTGeom({geom}, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), "
         f"{EXTENT}, {BUFFER}, true) AS geom FROM {source.qualified} t WHERE {where}) q WHERE q.geom IS NOT NULL"
     )
 
@@ -145,7 +154,9 @@ def render_tile(conn, source: Source, layer_name: str, z: int, x: int, y: int,
         n = conn.execute(text(count_sql(source)), {**bounds, "m": margin, "cap": budget.max_features + 1}).scalar()
         if n > budget.max_features:
             return render_aggregates(conn, source, layer_name, bounds, budget)
-    data = bytes(conn.execute(text(tile_sql(source, layer_name)), {**bounds, "m": margin}).scalar() or b"")
+    tolerance = (x1 - x0) / EXTENT / 2          # half a pixel of the tile's grid, in metres
+    data = bytes(conn.execute(text(tile_sql(source, layer_name)),
+                              {**bounds, "m": margin, "tol": tolerance}).scalar() or b"")
     if is_point_layer(source) and len(data) > budget.max_bytes:
         return render_aggregates(conn, source, layer_name, bounds, budget)
     return data
