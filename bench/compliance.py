@@ -136,20 +136,24 @@ def main() -> None:
             print(f"ratio full recompute / hand-written: {min(full, full2) / hand:.2f} (target <= 0.5)")
         # The same recompute with every response-delay norm in elapsed hours, then in working days
         # (deadlines joined with the calendar), in this run: the cost of working-day commitments.
-        by_unit = {}
-        for unit, assignment in (("hours", "delay_unit = 'hours', delay_value = coalesce(delay_value, 48)"),
-                                 ("working_days", "delay_unit = 'working_days', "
-                                                  "delay_value = greatest(1, coalesce(delay_value, 48) / 24)"),
-                                 ("working_hours", "delay_unit = 'working_hours', delay_value = "
-                                                   "coalesce(delay_value, 48), calendar_id = (SELECT id FROM "
-                                                   "calendars WHERE code = 'ouvres-8h-18h')")):
-            with engine.connect() as conn:
-                with conn.begin() as tx:
-                    conn.execute(text("SET LOCAL work_mem = '64MB'"))
-                    conn.execute(text(f"UPDATE norms SET {assignment} WHERE metric = 'response_delay'"))
-                    by_unit[unit] = min(_timed(f"full recompute, every delay in {unit}",
-                                               lambda: compute_all(conn, as_of=AS_OF).inserted) for _ in range(2))
-                    tx.rollback()
+        # Units interleaved over three rounds, the best of each kept: a machine whose load drifts
+        # during the run does not favour the unit measured last.
+        by_unit: dict[str, float] = {}
+        for _ in range(3):
+            for unit, assignment in (("hours", "delay_unit = 'hours', delay_value = coalesce(delay_value, 48)"),
+                                     ("working_days", "delay_unit = 'working_days', "
+                                                      "delay_value = greatest(1, coalesce(delay_value, 48) / 24)"),
+                                     ("working_hours", "delay_unit = 'working_hours', delay_value = "
+                                                       "coalesce(delay_value, 48), calendar_id = (SELECT id FROM "
+                                                       "calendars WHERE code = 'ouvres-8h-18h')")):
+                with engine.connect() as conn:
+                    with conn.begin() as tx:
+                        conn.execute(text("SET LOCAL work_mem = '64MB'"))
+                        conn.execute(text(f"UPDATE norms SET {assignment} WHERE metric = 'response_delay'"))
+                        took = _timed(f"full recompute, every delay in {unit}",
+                                      lambda: compute_all(conn, as_of=AS_OF).inserted)
+                        by_unit[unit] = min(by_unit.get(unit, took), took)
+                        tx.rollback()
         print(f"ratio working days / elapsed hours: {by_unit['working_days'] / by_unit['hours']:.2f}, "
               f"working hours / elapsed hours: {by_unit['working_hours'] / by_unit['hours']:.2f} (target <= 1.10)")
         _vacuum(engine)

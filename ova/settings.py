@@ -45,6 +45,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DATABASE_URL", "PostgreSQL/PostGIS URL of the portal (used as given by setup)",
              f"`{DEFAULT_DATABASE_URL}`"),
     Variable("TEST_DATABASE_URL", "database of the test suite", "`DATABASE_URL` with `_test` appended"),
+    Variable("DATABASE_REPLICA_URLS",
+             "PostgreSQL hot standbys of `DATABASE_URL` (comma-separated URLs) serving the reads of OGC items, tiles "
+             "and public pages; one down or lagging is skipped", "none: every read on the primary",
+             keys=("DATABASE_REPLICA_URLS",), parse=lambda v: [u.strip() for u in v.split(",") if u.strip()]),
+    Variable("OVA_REPLICA_MAX_LAG", "seconds a standby may lag behind the primary and still serve reads", "5",
+             keys=("REPLICA_MAX_LAG",), parse=float),
     Variable("SECRET_KEY", "session and CSRF signing key", "random, kept in `var/instance/secret_key`",
              keys=("SECRET_KEY",)),
     Variable("OVA_BASEMAP_URL", "XYZ or WMTS (KVP, `{z}/{x}/{y}` placeholders) tile URL template replacing the "

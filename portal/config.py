@@ -15,6 +15,9 @@ class DefaultConfig:
     BASEMAP_URL = ""
     BASEMAP_ATTRIBUTION = ""
     MAX_UPLOAD_MB = 20
+    # Hot standbys serving reads (DATABASE_REPLICA_URLS), skipped past REPLICA_MAX_LAG seconds of lag.
+    DATABASE_REPLICA_URLS: list[str] = []
+    REPLICA_MAX_LAG = 5.0
     # A point tile over more features or bytes than this carries grid aggregates instead.
     TILE_MAX_BYTES = 500 * 1024
     TILE_MAX_FEATURES = 20_000

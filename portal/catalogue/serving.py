@@ -15,9 +15,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, g
 from sqlalchemy.engine import Engine
 
-from ova.db import SERVER_OPTIONS, make_engine
-
-SERVING_OPTIONS = SERVER_OPTIONS + " -c default_transaction_read_only=on -c plan_cache_mode=force_custom_plan"
+from ova.db import make_engine
+from portal.database import SERVING_OPTIONS, replica_for_read
 
 
 def _engine(app: Flask) -> Engine:
@@ -34,12 +33,15 @@ def _engine(app: Flask) -> Engine:
 IDLE_MAX = 8
 
 
-def checkout(app: Flask):
+def checkout(app: Flask, replica: Engine | None = None):
     """A read-only serving connection of ``app`` and whether it is ours to give back with
-    :func:`checkin` (the tests' connection, when the app is bound to one, is not)."""
+    :func:`checkin` (the tests' connection, when the app is bound to one, is not): on ``replica``
+    when given (a standby chosen by :func:`portal.database.replica_for_read`), else the primary."""
     bind = app.extensions["ova_bind"]
     if not isinstance(bind, Engine):
         return bind, False
+    if replica is not None:
+        return replica.connect(), "replica"
     idle = app.extensions.setdefault("ova_serving_idle", [])
     try:
         return idle.pop(), True  # atomic: safe across threads
@@ -50,6 +52,9 @@ def checkout(app: Flask):
 def checkin(app: Flask, conn, owned: bool) -> None:
     """Give back a connection from :func:`checkout`: kept idle for the next request, or closed."""
     if not owned:
+        return
+    if owned == "replica":           # back to the standby's own pool
+        conn.close()
         return
     if conn.invalidated:  # lost with the server (a restart): the idle ones are lost too
         conn.close()
@@ -68,7 +73,7 @@ def checkin(app: Flask, conn, owned: bool) -> None:
 def serving_connection():
     """The request's read-only connection (the tests' connection when the app is bound to one)."""
     if "ova_serving" not in g:
-        g.ova_serving = checkout(current_app)
+        g.ova_serving = checkout(current_app, replica_for_read(current_app))
     return g.ova_serving[0]
 
 

@@ -81,7 +81,10 @@ class ItemsFastPath:
                 return None  # Flask answers 429 (the hit is counted already)
         slug = match.group(1)
         args.pop("f", None)
-        conn, owned = checkout(app)
+        # A visitor without a session has written nothing: any usable standby will do.
+        replicas = app.extensions.get("ova_replicas")
+        replica = replicas.pick() if replicas is not None and "session=" not in environ.get("HTTP_COOKIE", "") else None
+        conn, owned = checkout(app, replica)
         try:
             served = items_page(conn, slug, args, ANONYMOUS)
         finally:
@@ -92,6 +95,8 @@ class ItemsFastPath:
         body = b"".join((head.encode(), page.body, tail.encode()))
         headers = [("Content-Type", ogc.GEOJSON), ("Content-Length", str(len(body))),
                    ("Content-Crs", f"<{query.crs.uri}>"), ("Vary", "Cookie")]
+        if replicas is not None:
+            headers.append(("X-OVA-Database", "replica" if replica is not None else "primary"))
         secure = environ.get("wsgi.url_scheme") == "https"
         headers += security_headers(app, secrets.token_urlsafe(18), {"content-type", "content-length"}, secure)
         return headers, body
