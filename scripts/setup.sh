@@ -33,6 +33,8 @@ if [ "$purpose" = test ]; then
   # bench/geocode.py runs addok (the BAN's geocoder) on a local Redis.
   command -v redis-server >/dev/null || apt_install redis-server
   command -v ogrinfo >/dev/null || apt_install gdal-bin
+  # The read-replica tests build their own primary and standby with initdb and pg_basebackup.
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_install postgresql
 fi
 
 # --- PostgreSQL + PostGIS ----------------------------------------------------------------------
