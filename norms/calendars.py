@@ -186,8 +186,10 @@ def build_calendar_days(conn: Connection, first: dt.date | None = None, last: dt
 def ensure_calendar_range(conn: Connection, relation: str = "incidents", where: str = "true",
                           params: dict | None = None) -> None:
     """Extend ``calendar_days`` when rows of ``relation`` (trusted SQL) were reported outside it."""
-    span = conn.execute(text(f"SELECT min(reported_at)::date - 1, max(reported_at)::date + 1 FROM {relation} i "
-                             f"WHERE {where}"), params or {}).one()
+    # OFFSET 0: without it PostgreSQL answers min/max by walking the whole reported_at index
+    # backwards until a row matches the filter (3.5 s for 1 000 new ids among 1 000 000 rows).
+    span = conn.execute(text(f"SELECT min(r)::date - 1, max(r)::date + 1 FROM (SELECT i.reported_at AS r "
+                             f"FROM {relation} i WHERE {where} OFFSET 0) s"), params or {}).one()
     if span[0] is None:
         return
     built = conn.execute(text("SELECT min(day), max(day) FROM calendar_days")).one()
