@@ -50,12 +50,23 @@ NORM_DEADLINE_COLUMNS = ("n.delay_value, n.delay_unit, n.pauses_on_hold, "
                          "ORDER BY c.id LIMIT 1)) AS calendar_ref")
 
 
+#: The calendar days with their opening and closing instants, converted from the territory's local
+#: time once per statement (a few thousand rows) rather than once per incident and norm.
+CALENDAR_DAYS = """(SELECT d.calendar_id, d.day, d.ordinal, d.worked_through,
+                          (d.day + c.opens) AT TIME ZONE :tz AS opens_at,
+                          (d.day + c.closes) AT TIME ZONE :tz AS closes_at
+                   FROM calendar_days d JOIN calendars c ON c.id = d.calendar_id)"""
+
+
 def _position(day: str, instant: str, cal: str) -> str:
-    """Working seconds of calendar ``cal`` from its first day to ``instant`` (``day``: its calendar_days row)."""
+    """Working seconds of calendar ``cal`` from its first day to ``instant`` (``day``: its
+    :data:`CALENDAR_DAYS` row). Within a day, service time is counted from the opening instant
+    (a daylight-saving change during service hours would count as it happens: none do in
+    France, where clocks change at 2 or 3 a.m.)."""
     length = f"extract(epoch FROM {cal}.closes - {cal}.opens)"
     return (f"(({day}.worked_through - ({day}.ordinal IS NOT NULL)::int) * {length} + CASE WHEN {day}.ordinal "
-            f"IS NOT NULL THEN least(greatest(extract(epoch FROM ({instant} AT TIME ZONE :tz) - ({day}.day "
-            f"+ {cal}.opens)), 0), {length}) ELSE 0 END)")
+            f"IS NOT NULL THEN least(greatest(extract(epoch FROM {instant} - {day}.opens_at), 0), {length}) "
+            "ELSE 0 END)")
 
 
 def _holds(as_of: str) -> str:
@@ -72,8 +83,8 @@ def _hold_totals(as_of: str) -> str:
                        - (s.worked_through - (s.ordinal IS NOT NULL)::int)) AS working_days
             FROM {_holds(as_of)} h
             CROSS JOIN calendars c
-            JOIN calendar_days s ON s.calendar_id = c.id AND s.day = (h.started_at AT TIME ZONE :tz)::date
-            JOIN calendar_days e ON e.calendar_id = c.id AND e.day = (h.stop AT TIME ZONE :tz)::date
+            JOIN {CALENDAR_DAYS} s ON s.calendar_id = c.id AND s.day = (h.started_at AT TIME ZONE :tz)::date
+            JOIN {CALENDAR_DAYS} e ON e.calendar_id = c.id AND e.day = (h.stop AT TIME ZONE :tz)::date
             GROUP BY h.incident_id, c.id)"""
 
 
@@ -89,7 +100,7 @@ def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
     source = f"{i}.{source_deadline}" if source_deadline else "NULL::timestamptz"
     joins = f"""
         LEFT JOIN calendars dl_c ON {n}.delay_unit IN ('working_days', 'working_hours') AND dl_c.id = {n}.calendar_ref
-        LEFT JOIN calendar_days dl_s ON dl_s.calendar_id = dl_c.id
+        LEFT JOIN {CALENDAR_DAYS} dl_s ON dl_s.calendar_id = dl_c.id
                                     AND dl_s.day = ({i}.reported_at AT TIME ZONE :tz)::date"""
     if incident_id:
         joins += f"""
@@ -107,14 +118,14 @@ def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
     joins += f"""
         LEFT JOIN LATERAL (SELECT {_position('dl_s', f'{i}.reported_at', 'dl_c')} + {n}.delay_value * 3600.0
                                   + {held_ws} AS target) dl_t ON {n}.delay_unit = 'working_hours'
-        LEFT JOIN calendar_days dl_e ON dl_e.calendar_id = dl_c.id AND dl_e.ordinal = CASE {n}.delay_unit
+        LEFT JOIN {CALENDAR_DAYS} dl_e ON dl_e.calendar_id = dl_c.id AND dl_e.ordinal = CASE {n}.delay_unit
             WHEN 'working_days' THEN dl_s.worked_through + {n}.delay_value + {held_wd}
             WHEN 'working_hours' THEN ceil(dl_t.target / {length})::int END"""
     expression = f"""(CASE {n}.delay_unit
         WHEN 'hours' THEN {i}.reported_at + make_interval(hours => {n}.delay_value, secs => {held_s})
-        WHEN 'working_days' THEN (dl_e.day + dl_c.closes) AT TIME ZONE :tz
-        WHEN 'working_hours' THEN (dl_e.day + dl_c.opens
-            + make_interval(secs => dl_t.target - (ceil(dl_t.target / {length}) - 1) * {length})) AT TIME ZONE :tz
+        WHEN 'working_days' THEN dl_e.closes_at
+        WHEN 'working_hours' THEN dl_e.opens_at
+            + make_interval(secs => dl_t.target - (ceil(dl_t.target / {length}) - 1) * {length})
         WHEN 'source' THEN {source} END)"""
     return joins, expression
 
