@@ -21,7 +21,7 @@ from etl.transform import _multipolygons, crs_for
 from ova import crs as ova_crs, dataversion
 from ova.errors import DataFileError
 from ova.models import BASEMAP_THEMES, BasemapFeature
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 
 #: shapely type ids
 _LINES = (1, 5)       # LineString, MultiLineString
@@ -52,7 +52,7 @@ def _lines(ctx, geoms: np.ndarray, rows: np.ndarray, positions: np.ndarray, resu
             ctx.reject([row], "geometry", ["(zero length)"], "line of zero length")
             continue
         parts = [p for p in shapely.get_parts(geom) if not p.is_empty and p.length > 0]
-        multi = shapely.set_srid(shapely.MultiLineString(parts), STORAGE_SRID)
+        multi = shapely.set_srid(shapely.MultiLineString(parts), storage_srid())
         result[position] = shapely.to_wkb(multi, hex=True, include_srid=True)
 
 

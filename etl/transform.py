@@ -15,7 +15,7 @@ from etl.readers import Reader
 from etl.target import Field, LoadOptions, Target
 from ova import crs as ova_crs
 from ova.errors import DataFileError, InvalidInput
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 
 
 class LoadContext:
@@ -55,8 +55,8 @@ class LoadContext:
             source = pyproj.CRS.from_user_input(crs)
             self._transformers[crs] = (
                 pyproj.Transformer.from_crs(source, 4326, always_xy=True),
-                pyproj.Transformer.from_crs(source, STORAGE_SRID, always_xy=True),
-                source.to_epsg() == 4326, source.to_epsg() == STORAGE_SRID)
+                pyproj.Transformer.from_crs(source, storage_srid(), always_xy=True),
+                source.to_epsg() == 4326, source.to_epsg() == storage_srid())
         return self._transformers[crs]
 
 
@@ -261,7 +261,7 @@ def _multipolygons(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray) -> l
         if not polygons:
             ctx.reject([rows[row_index]], "geometry", ["(no area after repair)"], "invalid geometry with no area")
             continue
-        multi = shapely.set_srid(shapely.MultiPolygon(polygons), STORAGE_SRID)
+        multi = shapely.set_srid(shapely.MultiPolygon(polygons), storage_srid())
         result[row_index] = shapely.to_wkb(multi, hex=True, include_srid=True)
     return result
 

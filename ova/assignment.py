@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 
 #: Table → SQL expression (over a row aliased ``{r}``) of the calendar day zone membership is judged on.
 POINT_TABLES = {
@@ -88,7 +88,7 @@ def placement_sql(table: str, alias: str, cells: str | None = None) -> dict[str,
     day = POINT_TABLES[table].format(r=alias)
     quartier = _QUARTIER.format(r=alias)
     # Zones are few and small: rows outside the box of every approved zone skip the index probe.
-    zone = (f"CASE WHEN {alias}.geom && (SELECT ST_SetSRID(ST_Extent(z.geom)::geometry, {STORAGE_SRID}) "
+    zone = (f"CASE WHEN {alias}.geom && (SELECT ST_SetSRID(ST_Extent(z.geom)::geometry, {storage_srid()}) "
             f"FROM priority_zones z WHERE z.status = 'approved') THEN {_ZONE.format(r=alias, day=day)} END")
     sql = {"quartier_id": quartier, "zone_id": zone, "join": ""}
     if cells:

@@ -5,7 +5,7 @@ no ``crs`` member, a Shapefile without its ``.prj``, a CSV of x/y). :func:`fitti
 CRSs of :data:`CANDIDATES` whose area of use meets the territory and keeps those in which the
 coordinates land inside both that area of use and the territory; :func:`diagnosis` turns that into
 a sentence ending with the ``--crs`` to pass. The territory is the extent of the quartiers already
-loaded (:func:`loaded_extent`), else the area of use of ``STORAGE_SRID``: the first tells Web
+loaded (:func:`loaded_extent`), else the area of use of ``storage_srid()``: the first tells Web
 Mercator from Lambert-93 and one UTM zone from the next, which the second cannot.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ def area_of_use(epsg: int) -> tuple[float, float, float, float]:
 
 def territory_extent(srid: int | None = None) -> tuple[float, float, float, float]:
     """The territory's largest extent in degrees: the area of use of the storage CRS."""
-    return area_of_use(srid or settings.STORAGE_SRID)
+    return area_of_use(srid or settings.storage_srid())
 
 
 #: Margin (degrees, ~10 km) around the loaded quartiers: data may reach a little beyond them.
@@ -87,7 +87,7 @@ def loaded_extent(conn) -> tuple[float, float, float, float] | None:
     row = conn.execute(text(
         "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
         " SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, :srid), 4326) AS b"
-        " FROM quartiers) e WHERE b IS NOT NULL"), {"srid": settings.STORAGE_SRID}).first()
+        " FROM quartiers) e WHERE b IS NOT NULL"), {"srid": settings.storage_srid()}).first()
     if row is None or row[0] is None:
         return None
     return (row[0] - EXTENT_MARGIN, row[1] - EXTENT_MARGIN, row[2] + EXTENT_MARGIN, row[3] + EXTENT_MARGIN)

@@ -8,11 +8,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ova.db import make_engine, make_sessionmaker
+from ova.territory import check_database
 
 
 def init_app(app: Flask) -> None:
     """Create the app's engine and session factory, and close the session at teardown."""
     engine = make_engine(app.config["DATABASE_URL"])
+    # A database created for another storage CRS is refused (the message names both).
+    check_database(engine, key=app.config["DATABASE_URL"])
     app.extensions["ova_engine"] = engine
     app.extensions["ova_bind"] = engine
     app.extensions["ova_sessionmaker"] = make_sessionmaker(engine)

@@ -41,7 +41,7 @@ class Establishment(Base):
     name: Mapped[str | None] = mapped_column(String(300))
     naf_code: Mapped[str | None] = mapped_column(String(8))
     size_class: Mapped[str | None] = mapped_column(String(8))
-    commune_insee: Mapped[str | None] = mapped_column(String(5))
+    commune_insee: Mapped[str | None] = mapped_column(String(12))
     created_on: Mapped[dt.date | None] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     geo_precision: Mapped[str] = mapped_column(String(32), default="address", server_default="address")
