@@ -34,7 +34,7 @@ class EstablishmentsTarget(Target):
     )
     geometry = "point"
     geometry_required = False
-    outside_france = "drop"
+    outside_territory = "drop"
 
     def derived_fields(self):
         return ("siren", "geo_precision")

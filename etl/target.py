@@ -148,9 +148,9 @@ class Target:
     #: 'point', 'multipolygon', another kind whose :meth:`wkb_geometries` builds it, or None.
     geometry: str | None = None
     geometry_required: bool = True
-    #: Points outside metropolitan France: 'reject' the row, or 'drop' the geometry (warning),
+    #: Points outside the territory (ova.territory): 'reject' the row, or 'drop' the geometry (warning),
     #: for tables where a row without a position is still useful (overseas suppliers).
-    outside_france: str = "reject"
+    outside_territory: str = "reject"
     max_reject_rate: float = DEFAULT_MAX_REJECT_RATE
     #: Column filled with the mapping's ``source`` (or the file name) when the table has one.
     source_column: str | None = "source"

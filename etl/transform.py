@@ -1,5 +1,5 @@
 """The per-chunk transform of a load: evaluate the mapping, normalise and check every field,
-build and check geometries (CRS required, France extent, swapped coordinates, make_valid,
+build and check geometries (CRS required, territory extent, swapped coordinates, make_valid,
 Polygon → MultiPolygon) and reproject to the storage CRS. Rejects are recorded, never fixed up.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from etl.target import Field, LoadOptions, Target
 from ova import crs as ova_crs
 from ova.errors import DataFileError, InvalidInput
 from ova.settings import storage_srid
+from ova.territory import current
 
 
 class LoadContext:
@@ -40,6 +41,9 @@ class LoadContext:
         self.crs: str | None = None
         #: The territory in degrees for the CRS diagnosis (extent of the loaded quartiers).
         self.extent: tuple[float, float, float, float] | None = None
+        #: The territory (settings) and its extent in degrees: points outside it are rejected.
+        self.territory = current()
+        self.bounds = self.territory.extent
 
     def reject(self, rows, field_name: str, values, reason: str) -> None:
         rows = list(rows)
@@ -75,7 +79,7 @@ def _outside_reason(ctx: LoadContext, crs: str, x, y) -> str:
     """Why points are outside: the CRS tried, and which CRS they fit when one does."""
     hint = ova_crs.diagnosis(x, y, declared=crs, extent=ctx.extent)
     fits = " they fit " in hint
-    return f"outside France (with CRS {crs})" + (f"; {hint}" if fits else "")
+    return f"{ctx.territory.outside()} (with CRS {crs})" + (f"; {hint}" if fits else "")
 
 
 def _none(raw: pd.Series) -> np.ndarray:
@@ -194,14 +198,14 @@ def _points(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray):
     to_wgs, to_l93, is_wgs, is_l93 = ctx.transformers(crs)
     lon, lat = (x, y) if is_wgs else to_wgs.transform(x, y)
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    outside = ~missing & ~checks.in_france(lon, lat)
+    outside = ~missing & ~checks.in_territory(lon, lat, ctx.bounds)
     if outside.any():
-        swapped = outside & checks.in_france(lat, lon)
+        swapped = outside & checks.in_territory(lat, lon, ctx.bounds)
         if swapped.any():
             ctx.reject(rows[swapped], "geometry", [f"{a} {b}" for a, b in zip(x[swapped], y[swapped])],
                        "longitude and latitude look swapped")
         far = outside & ~swapped
-        if far.any() and ctx.target.outside_france == "drop":
+        if far.any() and ctx.target.outside_territory == "drop":
             ctx.warnings += int(far.sum())
             ctx.dropped_geometries += int(far.sum())
         elif far.any():
@@ -239,8 +243,8 @@ def _multipolygons(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray) -> l
     cx, cy = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
     # Coordinates beyond the CRS's domain come back infinite: never passed on to make_valid.
     finite = np.isfinite(bounds).all(axis=1)
-    inside = finite & checks.in_france(cx, cy)
-    swapped = ~inside & finite & checks.in_france(cy, cx)
+    inside = finite & checks.in_territory(cx, cy, ctx.bounds)
+    swapped = ~inside & finite & checks.in_territory(cy, cx, ctx.bounds)
     outside_reason = (_outside_reason(ctx, crs, *ova_crs.coordinates_sample(good[~inside & ~swapped]))
                       if (~inside & ~swapped).any() else "")
     repaired = np.full(len(good), None, dtype=object)

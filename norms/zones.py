@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from ova import dataversion
 from ova.errors import Conflict, InvalidInput, NotFound
-from ova.settings import storage_srid
+from ova.settings import storage_srid, timezone_name
 
 LOGGER = logging.getLogger(__name__)
 
@@ -166,8 +166,8 @@ def approve(conn: Connection, zone_id: int) -> dict:
         {"c": zone["code"], "vf": zone["valid_from"], "id": zone_id}).rowcount
     conn.execute(text("UPDATE priority_zones SET status = 'approved' WHERE id = :id"), {"id": zone_id})
     ids = list(conn.scalars(text(
-        "SELECT id FROM incidents WHERE reported_at >= (CAST(:vf AS date)::timestamp AT TIME ZONE 'Europe/Paris')"),
-        {"vf": zone["valid_from"]}))
+        "SELECT id FROM incidents WHERE reported_at >= (CAST(:vf AS date)::timestamp AT TIME ZONE CAST(:tz AS text))"),
+        {"vf": zone["valid_from"], "tz": timezone_name()}))
     placed = {"changed": 0}
     if ids:
         old_keys = keys_of_incidents(conn, ids)

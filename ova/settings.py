@@ -95,7 +95,7 @@ VARIABLES: tuple[Variable, ...] = (
              "in it (`EPSG:2975` La Réunion, `EPSG:5490` Antilles, `EPSG:25833` Leipzig, `EPSG:26986` Massachusetts)",
              "`EPSG:2154` (Lambert-93)"),
     Variable("OVA_TERRITORY_NAME", "name of the territory, in pages and in the messages of the checks",
-             "`France métropolitaine`"),
+             "none: pages say `Paris`, checks `France métropolitaine`", keys=("TERRITORY_NAME",)),
     Variable("OVA_COUNTRY", "ISO 3166 country code of the territory: French identifier checks (SIRET, SIREN, NAF, "
              "INSEE commune codes) apply only for `FR`; `DE` checks 8-digit AGS commune codes", "`FR`"),
     Variable("OVA_COMMUNE_CODE", "commune code of a territory that is one city (given to rows that have none)",
@@ -240,6 +240,22 @@ def commune_code() -> str | None:
     """The commune code of a one-city territory (``OVA_COMMUNE_CODE``), or None."""
     value = env("OVA_COMMUNE_CODE")
     return value.strip() if value and value.strip() else None
+
+
+def sql_timezone() -> str:
+    """The territory's time zone as an SQL string literal (``'Europe/Paris'``), for SQL built at call time.
+
+    The name is checked against the IANA database first (ValueError naming ``OVA_TIMEZONE``), so it
+    never carries anything but a zone name.
+    """
+    import zoneinfo
+
+    name = timezone_name()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"OVA_TIMEZONE: unknown time zone {name!r}") from err
+    return "'" + name.replace("'", "''") + "'"
 
 
 def holidays_setting() -> str:

@@ -20,6 +20,11 @@ from ova import settings
 from ova.errors import OvaError
 
 Box = tuple[float, float, float, float]
+#: Metropolitan France and Corsica (lon/lat): the territory of Lambert-93, narrower than its EPSG area of
+#: use (which reaches far into the sea), as the loaders always checked.
+METROPOLITAN_FRANCE: Box = (-5.6, 41.2, 10.0, 51.3)
+#: Extents of storage CRSs narrower than their area of use.
+KNOWN_EXTENTS: dict[int, Box] = {2154: METROPOLITAN_FRANCE}
 #: Web Mercator's latitude limit (degrees).
 MERCATOR_LAT = 85.05112878
 
@@ -48,8 +53,8 @@ class Territory:
 
     @property
     def extent(self) -> Box:
-        """(west, south, east, north) in degrees: the area of use of the storage CRS."""
-        return area_of_use(self.srid)
+        """(west, south, east, north) in degrees: the area of use of the storage CRS (see KNOWN_EXTENTS)."""
+        return KNOWN_EXTENTS.get(self.srid) or area_of_use(self.srid)
 
     @property
     def is_french(self) -> bool:

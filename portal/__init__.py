@@ -85,6 +85,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(default_config.DefaultConfig)
     if settings.env("OVA_SETTINGS"):
         app.config.from_pyfile(settings.env("OVA_SETTINGS"))
+    # Dates on the pages in the territory's time zone (OVA_TIMEZONE), like every computation.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = settings.timezone_name()
     app.config.update(settings.portal_settings())
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):

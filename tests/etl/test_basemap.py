@@ -91,7 +91,7 @@ def test_a_point_refuses_the_whole_load_naming_row_and_field(connection, tmp_pat
 
 @pytest.mark.parametrize("coordinates,reason", [
     ([[48.85, 2.35], [48.851, 2.351]], "longitude and latitude look swapped"),
-    ([[-73.99, 40.73], [-73.98, 40.74]], "outside France"),
+    ([[-73.99, 40.73], [-73.98, 40.74]], r"outside the territory \(France métropolitaine"),
     ([[2.35, 48.85], [2.35, 48.85]], "line of zero length"),
 ])
 def test_bad_lines_are_rejected_with_a_reason(connection, tmp_path, coordinates, reason):
