@@ -175,9 +175,22 @@ def test_database_url(environ: Mapping[str, str] | None = None) -> str:
     explicit = env("TEST_DATABASE_URL", environ)
     if explicit:
         return explicit
-    base, _, name = database_url(environ).rpartition("/")
+    return suffixed_url(database_url(environ), "_test")
+
+
+def suffixed_url(url: str, suffix: str) -> str:
+    """``url`` with ``suffix`` appended to the database name (its query string kept)."""
+    base, _, name = url.rpartition("/")
     name, sep, query = name.partition("?")
-    return f"{base}/{name}_test{sep}{query}"
+    return f"{base}/{name}{suffix}{sep}{query}"
+
+
+#: The suite's other territories: database suffix → (OVA_STORAGE_CRS, OVA_TIMEZONE), each in a test
+#: database of its own (``<test database>_reunion``…) that ``scripts/setup.sh test`` creates.
+TEST_TERRITORIES = {
+    "reunion": ("EPSG:2975", "Indian/Reunion"),
+    "leipzig": ("EPSG:25833", "Europe/Berlin"),
+}
 
 
 #: Default time zone of local days, months and deadlines.

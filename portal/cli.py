@@ -52,7 +52,17 @@ class _Commands(click.Group):
 @click.pass_context
 def main(ctx: click.Context):
     """Portail OVA: territorial GIS portal (OVA method)."""
-    ctx.obj = ScriptInfo(create_app=create_app)
+    ctx.obj = ScriptInfo(create_app=_create_app)
+
+
+def _create_app():
+    """The application of the commands; a database of another territory is refused in one line."""
+    from ova.territory import TerritoryMismatch
+
+    try:
+        return create_app()
+    except TerritoryMismatch as err:
+        raise click.ClickException(err.message) from None
 
 
 def register(app) -> None:
