@@ -24,7 +24,7 @@ Box = tuple[float, float, float, float]
 #: use (which reaches far into the sea), as the loaders always checked.
 METROPOLITAN_FRANCE: Box = (-5.6, 41.2, 10.0, 51.3)
 #: Extents of storage CRSs narrower than their area of use.
-KNOWN_EXTENTS: dict[int, Box] = {2154: METROPOLITAN_FRANCE}
+KNOWN_EXTENTS: dict[int, Box] = {settings.STORAGE_SRID: METROPOLITAN_FRANCE}  # Lambert-93
 #: Web Mercator's latitude limit (degrees).
 MERCATOR_LAT = 85.05112878
 
