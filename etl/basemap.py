@@ -69,7 +69,7 @@ class BasemapTarget(Target):
         Field("short_name"),
         Field("kind"),
         Field("rank", "enum", choices=("1", "2", "3")),
-        Field("commune_insee"),
+        Field("commune_insee", "commune", soft=True),
     )
     geometry = "lines_or_polygons"
     max_reject_rate = 0.0

@@ -200,6 +200,30 @@ def longer_than(values: pd.Series, limit: int) -> np.ndarray:
     return (_strings(values).str.len() > limit).fillna(False).to_numpy(dtype=bool)
 
 
+#: Commune codes by country (ISO 3166): INSEE (5 characters, Corsica 2A/2B), German AGS (8 digits).
+COMMUNE_CODES = {
+    "FR": (r"(?:\d{5}|2[AB]\d{3})", "an INSEE commune code (5 characters)"),
+    "DE": (r"\d{8}", "an AGS commune code (8 digits)"),
+}
+#: Longest commune code of any other country (the column's width).
+COMMUNE_CODE_MAX = 12
+
+
+def normalise_commune(values: pd.Series, country: str) -> tuple[pd.Series, np.ndarray, str]:
+    """Commune codes checked by the rule of ``country``: (values, invalid mask, what was expected).
+
+    France's INSEE codes and Germany's AGS have a form; elsewhere any code up to
+    :data:`COMMUNE_CODE_MAX` characters is the territory's own.
+    """
+    clean = blank_to_none(values)
+    text = _strings(clean)
+    pattern, expected = COMMUNE_CODES.get(country, (rf".{{1,{COMMUNE_CODE_MAX}}}",
+                                                    f"a commune code of at most {COMMUNE_CODE_MAX} characters"))
+    ok = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+    invalid = clean.notna().to_numpy() & ~ok
+    return _keep(clean, ok), invalid, expected
+
+
 def in_territory(lon: np.ndarray, lat: np.ndarray, extent=None) -> np.ndarray:
     """Whether WGS 84 points fall in the territory's extent (default: that of the storage CRS)."""
     return inside(lon, lat, extent or current().extent)

@@ -27,7 +27,7 @@ class EstablishmentsTarget(Target):
         Field("name"),
         Field("naf_code"),
         Field("size_class"),
-        Field("commune_insee"),
+        Field("commune_insee", "commune", soft=True),
         Field("created_on", "date"),
         Field("closed_on", "date"),
         Field("geo_precision", "enum", choices=GEO_PRECISIONS),

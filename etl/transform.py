@@ -115,16 +115,31 @@ def _datetime(ctx: LoadContext, fld: Field, raw: pd.Series):
     return values, invalid, future, "not a date-time (ISO 8601 or DD/MM/YYYY HH:MM)"
 
 
+#: Kinds of French identifiers: checked (and required when the field is) only in a French territory.
+FRENCH_KINDS = ("siret", "siren", "cpv")
+
+
 def _ident(length: int):
     def normalise(ctx: LoadContext, fld: Field, raw: pd.Series):
+        if not ctx.territory.is_french:
+            return _text(ctx, fld, checks.blank_to_none(raw))
         values, invalid = checks.normalise_ident(raw, length)
         return values, invalid, _none(raw), f"invalid {fld.kind.upper()} (length or Luhn key)"
     return normalise
 
 
 def _cpv(ctx: LoadContext, fld: Field, raw: pd.Series):
+    if not ctx.territory.is_french:
+        return _text(ctx, fld, checks.blank_to_none(raw))
     values, invalid = checks.normalise_cpv(raw)
     return values, invalid, _none(raw), "invalid CPV code (8 digits, optional check digit)"
+
+
+def _commune(ctx: LoadContext, fld: Field, raw: pd.Series):
+    values, invalid, expected = checks.normalise_commune(raw, ctx.territory.country)
+    if ctx.territory.commune_code:  # a territory that is one city: its code where the row has none
+        values = values.where(values.notna() | invalid, ctx.territory.commune_code)
+    return values, invalid, _none(raw), f"not {expected} (OVA_COUNTRY={ctx.territory.country})"
 
 
 def _category(ctx: LoadContext, fld: Field, raw: pd.Series):
@@ -139,7 +154,8 @@ def _enum(ctx: LoadContext, fld: Field, raw: pd.Series):
 
 #: ``Field.kind`` → its normaliser (see :class:`etl.target.Field`).
 KINDS = {"text": _text, "int": _int, "decimal": _decimal, "date": _date, "datetime": _datetime,
-         "siret": _ident(14), "siren": _ident(9), "cpv": _cpv, "category": _category, "enum": _enum}
+         "siret": _ident(14), "siren": _ident(9), "cpv": _cpv, "commune": _commune, "category": _category,
+         "enum": _enum}
 
 
 def _normalise(ctx: LoadContext, fld: Field, raw: pd.Series, rows: np.ndarray) -> pd.Series:
@@ -161,7 +177,7 @@ def _normalise(ctx: LoadContext, fld: Field, raw: pd.Series, rows: np.ndarray) -
         values = pd.Series(values, index=raw.index, dtype=object)
         if invalid.any() or future.any():
             values = values.where(~(invalid | future), None)
-    if fld.required:
+    if fld.required and (ctx.territory.is_french or fld.kind not in FRENCH_KINDS):
         missing = (values.isna().to_numpy() & raw.isna().to_numpy())
         if missing.any():
             ctx.reject(rows[missing], fld.name, [None] * int(missing.sum()), "missing value")

@@ -51,6 +51,8 @@ def upgrade() -> None:
     # Commune codes are the territory's own: German AGS has 8 digits, elsewhere any short code.
     for table in COMMUNE_TABLES:
         op.alter_column(table, 'commune_insee', type_=sa.String(length=12), existing_type=sa.String(length=5))
+    # SIREN is a French identifier: required by the loader in a French territory only.
+    op.alter_column('establishments', 'siren', nullable=True, existing_type=sa.String(length=9))
 
 
 #: Tables whose commune code column (``commune_insee``) holds the territory's commune codes.
@@ -58,6 +60,7 @@ COMMUNE_TABLES = ('quartiers', 'establishments', 'basemap_features', 'commune_ep
 
 
 def downgrade() -> None:
+    op.alter_column('establishments', 'siren', nullable=False, existing_type=sa.String(length=9))
     for table in COMMUNE_TABLES:
         op.alter_column(table, 'commune_insee', type_=sa.String(length=5), existing_type=sa.String(length=12))
     op.drop_table('territory')

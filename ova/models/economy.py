@@ -37,7 +37,8 @@ class Establishment(Base):
     source: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(128))
     siret: Mapped[str | None] = mapped_column(String(14))
-    siren: Mapped[str] = mapped_column(String(9))
+    #: Required in a French territory (the loader says so); none elsewhere.
+    siren: Mapped[str | None] = mapped_column(String(9))
     name: Mapped[str | None] = mapped_column(String(300))
     naf_code: Mapped[str | None] = mapped_column(String(8))
     size_class: Mapped[str | None] = mapped_column(String(8))
