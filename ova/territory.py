@@ -57,6 +57,14 @@ class Territory:
         return KNOWN_EXTENTS.get(self.srid) or area_of_use(self.srid)
 
     @property
+    def centre(self) -> tuple[float, float]:
+        """(latitude, longitude) a map of the territory opens on (metropolitan France's centre for Lambert-93)."""
+        if self.srid == settings.STORAGE_SRID:
+            return (46.6, 2.4)
+        west, south, east, north = self.extent
+        return ((south + north) / 2, (west + east) / 2)
+
+    @property
     def is_french(self) -> bool:
         return self.country == "FR"
 
