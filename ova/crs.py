@@ -35,9 +35,16 @@ CANDIDATES: tuple[int, ...] = (
     4471,                                                  # RGM04 / UTM 38S (Mayotte)
     4467,                                                  # RGSPM06 / UTM 21N (Saint-Pierre-et-Miquelon)
     32630, 32631, 32632,                                   # WGS 84 / UTM 30N, 31N, 32N
+    25832, 25833,                                          # ETRS89 / UTM 32N, 33N (Germany)
     3857,                                                  # WGS 84 / Pseudo-Mercator
     4326,                                                  # WGS 84 (longitude, latitude)
 )
+def candidates() -> tuple[int, ...]:
+    """:data:`CANDIDATES`, the storage CRS (``OVA_STORAGE_CRS``) first when it is not one of them."""
+    srid = settings.storage_srid()
+    return CANDIDATES if srid in CANDIDATES else (srid,) + CANDIDATES
+
+
 #: Share of the sampled points that must land inside the candidate's and the territory's extents.
 FIT_SHARE = 0.99
 _SAMPLE = 2000
@@ -139,7 +146,7 @@ def fitting_crs(x, y, *, extent=None, exclude: int | None = None) -> list[Fit]:
     territory = extent or territory_extent()
     degrees = looks_geographic(x, y)  # metres of a projected CRS are never all within ±180/±90
     ours, others = [], []
-    for epsg in CANDIDATES:
+    for epsg in candidates():
         if epsg == exclude:
             continue
         area = area_of_use(epsg)
@@ -195,7 +202,7 @@ def diagnosis(x, y, *, declared: str | None = None, declared_by: str = "", exten
     if fits:
         return (f"{start}: they fit {fits[0]}, outside the territory; "
                 f"pass {option} EPSG:{fits[0].epsg} if that is right")
-    tried = ", ".join(f"EPSG:{c}" for c in CANDIDATES if c != exclude)
+    tried = ", ".join(f"EPSG:{c}" for c in candidates() if c != exclude)
     return f"{start}: they fit none of the usual CRSs ({tried}); pass the right one with {option}"
 
 

@@ -124,6 +124,19 @@ def place(request, territory_engines, monkeypatch):
 
 
 @pytest.fixture
+def reunion(territory_engines, monkeypatch):
+    """La Réunion alone (a test of its own data): as ``place``."""
+    spec = PLACES["reunion"]
+    for name, value in spec.settings().items():
+        monkeypatch.setenv(name, value)
+    engine, url = territory_engines["reunion"]
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield Here(spec, conn, url)
+        outer.rollback()
+
+
+@pytest.fixture
 def place_app(place, tmp_path):
     """The portal on the territory's database, its sessions bound to the test's connection."""
     from portal import create_app, database

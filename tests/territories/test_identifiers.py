@@ -67,9 +67,8 @@ def test_french_identifiers_are_checked_and_required_in_france_only(place, tmp_p
         assert [tuple(r) for r in rows] == [("A1", None, True), ("A2", "123", False)]  # A2 is in La Réunion
 
 
-def test_overseas_decp_suppliers_keep_their_position_in_la_reunion(place):
-    if place.place.key != "reunion":
-        pytest.skip("La Réunion's suppliers")
+def test_overseas_decp_suppliers_keep_their_position_in_la_reunion(reunion):
+    place = reunion
     summary = load(place.conn, "establishments", DECP_SUPPLIERS, preset="decp-suppliers")
     placed, reunion = place.conn.execute(text(
         "SELECT count(*) FILTER (WHERE geom IS NOT NULL), count(*) FILTER (WHERE commune_insee LIKE '974%') "

@@ -157,3 +157,17 @@ def test_the_portal_refuses_the_database_with_another_crs(place, monkeypatch):
     monkeypatch.delenv("OVA_STORAGE_CRS")
     with pytest.raises(TerritoryMismatch, match=rf"EPSG:{place.place.srid} .* but OVA_STORAGE_CRS is EPSG:2154"):
         create_app({"TESTING": True, "DATABASE_URL": place.url, "SECRET_KEY": "x"})
+
+
+def test_a_file_in_the_territory_crs_without_crs_is_diagnosed(place, tmp_path):
+    import geopandas as gpd
+
+    frame = gpd.read_file(TERRITORIES / place.place.quartiers).to_crs(place.place.srid)
+    path = tmp_path / "no_crs.geojson"
+    data = json.loads(frame.to_json())
+    data.pop("crs", None)
+    path.write_text(json.dumps(data))  # metres without a crs member: read as WGS 84 by GDAL
+    with pytest.raises(DataFileError, match=rf"they fit EPSG:{place.place.srid} .*; pass --crs EPSG:{place.place.srid}"):
+        load(place.conn, "quartiers", path, preset=place.place.preset)
+    summary = load(place.conn, "quartiers", path, preset=place.place.preset, crs=f"EPSG:{place.place.srid}")
+    assert summary.inserted == place.place.count
