@@ -128,6 +128,9 @@ def create_app(config: dict | None = None) -> Flask:
     def _template_globals():
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale())}
+        from ova.territory import current
+
+        # The territory (its country decides which French data sources the pages mention).
+        return {"current_locale": str(get_locale()), "territory": current()}
 
     return app

@@ -171,3 +171,20 @@ def test_a_file_in_the_territory_crs_without_crs_is_diagnosed(place, tmp_path):
         load(place.conn, "quartiers", path, preset=place.place.preset)
     summary = load(place.conn, "quartiers", path, preset=place.place.preset, crs=f"EPSG:{place.place.srid}")
     assert summary.inserted == place.place.count
+
+
+def test_pages_of_the_territory(place, loaded, place_app):
+    from layers.catalogue import seed_layers
+
+    seed_layers(place.conn)
+    client = place_app.test_client()
+    code, lon, lat = place.place.inside
+    _report(place, lon, lat)
+    home = client.get("/")
+    assert home.status_code == 200
+    page = client.get(f"/quartiers/{code}")
+    assert page.status_code == 200
+    feed = client.get(f"/api/quartiers/{code}/incidents.geojson?bbox={WORLD}").get_json()
+    assert len(feed["features"]) == 1
+    achats = client.get("/achats").get_data(as_text=True)
+    assert ('id="join-rate"' in achats) == (place.place.country == "FR")  # no SIRENE outside France
