@@ -39,6 +39,8 @@ CANDIDATES: tuple[int, ...] = (
     3857,                                                  # WGS 84 / Pseudo-Mercator
     4326,                                                  # WGS 84 (longitude, latitude)
 )
+
+
 def candidates() -> tuple[int, ...]:
     """:data:`CANDIDATES`, the storage CRS (``OVA_STORAGE_CRS``) first when it is not one of them."""
     srid = settings.storage_srid()
