@@ -188,3 +188,20 @@ def test_pages_of_the_territory(place, loaded, place_app):
     assert len(feed["features"]) == 1
     achats = client.get("/achats").get_data(as_text=True)
     assert ('id="join-rate"' in achats) == (place.place.country == "FR")  # no SIRENE outside France
+
+
+def test_loaded_local_times_are_the_territory_s(place, loaded, tmp_path):
+    """A date without an offset is local time of OVA_TIMEZONE; the load places and months it there."""
+    _, lon, lat = place.place.inside
+    path = tmp_path / "reports.csv"
+    path.write_text(f"id,categorie,date,lon,lat\nR1,graffiti,2024-01-31 23:30,{lon},{lat}\n")
+    mapping = tmp_path / "reports.yml"
+    mapping.write_text("target: incidents\nsource: city\nread: {x: lon, y: lat, crs: EPSG:4326}\n"
+                       "fields:\n  external_id: id\n  category: categorie\n  reported_at: date\n")
+    assert load(place.conn, "incidents", path, mapping=str(mapping)).inserted == 1
+    reported, code = place.conn.execute(text(
+        "SELECT i.reported_at, q.code FROM incidents i JOIN quartiers q ON q.id = i.quartier_id "
+        "WHERE i.external_id = 'R1'")).one()
+    hours = {"reunion": 4, "leipzig": 1}[place.place.key]  # UTC+4, UTC+1 in winter
+    assert reported == dt.datetime(2024, 1, 31, 23 - hours, 30, tzinfo=dt.timezone.utc)
+    assert code == place.place.inside[0]
