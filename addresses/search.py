@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from addresses import config
 from addresses.text import fold_ordinal, run
 from ova.errors import InvalidInput
-from ova.settings import STORAGE_SRID, WEB_SRID
+from ova.settings import WEB_SRID, storage_srid
 
 #: How often (seconds) a process checks whether the streets changed in the database.
 RECHECK_SECONDS = 5.0
@@ -375,14 +375,14 @@ def _check_limit(limit: int) -> None:
 
 _REVERSE = {
     "housenumber": f"""
-        WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), {WEB_SRID}), {STORAGE_SRID}) AS g)
+        WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), {WEB_SRID}), CAST(:srid AS integer)) AS g)
         SELECT a.external_id AS id, a.housenumber, a.street, a.postcode, a.citycode, a.city,
                ST_X(ST_Transform(a.geom, {WEB_SRID})) AS lon, ST_Y(ST_Transform(a.geom, {WEB_SRID})) AS lat,
                ST_X(a.geom) AS x, ST_Y(a.geom) AS y, ST_Distance(a.geom, p.g) AS distance
         FROM p, LATERAL (SELECT * FROM addresses a ORDER BY a.geom <-> p.g LIMIT :limit) a
         ORDER BY distance, a.id""",
     "street": f"""
-        WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), {WEB_SRID}), {STORAGE_SRID}) AS g)
+        WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), {WEB_SRID}), CAST(:srid AS integer)) AS g)
         SELECT s.citycode || '_' || s.id AS id, NULL AS housenumber, s.street, nullif(s.postcode, '') AS postcode,
                s.citycode, s.city, ST_X(ST_Transform(s.geom, {WEB_SRID})) AS lon,
                ST_Y(ST_Transform(s.geom, {WEB_SRID})) AS lat, ST_X(s.geom) AS x, ST_Y(s.geom) AS y,
@@ -401,7 +401,8 @@ def reverse(conn: Connection, lon: float, lat: float, *, limit: int = 1, type: s
     _check_limit(limit)
     if type is not None and type not in TYPES:
         raise InvalidInput(f"type must be one of {', '.join(TYPES)}")
-    rows = conn.execute(text(_REVERSE[type or "housenumber"]), {"lon": lon, "lat": lat, "limit": limit}).mappings()
+    rows = conn.execute(text(_REVERSE[type or "housenumber"]),
+                        {"lon": lon, "lat": lat, "limit": limit, "srid": storage_srid()}).mappings()
     features = []
     for r in rows:
         name = f"{r['housenumber']} {r['street']}" if r["housenumber"] else r["street"]

@@ -35,6 +35,7 @@ from norms.engine import compute_all, recompute  # noqa: E402
 from norms.seeding import seed_norms  # noqa: E402
 from ova.db import make_engine  # noqa: E402
 from ova.seed import seed_all  # noqa: E402
+from ova.settings import storage_srid, timezone_name  # noqa: E402
 
 START = dt.date(2023, 1, 1)
 AS_OF = dt.datetime(2025, 1, 15, tzinfo=dt.timezone.utc)
@@ -56,7 +57,8 @@ _INCIDENTS = """
            CASE WHEN random() < 0.03 THEN NULL
                 ELSE r.reported_at + make_interval(secs => 3600 * exp(ln(40) + random() * 1.8 - 0.9 + random() - 0.5)) END,
            'resolved', true,
-           ST_SetSRID(ST_MakePoint(e.xmin + random() * (e.xmax - e.xmin), e.ymin + random() * (e.ymax - e.ymin)), 2154)
+           ST_SetSRID(ST_MakePoint(e.xmin + random() * (e.xmax - e.xmin), e.ymin + random() * (e.ymax - e.ymin)),
+                      CAST(:srid AS integer))
     FROM generate_series(1, :n) g
     CROSS JOIN (SELECT ST_XMin(x) xmin, ST_XMax(x) xmax, ST_YMin(x) ymin, ST_YMax(x) ymax
                 FROM (SELECT ST_Extent(geom) x FROM quartiers) s) e
@@ -74,14 +76,14 @@ _HAND_WRITTEN = """
            percentile_cont(0.9) WITHIN GROUP (ORDER BY b.hours) FILTER (WHERE b.resolved_at IS NOT NULL) AS p90
     FROM (
         SELECT n.id AS norm_id, q.id AS quartier_id, z.id AS zone_id, i.resolved_at,
-               date_trunc('month', i.reported_at AT TIME ZONE 'Europe/Paris')::date AS month,
+               date_trunc('month', i.reported_at AT TIME ZONE CAST(:tz AS text))::date AS month,
                i.reported_at + make_interval(hours => coalesce(n.delay_value, 48)) AS deadline,  -- elapsed-hours reference
                extract(epoch FROM i.resolved_at - i.reported_at) / 3600.0 AS hours
         FROM incidents i
         JOIN quartiers q ON ST_Intersects(q.geom, i.geom)
         LEFT JOIN priority_zones z ON z.status = 'approved' AND ST_Intersects(z.geom, i.geom)
-             AND z.valid_from <= (i.reported_at AT TIME ZONE 'Europe/Paris')::date
-             AND (z.valid_to IS NULL OR (i.reported_at AT TIME ZONE 'Europe/Paris')::date < z.valid_to)
+             AND z.valid_from <= (i.reported_at AT TIME ZONE CAST(:tz AS text))::date
+             AND (z.valid_to IS NULL OR (i.reported_at AT TIME ZONE CAST(:tz AS text))::date < z.valid_to)
         JOIN norms n ON n.metric = 'response_delay' AND i.category = ANY (n.category_codes)
              AND (n.scope = 'territory' OR (n.scope = 'priority_zones' AND z.id IS NOT NULL))
         WHERE i.status <> 'rejected'
@@ -123,7 +125,7 @@ def main() -> None:
             print(f"compliance benchmark: {args.incidents} incidents over 24 months, "
                   f"{conn.scalar(text('SELECT count(*) FROM norms'))} norms, 80 quartiers, 40 zones")
             _timed("generate incidents", lambda: conn.execute(text(_INCIDENTS), {
-                "n": args.incidents, "prefix": "b", "start": start, "stop": stop}).rowcount)
+                "n": args.incidents, "prefix": "b", "start": start, "stop": stop, "srid": storage_srid()}).rowcount)
             _timed("place incidents once (assign_points, spatial join)",
                    lambda: assign_points(conn, "incidents")["changed"])
         _vacuum(engine)
@@ -132,7 +134,7 @@ def main() -> None:
             full = _timed("FULL RECOMPUTE (compute_all)", lambda: compute_all(conn, as_of=AS_OF).inserted)
             full2 = _timed("full recompute, second run", lambda: compute_all(conn, as_of=AS_OF).inserted)
             hand = _timed("HAND-WRITTEN spatial join + aggregation statement",
-                          lambda: conn.execute(text(_HAND_WRITTEN), {"as_of": AS_OF}).rowcount)
+                          lambda: conn.execute(text(_HAND_WRITTEN), {"as_of": AS_OF, "tz": timezone_name()}).rowcount)
             print(f"ratio full recompute / hand-written: {min(full, full2) / hand:.2f} (target <= 0.5)")
         # The same recompute with every response-delay norm in elapsed hours, then in working days
         # (deadlines joined with the calendar), in this run: the cost of working-day commitments.
@@ -159,7 +161,7 @@ def main() -> None:
         _vacuum(engine)
         with engine.begin() as conn:
             new_start = dt.datetime(2024, 12, 1, tzinfo=dt.timezone.utc)
-            conn.execute(text(_INCIDENTS), {"n": 1000, "prefix": "new", "start": new_start,
+            conn.execute(text(_INCIDENTS), {"n": 1000, "prefix": "new", "start": new_start, "srid": storage_srid(),
                                             "stop": new_start + dt.timedelta(days=30)})
             ids = list(conn.scalars(text("SELECT id FROM incidents WHERE external_id LIKE 'new%'")))
 

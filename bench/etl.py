@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from ova.settings import storage_srid  # noqa: E402
 PARIS_EXTENT = (2.2242, 48.8156, 2.4699, 48.9022)
 CATEGORIES = ["proprete", "graffiti", "encombrants", "depot-sauvage", "voirie", "eclairage"]
 MAPPING = """target: incidents
@@ -177,11 +178,11 @@ def main() -> None:
     reference_label = "ogr2ogr -f PostgreSQL (PG_USE_COPY=YES)"
     results[reference_label] = timed(
         ["ogr2ogr", "-f", "PostgreSQL", dsn, str(gpkg), "incidents", "-nln", "bench_ogr", "-overwrite",
-         "-t_srs", "EPSG:2154", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST"],
+         "-t_srs", f"EPSG:{storage_srid()}", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST"],
         dict(os.environ, PG_USE_COPY="YES"))
     results["geopandas to_postgis"] = timed([sys.executable, "-c", (
         "import geopandas as gpd, sqlalchemy\n"
-        f"frame = gpd.read_file({str(gpkg)!r}, layer='incidents', use_arrow=True).to_crs(2154)\n"
+        f"frame = gpd.read_file({str(gpkg)!r}, layer='incidents', use_arrow=True).to_crs({storage_srid()})\n"
         f"engine = sqlalchemy.create_engine({url.replace('postgresql://', 'postgresql+psycopg://')!r})\n"
         "frame.to_postgis('bench_gpd', engine, if_exists='replace', index=False, chunksize=100000)\n")])
 

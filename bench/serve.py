@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from portal.catalogue.serving import SERVING_OPTIONS  # noqa: E402  (the same session settings for all)
+from ova.settings import storage_srid  # noqa: E402
 
 DEFAULT_URL = "postgresql://ova:ova@127.0.0.1:5432/ova_bench_layers"
 BBOX = (2.33, 48.85, 2.35, 48.87)  # central Paris: tens of thousands of matching rows
@@ -93,10 +94,10 @@ def prepare(url: str, rows: int) -> None:
                        timestamptz '2023-01-01' + (g %% 500) * interval '1 day' + (g %% 86400) * interval '1 second',
                        'new',
                        ST_Transform(ST_SetSRID(ST_MakePoint(2.25 + random() * 0.17, 48.815 + random() * 0.09),
-                                               4326), 2154)
+                                               4326), %s)
                 FROM generate_series(1, %s) g
                 """,
-                (category, rows),
+                (category, storage_srid(), rows),
             )
             conn.execute("UPDATE layers SET data_version = data_version + 1 WHERE source_table = 'incidents'")
             conn.commit()
@@ -247,7 +248,7 @@ def pygeoapi_config(url: str, port: int, directory: Path) -> tuple[Path, Path]:
                 id_field: id
                 table: incidents
                 geom_field: geom
-                storage_crs: "http://www.opengis.net/def/crs/EPSG/0/2154"
+                storage_crs: "http://www.opengis.net/def/crs/EPSG/0/{storage_srid()}"
     """))
     openapi = directory / "openapi.yml"
     done = subprocess.run([str(PYGEOAPI_VENV / "bin" / "pygeoapi"), "openapi", "generate", str(config),

@@ -21,7 +21,8 @@ from etl.transform import _multipolygons, crs_for
 from ova import crs as ova_crs, dataversion
 from ova.errors import DataFileError
 from ova.models import BASEMAP_THEMES, BasemapFeature
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
+from ova.territory import current
 
 #: shapely type ids
 _LINES = (1, 5)       # LineString, MultiLineString
@@ -37,22 +38,22 @@ def _lines(ctx, geoms: np.ndarray, rows: np.ndarray, positions: np.ndarray, resu
         good, lambda c: np.column_stack(to_wgs.transform(c[:, 0], c[:, 1])))
     bounds = shapely.bounds(wgs)
     cx, cy = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
-    inside = checks.in_france(cx, cy)
-    swapped = ~inside & checks.in_france(cy, cx)
+    inside = checks.in_territory(cx, cy)
+    swapped = ~inside & checks.in_territory(cy, cx)
     stored = good if is_storage else shapely.transform(
         good, lambda c: np.column_stack(to_storage.transform(c[:, 0], c[:, 1])))
     lengths = shapely.length(stored)
     for k, (position, geom) in enumerate(zip(positions, stored)):
         row = rows[position]
         if not inside[k]:
-            reason = "longitude and latitude look swapped" if swapped[k] else f"outside France (with CRS {crs})"
+            reason = "longitude and latitude look swapped" if swapped[k] else f"{current().outside()} (with CRS {crs})"
             ctx.reject([row], "geometry", [f"bbox {bounds[k].round(4).tolist()}"], reason)
             continue
         if not lengths[k] > 0:
             ctx.reject([row], "geometry", ["(zero length)"], "line of zero length")
             continue
         parts = [p for p in shapely.get_parts(geom) if not p.is_empty and p.length > 0]
-        multi = shapely.set_srid(shapely.MultiLineString(parts), STORAGE_SRID)
+        multi = shapely.set_srid(shapely.MultiLineString(parts), storage_srid())
         result[position] = shapely.to_wkb(multi, hex=True, include_srid=True)
 
 
@@ -68,7 +69,7 @@ class BasemapTarget(Target):
         Field("short_name"),
         Field("kind"),
         Field("rank", "enum", choices=("1", "2", "3")),
-        Field("commune_insee"),
+        Field("commune_insee", "commune", soft=True),
     )
     geometry = "lines_or_polygons"
     max_reject_rate = 0.0

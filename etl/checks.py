@@ -11,13 +11,15 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-#: Metropolitan France and Corsica in WGS 84 (lon/lat), the extent Lambert-93 is defined for.
-FRANCE_BBOX = (-5.6, 41.2, 10.0, 51.3)
+from ova.settings import timezone_name
+from ova.territory import METROPOLITAN_FRANCE, current, inside
+
+#: Metropolitan France and Corsica in WGS 84 (lon/lat): the territory of Lambert-93 (ova.territory).
+FRANCE_BBOX = METROPOLITAN_FRANCE
 #: La Poste's establishments share SIREN 356000000: their SIRETs (except the head office's,
 #: which passes Luhn) have a digit sum that is a multiple of 5 instead of a Luhn key.
 LA_POSTE_SIREN = "356000000"
 LA_POSTE_HEAD_OFFICE = "35600000000048"
-PARIS_TZ = "Europe/Paris"
 
 
 def _strings(values: pd.Series) -> pd.Series:
@@ -143,7 +145,7 @@ def _parse_naive(text: pd.Series) -> pd.Series:
 
 
 def parse_datetimes(values: pd.Series) -> pd.Series:
-    """UTC timestamps; values without an offset are read as Europe/Paris local time."""
+    """UTC timestamps; values without an offset are read as local time of the territory (``OVA_TIMEZONE``)."""
     text = blank_to_none(values)
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     aware = _strings(text).str.contains(_OFFSET, regex=True).fillna(False).astype(bool)
@@ -152,7 +154,7 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     naive = ~aware & text.notna()
     if naive.any():
         local = _parse_naive(text[naive])
-        result[naive] = (local.dt.tz_localize(PARIS_TZ, ambiguous=np.zeros(len(local), dtype=bool),
+        result[naive] = (local.dt.tz_localize(timezone_name(), ambiguous=np.zeros(len(local), dtype=bool),
                                               nonexistent="shift_forward")
                          .dt.tz_convert("UTC").dt.as_unit("us"))
     return result
@@ -198,7 +200,30 @@ def longer_than(values: pd.Series, limit: int) -> np.ndarray:
     return (_strings(values).str.len() > limit).fillna(False).to_numpy(dtype=bool)
 
 
-def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Whether WGS 84 points fall in the metropolitan France box."""
-    west, south, east, north = FRANCE_BBOX
-    return (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+#: Commune codes by country (ISO 3166): INSEE (5 characters, Corsica 2A/2B), German AGS (8 digits).
+COMMUNE_CODES = {
+    "FR": (r"(?:\d{5}|2[AB]\d{3})", "an INSEE commune code (5 characters)"),
+    "DE": (r"\d{8}", "an AGS commune code (8 digits)"),
+}
+#: Longest commune code of any other country (the column's width).
+COMMUNE_CODE_MAX = 12
+
+
+def normalise_commune(values: pd.Series, country: str) -> tuple[pd.Series, np.ndarray, str]:
+    """Commune codes checked by the rule of ``country``: (values, invalid mask, what was expected).
+
+    France's INSEE codes and Germany's AGS have a form; elsewhere any code up to
+    :data:`COMMUNE_CODE_MAX` characters is the territory's own.
+    """
+    clean = blank_to_none(values)
+    text = _strings(clean)
+    pattern, expected = COMMUNE_CODES.get(country, (rf".{{1,{COMMUNE_CODE_MAX}}}",
+                                                    f"a commune code of at most {COMMUNE_CODE_MAX} characters"))
+    ok = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+    invalid = clean.notna().to_numpy() & ~ok
+    return _keep(clean, ok), invalid, expected
+
+
+def in_territory(lon: np.ndarray, lat: np.ndarray, extent=None) -> np.ndarray:
+    """Whether WGS 84 points fall in the territory's extent (default: that of the storage CRS)."""
+    return inside(lon, lat, extent or current().extent)

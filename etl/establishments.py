@@ -27,14 +27,14 @@ class EstablishmentsTarget(Target):
         Field("name"),
         Field("naf_code"),
         Field("size_class"),
-        Field("commune_insee"),
+        Field("commune_insee", "commune", soft=True),
         Field("created_on", "date"),
         Field("closed_on", "date"),
         Field("geo_precision", "enum", choices=GEO_PRECISIONS),
     )
     geometry = "point"
     geometry_required = False
-    outside_france = "drop"
+    outside_territory = "drop"
 
     def derived_fields(self):
         return ("siren", "geo_precision")

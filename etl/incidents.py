@@ -17,6 +17,7 @@ from norms.deadlines import applicable_sql, deadline_params
 from norms.engine import recompute
 from ova.assignment import build_quartier_cells, placement_sql
 from ova.models import INCIDENT_STATUSES, Incident
+from ova.settings import sql_timezone
 
 
 class IncidentsTarget(Target):
@@ -56,7 +57,9 @@ class IncidentsTarget(Target):
 
     merge_columns = ("quartier_id", "zone_id", "norm_id", "expected_at")
     scope_columns = ("quartier_id", "reported_at")
-    scope_group = "quartier_id, date_trunc('month', reported_at AT TIME ZONE 'Europe/Paris')::date"
+    @property
+    def scope_group(self) -> str:
+        return f"quartier_id, date_trunc('month', reported_at AT TIME ZONE {sql_timezone()})::date"
 
     def merge_source(self, conn, base):
         # Placement and deadline computed set-based while merging: each row is written once.

@@ -14,7 +14,7 @@ from etl import bulk as etl_bulk
 from etl.mapping import Mapping
 from etl.target import MergeResult, PhaseClock, Target
 from etl.transform import LoadContext
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 
 
 def stage_columns(target: Target, mapping: Mapping) -> list[str]:
@@ -67,7 +67,7 @@ def reject_duplicates(conn: Connection, ctx: LoadContext, stage: str) -> None:
 
 def _geometry_sql(target: Target) -> str | None:
     if target.geometry == "point":
-        return f"CASE WHEN s.x IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(s.x, s.y), {STORAGE_SRID}) END"
+        return f"CASE WHEN s.x IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(s.x, s.y), {storage_srid()}) END"
     if target.geometry:
         return "s.wkb::geometry"
     return None

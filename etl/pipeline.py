@@ -7,8 +7,8 @@ for all:
 
 1. read the file in chunks (``etl.readers``), evaluate the mapping on each chunk;
 2. normalise and check every field (``etl.transform``: types, SIRET/SIREN keys, CPV, amounts,
-   dates in Europe/Paris, future dates), build and check geometries (CRS required and checked
-   against the coordinates, ``ova.crs``; France extent, swapped coordinates, make_valid,
+   dates in the territory's time zone, future dates), build and check geometries (CRS required and checked
+   against the coordinates, ``ova.crs``; territory extent, swapped coordinates, make_valid,
    Polygon → MultiPolygon) and reproject to the storage CRS;
 3. COPY the valid rows into a temporary staging table (``etl.merge``); duplicates of the
    natural key inside the file are rejected there, set-based;
@@ -148,7 +148,7 @@ def _run(bind, target: Target, path, mapping: Mapping, options: LoadOptions, rea
             summary.rejected = len(ctx.rejected_rows)
             summary.warnings = ctx.warnings
             if ctx.dropped_geometries:
-                summary.extra["outside metropolitan France (kept without geometry)"] = ctx.dropped_geometries
+                summary.extra["outside the territory (kept without geometry)"] = ctx.dropped_geometries
             _write_rejects(summary, rejects, options.reject_file)
             rate = summary.rejected / summary.read
             if summary.rejected and rate > max_rate:

@@ -33,7 +33,7 @@ class QuartiersTarget(Target):
     fields = (
         Field("code", required=True),
         Field("name", required=True),
-        Field("commune_insee"),
+        Field("commune_insee", "commune"),
         Field("commune_name"),
         Field("population", "int"),
     )

@@ -26,7 +26,8 @@ class Field:
     """A target field a mapping may fill: its kind drives normalisation and checks.
 
     Kinds (normalised by ``etl.transform.KINDS``): text, int, decimal, date, datetime, siret,
-    siren, cpv, category, enum.
+    siren, cpv (checked, and required when the field is, in a French territory only: ``OVA_COUNTRY``),
+    commune (the country's commune codes, see ``etl.checks.normalise_commune``), category, enum.
     ``soft`` fields are set to NULL and counted as warnings when invalid instead of rejecting
     the row (e.g. a contract's buyer SIRET); ``allow_future`` is False for report dates.
     """
@@ -148,9 +149,9 @@ class Target:
     #: 'point', 'multipolygon', another kind whose :meth:`wkb_geometries` builds it, or None.
     geometry: str | None = None
     geometry_required: bool = True
-    #: Points outside metropolitan France: 'reject' the row, or 'drop' the geometry (warning),
+    #: Points outside the territory (ova.territory): 'reject' the row, or 'drop' the geometry (warning),
     #: for tables where a row without a position is still useful (overseas suppliers).
-    outside_france: str = "reject"
+    outside_territory: str = "reject"
     max_reject_rate: float = DEFAULT_MAX_REJECT_RATE
     #: Column filled with the mapping's ``source`` (or the file name) when the table has one.
     source_column: str | None = "source"

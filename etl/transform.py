@@ -1,5 +1,5 @@
 """The per-chunk transform of a load: evaluate the mapping, normalise and check every field,
-build and check geometries (CRS required, France extent, swapped coordinates, make_valid,
+build and check geometries (CRS required, territory extent, swapped coordinates, make_valid,
 Polygon → MultiPolygon) and reproject to the storage CRS. Rejects are recorded, never fixed up.
 """
 from __future__ import annotations
@@ -15,7 +15,8 @@ from etl.readers import Reader
 from etl.target import Field, LoadOptions, Target
 from ova import crs as ova_crs
 from ova.errors import DataFileError, InvalidInput
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
+from ova.territory import current
 
 
 class LoadContext:
@@ -40,6 +41,9 @@ class LoadContext:
         self.crs: str | None = None
         #: The territory in degrees for the CRS diagnosis (extent of the loaded quartiers).
         self.extent: tuple[float, float, float, float] | None = None
+        #: The territory (settings) and its extent in degrees: points outside it are rejected.
+        self.territory = current()
+        self.bounds = self.territory.extent
 
     def reject(self, rows, field_name: str, values, reason: str) -> None:
         rows = list(rows)
@@ -55,8 +59,8 @@ class LoadContext:
             source = pyproj.CRS.from_user_input(crs)
             self._transformers[crs] = (
                 pyproj.Transformer.from_crs(source, 4326, always_xy=True),
-                pyproj.Transformer.from_crs(source, STORAGE_SRID, always_xy=True),
-                source.to_epsg() == 4326, source.to_epsg() == STORAGE_SRID)
+                pyproj.Transformer.from_crs(source, storage_srid(), always_xy=True),
+                source.to_epsg() == 4326, source.to_epsg() == storage_srid())
         return self._transformers[crs]
 
 
@@ -75,7 +79,7 @@ def _outside_reason(ctx: LoadContext, crs: str, x, y) -> str:
     """Why points are outside: the CRS tried, and which CRS they fit when one does."""
     hint = ova_crs.diagnosis(x, y, declared=crs, extent=ctx.extent)
     fits = " they fit " in hint
-    return f"outside France (with CRS {crs})" + (f"; {hint}" if fits else "")
+    return f"{ctx.territory.outside()} (with CRS {crs})" + (f"; {hint}" if fits else "")
 
 
 def _none(raw: pd.Series) -> np.ndarray:
@@ -111,16 +115,31 @@ def _datetime(ctx: LoadContext, fld: Field, raw: pd.Series):
     return values, invalid, future, "not a date-time (ISO 8601 or DD/MM/YYYY HH:MM)"
 
 
+#: Kinds of French identifiers: checked (and required when the field is) only in a French territory.
+FRENCH_KINDS = ("siret", "siren", "cpv")
+
+
 def _ident(length: int):
     def normalise(ctx: LoadContext, fld: Field, raw: pd.Series):
+        if not ctx.territory.is_french:
+            return _text(ctx, fld, checks.blank_to_none(raw))
         values, invalid = checks.normalise_ident(raw, length)
         return values, invalid, _none(raw), f"invalid {fld.kind.upper()} (length or Luhn key)"
     return normalise
 
 
 def _cpv(ctx: LoadContext, fld: Field, raw: pd.Series):
+    if not ctx.territory.is_french:
+        return _text(ctx, fld, checks.blank_to_none(raw))
     values, invalid = checks.normalise_cpv(raw)
     return values, invalid, _none(raw), "invalid CPV code (8 digits, optional check digit)"
+
+
+def _commune(ctx: LoadContext, fld: Field, raw: pd.Series):
+    values, invalid, expected = checks.normalise_commune(raw, ctx.territory.country)
+    if ctx.territory.commune_code:  # a territory that is one city: its code where the row has none
+        values = values.where(values.notna() | invalid, ctx.territory.commune_code)
+    return values, invalid, _none(raw), f"not {expected} (OVA_COUNTRY={ctx.territory.country})"
 
 
 def _category(ctx: LoadContext, fld: Field, raw: pd.Series):
@@ -135,7 +154,8 @@ def _enum(ctx: LoadContext, fld: Field, raw: pd.Series):
 
 #: ``Field.kind`` → its normaliser (see :class:`etl.target.Field`).
 KINDS = {"text": _text, "int": _int, "decimal": _decimal, "date": _date, "datetime": _datetime,
-         "siret": _ident(14), "siren": _ident(9), "cpv": _cpv, "category": _category, "enum": _enum}
+         "siret": _ident(14), "siren": _ident(9), "cpv": _cpv, "commune": _commune, "category": _category,
+         "enum": _enum}
 
 
 def _normalise(ctx: LoadContext, fld: Field, raw: pd.Series, rows: np.ndarray) -> pd.Series:
@@ -157,7 +177,7 @@ def _normalise(ctx: LoadContext, fld: Field, raw: pd.Series, rows: np.ndarray) -
         values = pd.Series(values, index=raw.index, dtype=object)
         if invalid.any() or future.any():
             values = values.where(~(invalid | future), None)
-    if fld.required:
+    if fld.required and (ctx.territory.is_french or fld.kind not in FRENCH_KINDS):
         missing = (values.isna().to_numpy() & raw.isna().to_numpy())
         if missing.any():
             ctx.reject(rows[missing], fld.name, [None] * int(missing.sum()), "missing value")
@@ -194,14 +214,14 @@ def _points(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray):
     to_wgs, to_l93, is_wgs, is_l93 = ctx.transformers(crs)
     lon, lat = (x, y) if is_wgs else to_wgs.transform(x, y)
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    outside = ~missing & ~checks.in_france(lon, lat)
+    outside = ~missing & ~checks.in_territory(lon, lat, ctx.bounds)
     if outside.any():
-        swapped = outside & checks.in_france(lat, lon)
+        swapped = outside & checks.in_territory(lat, lon, ctx.bounds)
         if swapped.any():
             ctx.reject(rows[swapped], "geometry", [f"{a} {b}" for a, b in zip(x[swapped], y[swapped])],
                        "longitude and latitude look swapped")
         far = outside & ~swapped
-        if far.any() and ctx.target.outside_france == "drop":
+        if far.any() and ctx.target.outside_territory == "drop":
             ctx.warnings += int(far.sum())
             ctx.dropped_geometries += int(far.sum())
         elif far.any():
@@ -239,8 +259,8 @@ def _multipolygons(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray) -> l
     cx, cy = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
     # Coordinates beyond the CRS's domain come back infinite: never passed on to make_valid.
     finite = np.isfinite(bounds).all(axis=1)
-    inside = finite & checks.in_france(cx, cy)
-    swapped = ~inside & finite & checks.in_france(cy, cx)
+    inside = finite & checks.in_territory(cx, cy, ctx.bounds)
+    swapped = ~inside & finite & checks.in_territory(cy, cx, ctx.bounds)
     outside_reason = (_outside_reason(ctx, crs, *ova_crs.coordinates_sample(good[~inside & ~swapped]))
                       if (~inside & ~swapped).any() else "")
     repaired = np.full(len(good), None, dtype=object)
@@ -261,7 +281,7 @@ def _multipolygons(ctx: LoadContext, frame: pd.DataFrame, rows: np.ndarray) -> l
         if not polygons:
             ctx.reject([rows[row_index]], "geometry", ["(no area after repair)"], "invalid geometry with no area")
             continue
-        multi = shapely.set_srid(shapely.MultiPolygon(polygons), STORAGE_SRID)
+        multi = shapely.set_srid(shapely.MultiPolygon(polygons), storage_srid())
         result[row_index] = shapely.to_wkb(multi, hex=True, include_srid=True)
     return result
 

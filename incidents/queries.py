@@ -10,6 +10,7 @@ from incidents.fields import parse_point
 from ova.errors import NotFound
 from ova.i18n import gettext as _
 from ova.models import OPEN_STATUSES, ChampAction, IncidentCategory, Producer, TacheStandard
+from ova.settings import storage_srid
 
 DUPLICATE_RADIUS_M = 50
 
@@ -29,12 +30,12 @@ def find_duplicates(session: Session, category: str, lat, lon, *, radius_m: floa
     """Open incidents of the same category within ``radius_m`` metres of the point, nearest first."""
     lat, lon = parse_point(lat, lon)
     rows = session.execute(text(
-        "WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 2154) AS g) "
+        "WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:srid AS integer)) AS g) "
         "SELECT i.id, i.status, i.reported_at, left(i.description, 140) AS description, "
         "round(ST_Distance(i.geom, p.g)::numeric, 0)::int AS distance_m "
         "FROM incidents i, p WHERE i.category = :cat AND i.status = ANY (:open) "
         "AND ST_DWithin(i.geom, p.g, :r) ORDER BY ST_Distance(i.geom, p.g), i.id LIMIT :limit"),
-        {"lat": lat, "lon": lon, "cat": category, "open": list(OPEN_STATUSES), "r": radius_m,
+        {"lat": lat, "lon": lon, "srid": storage_srid(), "cat": category, "open": list(OPEN_STATUSES), "r": radius_m,
          "limit": limit}).mappings().all()
     return [dict(r, reported_at=r["reported_at"].isoformat()) for r in rows]
 

@@ -30,7 +30,7 @@ from ova.assignment import assign_points
 from ova.errors import InvalidInput, OvaError
 from ova.i18n import gettext as _
 from ova.models import Incident, IncidentCategory, IncidentEvent, IncidentReport
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 
 LOGGER = logging.getLogger(__name__)
 
@@ -71,15 +71,15 @@ class Created:
 
 
 def _point_sql(lat: float, lon: float):
-    return func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), STORAGE_SRID)
+    return func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), storage_srid())
 
 
 def check_in_territory(session: Session, lat: float, lon: float) -> int:
     """Return the id of the quartier containing the point, or raise InvalidInput (far away)."""
     quartier_id = session.scalar(text(
         "SELECT q.id FROM quartiers q WHERE ST_Intersects(q.geom, "
-        "ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 2154)) ORDER BY q.id LIMIT 1"),
-        {"lat": lat, "lon": lon})
+        "ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:srid AS integer))) ORDER BY q.id LIMIT 1"),
+        {"lat": lat, "lon": lon, "srid": storage_srid()})
     if quartier_id is None:
         raise InvalidInput(_("le point (%(lat)s, %(lon)s) est en dehors des quartiers du territoire",
                              lat=f"{lat:.5f}", lon=f"{lon:.5f}"))
@@ -218,10 +218,11 @@ def route(session: Session, category: IncidentCategory, lat: float, lon: float) 
     the category's tâche (or any producer when none handles it), else the category's default."""
     producer_id = session.scalar(text(
         "SELECT p.id FROM producers p WHERE p.competence_area IS NOT NULL "
-        "AND ST_Intersects(p.competence_area, ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 2154)) "
+        "AND ST_Intersects(p.competence_area, "
+        "ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:srid AS integer))) "
         "ORDER BY EXISTS (SELECT 1 FROM tache_producers tp WHERE tp.producer_id = p.id "
         "AND tp.tache_code = :tache) DESC, ST_Area(p.competence_area), p.id LIMIT 1"),
-        {"lat": lat, "lon": lon, "tache": category.tache_code})
+        {"lat": lat, "lon": lon, "srid": storage_srid(), "tache": category.tache_code})
     return producer_id if producer_id is not None else category.producer_id
 
 

@@ -10,7 +10,7 @@ Rules (documented in the README):
   suppliers placed at a commune centroid would all pile into one quartier;
 - an establishment is active at the end of a period when created before its end (or with no
   creation date) and not closed before it;
-- incidents are counted by the day reported (Europe/Paris), rejected reports excluded;
+- incidents are counted by the day reported (in ``OVA_TIMEZONE``), rejected reports excluded;
   the median resolution delay is over the incidents reported in the period and resolved, and is
   flagged ``resolution_simulated`` when any of those times comes from the simulation model.
 """
@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from indicators.suppression import DEFAULT_THRESHOLD, INDICATORS, check_threshold, select_list
 from ova.db import transaction
 from ova.errors import InvalidInput, NotFound
+from ova.settings import timezone_name
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ NORMS_MET_SQL: str | None = """
     WHERE t.id = s.id AND t.norms_met_share IS DISTINCT FROM s.share
 """
 
-_LOCAL_DAY = "(i.reported_at AT TIME ZONE 'Europe/Paris')::date"
+_LOCAL_DAY = "(i.reported_at AT TIME ZONE CAST(:tz AS text))::date"
 
 _BASE = text("""
     INSERT INTO territory_indicators (unit_kind, unit_id, period_kind, period_start, period_end,
@@ -150,7 +151,8 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 def default_as_of(conn: Connection) -> dt.date:
     """The month of the latest non-rejected incident, else the last complete month."""
     latest = conn.scalar(text(
-        f"SELECT date_trunc('month', max({_LOCAL_DAY}))::date FROM incidents i WHERE i.status <> 'rejected'"))
+        f"SELECT date_trunc('month', max({_LOCAL_DAY}))::date FROM incidents i WHERE i.status <> 'rejected'"),
+        {"tz": timezone_name()})
     if latest is not None:
         return latest
     return _add_months(dt.date.today().replace(day=1), -1)
@@ -176,7 +178,7 @@ def compute(bind, as_of: dt.date | None = None) -> dict[str, object]:
         rows = conn.execute(_BASE, bounds).rowcount
         for name, statement in FAMILIES.items():
             LOGGER.info("indicators: family %s", name)
-            conn.execute(statement)
+            conn.execute(statement, {"tz": timezone_name()})
         if NORMS_MET_SQL:
             conn.execute(text(NORMS_MET_SQL), {"as_of": bounds["as_of"]})
     return {"as_of": bounds["as_of"], "rows": rows}

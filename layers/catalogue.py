@@ -18,6 +18,7 @@ from layers.sources import Source, describe
 from ova.db import transaction
 from ova.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from ova.models import Layer, Producer
+from ova.settings import storage_srid
 from ova.sqlnames import quote_ident
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "layers.yml"
@@ -171,8 +172,10 @@ _SOURCES_LOCK = threading.Lock()
 
 
 def source_of(conn, layer: Layer) -> Source:
-    """The described source of ``layer``, cached per layer and data version."""
-    key = (layer.id, layer.data_version, layer.source_table, json.dumps(layer.source_filter, sort_keys=True))
+    """The described source of ``layer``, cached per layer and data version (and storage CRS: the tests
+    serve databases of two territories from one process)."""
+    key = (storage_srid(), layer.id, layer.data_version, layer.source_table,
+           json.dumps(layer.source_filter, sort_keys=True))
     source = _SOURCES.get(key)
     if source is None:
         source = describe(conn, layer.source_table, layer.source_filter)
@@ -248,7 +251,7 @@ _STATS: dict[tuple, dict] = {}
 
 def cached_stats(conn, layer: Layer, source: Source) -> dict:
     """``layer_stats`` cached per layer and data version (a data change computes them again)."""
-    key = (layer.id, layer.data_version, source.qualified, json.dumps(source.filters, sort_keys=True))
+    key = (source.srid, layer.id, layer.data_version, source.qualified, json.dumps(source.filters, sort_keys=True))
     stats = _STATS.get(key)
     if stats is None:
         stats = layer_stats(conn, source)

@@ -4,13 +4,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Mapping
 
 from sqlalchemy import text
 
 from layers.sources import Source
 from ova.errors import InvalidInput, NotFound
+from ova.settings import storage_srid
 from ova.sqlnames import quote_ident
+from ova.territory import clip_box
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -25,16 +28,39 @@ class Crs:
     decimals: int
 
 
-#: CRS registry: URI → description. Short names are accepted too (see ``crs_from``).
-CRS_LIST = (
+#: CRS registry: the CRSs the API serves, the storage CRS (``OVA_STORAGE_CRS``) third; see :func:`served_crs`.
+_WEB = (
     Crs(CRS84, 4326, False, 7),
     Crs("http://www.opengis.net/def/crs/EPSG/0/4326", 4326, True, 7),
-    Crs("http://www.opengis.net/def/crs/EPSG/0/2154", 2154, False, 2),
-    Crs("http://www.opengis.net/def/crs/EPSG/0/3857", 3857, False, 2),
 )
-CRS_BY_URI = {c.uri: c for c in CRS_LIST}
-_SHORT = {"CRS84": CRS84, "OGC:CRS84": CRS84, "EPSG:4326": CRS_LIST[1].uri, "EPSG:2154": CRS_LIST[2].uri,
-          "EPSG:3857": CRS_LIST[3].uri}
+_MERCATOR = Crs("http://www.opengis.net/def/crs/EPSG/0/3857", 3857, False, 2)
+
+
+def epsg_uri(srid: int) -> str:
+    return f"http://www.opengis.net/def/crs/EPSG/0/{int(srid)}"
+
+
+def served_crs() -> tuple[Crs, ...]:
+    """The CRSs the API serves: CRS84, EPSG:4326 (latitude first), the storage CRS, Web Mercator."""
+    return _served(storage_srid())
+
+
+@lru_cache(maxsize=8)
+def _served(srid: int) -> tuple[Crs, ...]:
+    return _WEB + (Crs(epsg_uri(srid), srid, False, 2),) + ((_MERCATOR,) if srid != 3857 else ())
+
+
+@lru_cache(maxsize=8)
+def _by_name(srid: int) -> dict[str, Crs]:
+    served = _served(srid)
+    names = {c.uri: c for c in served}
+    names.update({"CRS84": served[0], "OGC:CRS84": served[0], "EPSG:4326": served[1], f"EPSG:{srid}": served[2],
+                  "EPSG:3857": _MERCATOR})
+    return names
+
+
+#: CRS84, the default of every request (and of downloads).
+CRS_BY_URI = {CRS84: _WEB[0]}
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -50,11 +76,12 @@ def crs_from(value: str | None, name: str = "crs") -> Crs:
     """The served CRS named by ``value`` (URI or EPSG:xxxx/CRS84), CRS84 by default."""
     if not value:
         return CRS_BY_URI[CRS84]
-    uri = _SHORT.get(value.strip(), value.strip())
+    names = _by_name(storage_srid())
     try:
-        return CRS_BY_URI[uri]
+        return names[value.strip()]
     except KeyError:
-        raise InvalidInput(f"{name}: unsupported CRS '{value}' (supported: {', '.join(CRS_BY_URI)})") from None
+        supported = ", ".join(c.uri for c in served_crs())
+        raise InvalidInput(f"{name}: unsupported CRS '{value}' (supported: {supported})") from None
 
 
 @dataclass
@@ -227,6 +254,12 @@ def where_sql(source: Source, query: ItemsQuery) -> tuple[str, dict]:
     clauses, params = source.where_filters()
     if query.bbox:
         bc = query.bbox_crs
+        # Clipped to the territory's extent first: the storage CRS is undefined far from its area
+        # of use (a world bbox failed with "Point outside of projection domain").
+        box = clip_box(query.bbox, bc.srid)
+        if box is None:
+            clauses.append("FALSE")
+            return " AND ".join(clauses), params
         env = f"ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, {int(bc.srid)})"
         if bc.srid != source.srid:
             env = f"ST_Transform(ST_Segmentize({env}, {0.01 if bc.srid == 4326 else 1000}), {int(source.srid)})"
@@ -234,7 +267,7 @@ def where_sql(source: Source, query: ItemsQuery) -> tuple[str, dict]:
         # well made PostgreSQL count the bbox's selectivity twice (713 rows estimated for 26 000),
         # so it sorted every match instead of walking the primary key for an ordered page.
         clauses.append(f"ST_Intersects(t.geom, {env})")
-        params.update(bx0=query.bbox[0], by0=query.bbox[1], bx1=query.bbox[2], by1=query.bbox[3])
+        params.update(bx0=box[0], by0=box[1], bx1=box[2], by1=box[3])
     if query.interval and source.temporal:
         col = f"t.{quote_ident(source.temporal)}"
         start, end = query.interval

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from layers.catalogue import LICENCE_URLS
 from layers.dcat import FORMATS, LayerLinks, lineage_text
 from layers.metadata import EU_THEME_LABELS, THEMES, LayerFacts
-from ova.settings import STORAGE_SRID, WEB_SRID
+from ova.settings import WEB_SRID, storage_srid
 
 NS = {
     "gmd": "http://www.isotc211.org/2005/gmd",
@@ -124,7 +124,7 @@ def iso_record(layer, stats: dict, facts: LayerFacts, links: LayerLinks) -> byte
     _el(root, "gmd:dateStamp/gco:DateTime", _iso(max(facts.modified, layer.last_update)))
     _string(root, "gmd:metadataStandardName", "ISO 19115:2003/19139")
     _string(root, "gmd:metadataStandardVersion", "1.0")
-    for srid in (STORAGE_SRID, WEB_SRID):
+    for srid in (storage_srid(), WEB_SRID):
         _crs(root, srid)
 
     ident = _el(root, "gmd:identificationInfo/gmd:MD_DataIdentification")

@@ -9,7 +9,8 @@ import json
 from urllib.parse import urlencode
 
 from layers.catalogue import LICENCE_URLS
-from layers.features import CRS84, CRS_LIST, MAX_LIMIT, ItemsQuery
+from layers.features import CRS84, MAX_LIMIT, ItemsQuery, epsg_uri, served_crs
+from ova.settings import storage_srid
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -25,7 +26,11 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
 ]
-STORAGE_CRS = "http://www.opengis.net/def/crs/EPSG/0/2154"
+
+
+def storage_crs_uri() -> str:
+    """URI of the storage CRS (``OVA_STORAGE_CRS``), the collections' ``storageCrs``."""
+    return epsg_uri(storage_srid())
 
 
 def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict:
@@ -71,8 +76,8 @@ def collection(base: str, layer, stats: dict, extra: dict | None = None) -> dict
         "description": layer.abstract or "",
         "keywords": list(layer.keywords or []),
         "itemType": "feature",
-        "crs": [c.uri for c in CRS_LIST],
-        "storageCrs": STORAGE_CRS,
+        "crs": [c.uri for c in served_crs()],
+        "storageCrs": storage_crs_uri(),
         "extent": {"spatial": {"bbox": [stats["bbox"] or [-180.0, -90.0, 180.0, 90.0]], "crs": CRS84}},
         "links": [
             _link(f"{href}{_q({'f': 'json', **extra})}", "self", JSON, "Cette collection"),
@@ -101,7 +106,7 @@ def collections(base: str, docs: list[dict], extra: dict | None = None) -> dict:
             _link(f"{base}/collections{_q({'f': 'json', **extra})}", "self", JSON, "Collections"),
             _link(f"{base}/collections{_q({'f': 'html', **extra})}", "alternate", HTML, "Collections en HTML"),
         ],
-        "crs": [c.uri for c in CRS_LIST],
+        "crs": [c.uri for c in served_crs()],
         "collections": docs,
     }
 
@@ -201,7 +206,7 @@ def openapi(base: str, title: str, slugs: list[str]) -> dict:
     f_param = _param("f", {"type": "string", "enum": ["json", "html", "geojson"]}, "Format de la réponse")
     cid = _param("collectionId", {"type": "string", "enum": slugs} if slugs else {"type": "string"},
                  "Identifiant de la collection", where="path", required=True)
-    crs_uris = [c.uri for c in CRS_LIST]
+    crs_uris = [c.uri for c in served_crs()]
     items_params = [
         cid, f_param,
         _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},

@@ -25,7 +25,7 @@ from ova.db import transaction
 from ova.errors import Conflict, DataFileError, InvalidInput
 from ova.models import Layer, LayerVersion, Producer
 from ova.quiet import captured
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 from ova.sqlnames import quote_ident
 
 SCHEMA = "published"
@@ -249,7 +249,7 @@ def validate(path: Path, gdf):
     if missing.any():
         row = int(missing.to_numpy().nonzero()[0][0]) + 1
         raise DataFileError(path, "empty or missing geometry", row=row, field="geometry")
-    out = gdf.to_crs(STORAGE_SRID)
+    out = gdf.to_crs(storage_srid())
     bounds = out.geometry.bounds.to_numpy()
     bad = ~np.isfinite(bounds).all(axis=1)
     if bad.any():  # e.g. coordinates beyond the CRS's domain: infinite once reprojected
@@ -305,8 +305,8 @@ def _load(conn, table: str, gdf) -> int:
     q_table = f"{quote_ident(SCHEMA)}.{quote_ident(table)}"
     conn.execute(text(f"DROP TABLE IF EXISTS {q_staging}"))
     conn.execute(text(f"CREATE TABLE {q_staging} (id integer PRIMARY KEY{col_defs}, "
-                      f"geom geometry(Geometry, {STORAGE_SRID}) NOT NULL)"))
-    geoms = shapely.to_wkb(shapely.set_srid(gdf.geometry.values, STORAGE_SRID), hex=True, include_srid=True)
+                      f"geom geometry(Geometry, {storage_srid()}) NOT NULL)"))
+    geoms = shapely.to_wkb(shapely.set_srid(gdf.geometry.values, storage_srid()), hex=True, include_srid=True)
     copy_cols = ", ".join(["id", *(quote_ident(n) for _, n, _ in columns), "geom"])
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:

@@ -1,4 +1,4 @@
-"""Source registry: any table or view with an ``id`` and a ``geom`` (SRID 2154) can be a layer.
+"""Source registry: any table or view with an ``id`` and a ``geom`` (in the storage SRID) can be a layer.
 
 Column names are read from the database catalogue and whitelisted: SQL identifiers are only ever
 built from names the catalogue returned, quoted, never from a user string.
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 
 from ova.errors import InvalidInput, NotFound
+from ova.settings import STORAGE_SRID, storage_srid
 from ova.sqlnames import quote_ident, split_name
 
 #: Columns preferred, in order, as the temporal dimension of a layer (``datetime`` queries).
@@ -35,7 +36,7 @@ class Source:
     id_type: str
     geometry_type: str | None = None
     temporal: str | None = None
-    srid: int = 2154
+    srid: int = STORAGE_SRID  # the default; describe() reads the column's
     filters: dict = field(default_factory=dict)
 
     @property
@@ -88,7 +89,7 @@ def describe(conn, table: str, filters: dict | None = None) -> Source:
         temporal = next((c for c, t in columns.items() if t in TEMPORAL_TYPES), None)
     source = Source(schema=schema, name=name, columns=columns, id_type=types["id"],
                     geometry_type=geo.type if geo else None, temporal=temporal,
-                    srid=(geo.srid or 2154) if geo else 2154, filters=dict(filters or {}))
+                    srid=(geo.srid or storage_srid()) if geo else storage_srid(), filters=dict(filters or {}))
     for key in source.filters:
         source.column(key)  # whitelist the layer's own filters too
     return source

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from layers.sources import Source
 from ova.errors import InvalidInput
 from ova.sqlnames import quote_ident
+from ova.territory import clip_box
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 EXTENT = 4096
@@ -52,14 +53,26 @@ def _property(source: Source, name: str) -> str:
     return f"{col}::text AS {quote_ident(name)}"
 
 
-def tile_sql(source: Source, layer_name: str) -> str:
-    """The SQL of one MVT tile of ``source`` (parameters: x0, y0, x1, y1, m = margin in metres, tol).
+#: The features' filter: the tile with its margin, clipped to the territory's extent (cx0 … cy1, in
+#: Web Mercator, see :func:`clip_params`) and segmentized (``seg``) so that its transform into the
+#: storage CRS bounds the curved edges of a large tile.
+_CLIPPED = "t.geom && ST_Transform(ST_Segmentize(ST_MakeEnvelope(:cx0, :cy0, :cx1, :cy1, 3857), :seg), {srid})"
 
-    Lines and polygons are simplified (Douglas-Peucker, collapsed rings kept) to ``tol``, half a
-    tile pixel in Web Mercator metres, before ST_AsMVTGeom snaps and repairs them: a low-zoom
-    quartier tile carries the outline a screen can draw rather than every surveyed vertex, and
-    no feature is dropped. Points are left as they are (their tiles are bounded by aggregation).
+
+def clip_params(bounds: tuple[float, float, float, float], margin: float, srid: int) -> dict | None:
+    """Parameters of :data:`_CLIPPED` for a tile's ``bounds``; None when the tile misses the territory.
+
+    The storage CRS is defined around its area of use only: a z0 tile transformed whole found nothing.
     """
+    x0, y0, x1, y1 = bounds
+    box = clip_box((x0 - margin, y0 - margin, x1 + margin, y1 + margin), 3857, srid)
+    if box is None:
+        return None
+    return {"cx0": box[0], "cy0": box[1], "cx1": box[2], "cy1": box[3], "seg": max(box[2] - box[0], box[3] - box[1]) / 16}
+
+
+def tile_sql(source: Source, layer_name: str) -> str:
+    """The SQL of one MVT tile of ``source`` (parameters: x0, y0, x1, y1, tol, those of :func:`clip_params`)."""
     clauses, _ = source.where_filters()
     integer_id = source.id_type in ("integer", "bigint", "smallint")
     props = [_property(source, n) for n in source.columns]
@@ -67,17 +80,30 @@ def tile_sql(source: Source, layer_name: str) -> str:
         props.insert(0, "t.id::text AS id")
     cols = ", ".join((["t.id"] if integer_id else []) + props)
     where = " AND ".join(clauses + [
-        f"t.geom && ST_Transform(ST_Expand(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), :m), {int(source.srid)})"])
+        _CLIPPED.format(srid=int(source.srid))])
     fid = ", 'id'" if integer_id else ""
     name = layer_name.replace("'", "''")
-    geom = "ST_Transform(t.geom, 3857)"
-    if not is_point_layer(source):
-        geom = f"ST_Simplify({geom}, :tol, true)"
     return (
         f"SELECT ST_AsMVT(q, '{name}', {EXTENT}, 'geom'{fid}) FROM ("
-        f"SELECT {cols}, ST_AsMVTGeom({geom}, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), "
-        f"{EXTENT}, {BUFFER}, true) AS geom FROM {source.qualified} t WHERE {where}) q WHERE q.geom IS NOT NULL"
+        f"SELECT {cols}, {_mvt_geom(source)} AS geom FROM {source.qualified} t WHERE {where}) q WHERE q.geom IS NOT NULL"
     )
+
+
+def _mvt_geom(source: Source) -> str:
+    """The feature's tile geometry.
+
+    Lines and polygons are simplified (Douglas-Peucker, collapsed rings kept) to ``:tol``, half a
+    tile pixel in Web Mercator metres, before ST_AsMVTGeom snaps and repairs them: a low-zoom
+    quartier tile carries the outline a screen can draw rather than every surveyed vertex. One
+    smaller than a pixel (every quartier at zoom 0) becomes a point on its surface instead of
+    vanishing from the tile. Points are left as they are (their tiles are bounded by aggregation).
+    """
+    envelope = "ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857)"
+    if is_point_layer(source):
+        return f"ST_AsMVTGeom(ST_Transform(t.geom, 3857), {envelope}, {EXTENT}, {BUFFER}, true)"
+    geom = f"ST_AsMVTGeom(ST_Simplify(ST_Transform(t.geom, 3857), :tol, true), {envelope}, {EXTENT}, {BUFFER}, true)"
+    point = f"ST_AsMVTGeom(ST_Transform(ST_PointOnSurface(t.geom), 3857), {envelope}, {EXTENT}, {BUFFER}, true)"
+    return f"coalesce({geom}, {point})"
 
 
 @dataclass(frozen=True)
@@ -110,7 +136,7 @@ def count_sql(source: Source) -> str:
     """SQL counting the points of a tile, index-backed and capped (parameters as tile_sql, plus cap)."""
     clauses, _ = source.where_filters()
     where = " AND ".join(clauses + [
-        f"t.geom && ST_Transform(ST_Expand(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), :m), {int(source.srid)})"])
+        _CLIPPED.format(srid=int(source.srid))])
     return f"SELECT count(*) FROM (SELECT 1 FROM {source.qualified} t WHERE {where} LIMIT :cap) s"
 
 
@@ -123,7 +149,7 @@ def aggregate_sql(source: Source, layer_name: str) -> str:
     """
     clauses, _ = source.where_filters()
     where = " AND ".join(clauses + [
-        f"t.geom && ST_Transform(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 3857), {int(source.srid)})"])
+        _CLIPPED.format(srid=int(source.srid))])
     category = category_column(source)
     picked = f", t.{quote_ident(category)}::text AS cat" if category else ", NULL::text AS cat"
     name = layer_name.replace("'", "''")
@@ -149,14 +175,16 @@ def render_tile(conn, source: Source, layer_name: str, z: int, x: int, y: int,
     x0, y0, x1, y1 = tile_bounds(z, x, y)
     _, params = source.where_filters()
     margin = (x1 - x0) * BUFFER / EXTENT
-    bounds = {**params, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
+    clipped = clip_params((x0, y0, x1, y1), margin, source.srid)
+    if clipped is None:
+        return b""
+    bounds = {**params, **clipped, "x0": x0, "y0": y0, "x1": x1, "y1": y1}
     if is_point_layer(source):
-        n = conn.execute(text(count_sql(source)), {**bounds, "m": margin, "cap": budget.max_features + 1}).scalar()
+        n = conn.execute(text(count_sql(source)), {**bounds, "cap": budget.max_features + 1}).scalar()
         if n > budget.max_features:
             return render_aggregates(conn, source, layer_name, bounds, budget)
     tolerance = (x1 - x0) / EXTENT / 2          # half a pixel of the tile's grid, in metres
-    data = bytes(conn.execute(text(tile_sql(source, layer_name)),
-                              {**bounds, "m": margin, "tol": tolerance}).scalar() or b"")
+    data = bytes(conn.execute(text(tile_sql(source, layer_name)), {**bounds, "tol": tolerance}).scalar() or b"")
     if is_point_layer(source) and len(data) > budget.max_bytes:
         return render_aggregates(conn, source, layer_name, bounds, budget)
     return data

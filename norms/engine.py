@@ -4,7 +4,7 @@ Incidents are already placed in a quartier and in the priority-zone version vali
 were reported (``ova.assignment``), so the engine never redoes a spatial join: it joins incidents
 to the norms that apply to them on category, validity and scope, and aggregates.
 
-Rules, all in the Europe/Paris calendar for months, weeks and validity days:
+Rules, all in the territory's calendar (``OVA_TIMEZONE``) for months, weeks and validity days:
 
 * ``response_delay``: an incident's deadline follows the norm's delay and unit (elapsed hours,
   working days or hours of its calendar, or the source's own deadline: ``norms.deadlines``,
@@ -34,19 +34,20 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from norms.deadlines import INCIDENT_IN_SCOPE, NORM_DEADLINE_COLUMNS, deadline_params, deadline_sql
+from ova.settings import timezone_name
 
 LOGGER = logging.getLogger(__name__)
 
 #: Minimum number of judged incidents for a response-delay result to be met / not met.
 DEFAULT_MIN_SAMPLE = 5
 
-_PARIS_MONTH = "date_trunc('month', {ts} AT TIME ZONE 'Europe/Paris')::date"
+_LOCAL_MONTH = "date_trunc('month', {ts} AT TIME ZONE :tz)::date"
 
 #: Restricts the computation: every month from :since (full), or given (quartier, month) keys.
 _KEYS = """keys AS MATERIALIZED (
         SELECT k.quartier_id, k.month,
-               k.month::timestamp AT TIME ZONE 'Europe/Paris' AS start_at,
-               (k.month + interval '1 month') AT TIME ZONE 'Europe/Paris' AS stop_at
+               k.month::timestamp AT TIME ZONE :tz AS start_at,
+               (k.month + interval '1 month') AT TIME ZONE :tz AS stop_at
         FROM unnest(CAST(:key_quartiers AS integer[]), CAST(:key_months AS date[])) AS k(quartier_id, month))"""
 
 _RESPONSE_DELAY = """
@@ -73,8 +74,8 @@ _RESPONSE_DELAY = """
         -- One row per (norm, category): an equi-join the planner can hash. Validity days become
         -- instants (Paris midnight) once per norm, so no incident's time is converted per norm.
         JOIN (SELECT n.id AS norm_id, n.scope, n.quartier_id, n.zone_code, {norm_columns},
-                     n.valid_from::timestamp AT TIME ZONE 'Europe/Paris' AS valid_from_at,
-                     n.valid_to::timestamp AT TIME ZONE 'Europe/Paris' AS valid_to_at,
+                     n.valid_from::timestamp AT TIME ZONE :tz AS valid_from_at,
+                     n.valid_to::timestamp AT TIME ZONE :tz AS valid_to_at,
                      unnest(n.category_codes) AS category
               FROM norms n WHERE n.metric = 'response_delay') n ON n.category = i.category
         LEFT JOIN priority_zones z ON z.id = i.zone_id
@@ -146,8 +147,8 @@ _FREQUENCY = """
             SELECT count(*) AS events FROM activities a
              LEFT JOIN priority_zones z ON z.id = a.zone_id
              WHERE a.kind = c.activity_kind AND a.quartier_id = c.quartier_id
-               AND a.occurred_at >= (per.start AT TIME ZONE 'Europe/Paris')
-               AND a.occurred_at < (least(per.stop, c.month + interval '1 month') AT TIME ZONE 'Europe/Paris')
+               AND a.occurred_at >= (per.start AT TIME ZONE :tz)
+               AND a.occurred_at < (least(per.stop, c.month + interval '1 month') AT TIME ZONE :tz)
                AND (c.scope IN ('territory', 'quartier')
                     OR (c.scope = 'priority_zones' AND a.zone_id IS NOT NULL)
                     OR (c.scope = 'zone' AND z.code = c.zone_code))
@@ -217,7 +218,7 @@ def _statement(keyed: bool, since_sql: str) -> str:
     fragments = {"incident_source": _KEYED_INCIDENTS if keyed else "incidents i", "incident_where": since_sql,
                  "in_scope": INCIDENT_IN_SCOPE, "norm_columns": NORM_DEADLINE_COLUMNS,
                  "deadline_joins": deadline_joins, "deadline": deadline,
-                 "incident_month": "i.month" if keyed else _PARIS_MONTH.format(ts="i.reported_at")}
+                 "incident_month": "i.month" if keyed else _LOCAL_MONTH.format(ts="i.reported_at")}
     union = " UNION ALL ".join(f"({sql.format(**fragments)})" for sql in METRICS.values())
     if keyed:
         months = "SELECT DISTINCT month FROM keys"
@@ -235,7 +236,7 @@ def _params(as_of: dt.datetime | None, min_sample: int) -> dict:
         raise ValueError("as_of must be timezone-aware")
     from zoneinfo import ZoneInfo
 
-    local = as_of.astimezone(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+    local = as_of.astimezone(ZoneInfo(timezone_name())).replace(tzinfo=None)
     return {"as_of": as_of, "as_of_local": local, "min_sample": min_sample,
             "key_quartiers": [], "key_months": [], **deadline_params()}
 
@@ -254,7 +255,7 @@ def compute_all(conn: Connection, *, since: dt.date | None = None, as_of: dt.dat
         deleted = conn.execute(text("DELETE FROM compliance_results")).rowcount
     else:
         first_month = _month_start(since)
-        since_sql = "i.reported_at >= (CAST(:first_month AS date)::timestamp AT TIME ZONE 'Europe/Paris')"
+        since_sql = "i.reported_at >= (CAST(:first_month AS date)::timestamp AT TIME ZONE :tz)"
         deleted = conn.execute(text("DELETE FROM compliance_results WHERE month >= :m"),
                                {"m": first_month}).rowcount
     params.update(first_month=first_month, last_month=max(first_month, last_month))
@@ -264,16 +265,18 @@ def compute_all(conn: Connection, *, since: dt.date | None = None, as_of: dt.dat
 
 
 def _paris():
+    """The territory's time zone (``OVA_TIMEZONE``; the name is historical)."""
     from zoneinfo import ZoneInfo
 
-    return ZoneInfo("Europe/Paris")
+    return ZoneInfo(timezone_name())
 
 
 def keys_of_incidents(conn: Connection, incident_ids: Sequence[int]) -> list[tuple[int, dt.date]]:
-    """The (quartier_id, Paris month) keys of the given incidents."""
+    """The (quartier_id, local month) keys of the given incidents."""
     return [tuple(r) for r in conn.execute(text(
-        "SELECT DISTINCT quartier_id, " + _PARIS_MONTH.format(ts="reported_at") +
-        " FROM incidents WHERE id = ANY (:ids) AND quartier_id IS NOT NULL"), {"ids": list(incident_ids)})]
+        "SELECT DISTINCT quartier_id, " + _LOCAL_MONTH.format(ts="reported_at") +
+        " FROM incidents WHERE id = ANY (:ids) AND quartier_id IS NOT NULL"),
+        {"ids": list(incident_ids), **deadline_params()})]
 
 
 def recompute(conn: Connection, *, incident_ids: Sequence[int] | None = None,

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from notifications import events as notify
 from ova.errors import Conflict, InvalidInput
+from ova.settings import timezone_name
 
 #: A publication is "on time" when made by this day of the following month.
 DEFAULT_DUE_DAY = 5
@@ -55,7 +56,7 @@ class Publication:
 
     @property
     def on_time(self) -> bool:
-        return self.published_at.astimezone(ZoneInfo("Europe/Paris")).date() <= self.due_on
+        return self.published_at.astimezone(ZoneInfo(timezone_name())).date() <= self.due_on
 
 
 def due_date(month: dt.date, due_day: int = DEFAULT_DUE_DAY) -> dt.date:
@@ -124,9 +125,9 @@ def list_publications(conn: Connection) -> list[dict]:
     """Every publication, newest month first, with its layer slug and on-time flag."""
     rows = conn.execute(text(
         "SELECT p.*, l.slug AS layer_slug, "
-        "(p.published_at AT TIME ZONE 'Europe/Paris')::date <= p.due_on AS on_time, "
+        "(p.published_at AT TIME ZONE CAST(:tz AS text))::date <= p.due_on AS on_time, "
         "s.version AS superseded_by_version "
         "FROM compliance_publications p LEFT JOIN layers l ON l.id = p.layer_id "
         "LEFT JOIN compliance_publications s ON s.id = p.superseded_by "
-        "ORDER BY p.month DESC, p.version DESC")).mappings().all()
+        "ORDER BY p.month DESC, p.version DESC"), {"tz": timezone_name()}).mappings().all()
     return [dict(r) for r in rows]

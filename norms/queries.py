@@ -115,9 +115,9 @@ _FAILING = """
         'geometry', ST_AsGeoJSON(ST_Transform(f.geom, 4326), 6)::json,
         'properties', json_build_object(
             'id', f.id, 'category', f.category_label, 'address', f.address,
-            'reported_at', to_char(f.reported_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI'),
-            'deadline', to_char(f.deadline AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI'),
-            'resolved_at', to_char(f.resolved_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM-DD HH24:MI'),
+            'reported_at', to_char(f.reported_at AT TIME ZONE :tz, 'YYYY-MM-DD HH24:MI'),
+            'deadline', to_char(f.deadline AT TIME ZONE :tz, 'YYYY-MM-DD HH24:MI'),
+            'resolved_at', to_char(f.resolved_at AT TIME ZONE :tz, 'YYYY-MM-DD HH24:MI'),
             'delay_hours', round((extract(epoch FROM f.resolved_at - f.reported_at) / 3600)::numeric, 1),
             'state', CASE WHEN f.resolved_at IS NULL THEN 'ouvert, en retard' ELSE 'résolu en retard' END,
             'simulated', CASE WHEN f.times_simulated THEN 'oui (simulé)' ELSE 'non' END)
@@ -132,10 +132,10 @@ _FAILING = """
         LEFT JOIN priority_zones z ON z.id = i.zone_id
         {deadline_joins}
         WHERE i.quartier_id = :q AND i.status <> 'rejected'
-          AND i.reported_at >= (CAST(:m AS date)::timestamp AT TIME ZONE 'Europe/Paris')
-          AND i.reported_at < ((CAST(:m AS date) + interval '1 month') AT TIME ZONE 'Europe/Paris')
-          AND (i.reported_at AT TIME ZONE 'Europe/Paris')::date >= n.valid_from
-          AND (n.valid_to IS NULL OR (i.reported_at AT TIME ZONE 'Europe/Paris')::date < n.valid_to)
+          AND i.reported_at >= (CAST(:m AS date)::timestamp AT TIME ZONE :tz)
+          AND i.reported_at < ((CAST(:m AS date) + interval '1 month') AT TIME ZONE :tz)
+          AND (i.reported_at AT TIME ZONE :tz)::date >= n.valid_from
+          AND (n.valid_to IS NULL OR (i.reported_at AT TIME ZONE :tz)::date < n.valid_to)
           AND {in_scope}
           AND (CAST(:zone AS integer) IS NULL OR i.zone_id = :zone)
     ) f

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ova.errors import InvalidInput, NotFound
+from ova.settings import timezone_name
 from ova.models import DELAY_UNITS, NORM_METRICS, NORM_PERIODS, NORM_SCOPES
 
 #: Norm fields editable in the portal.
@@ -134,13 +135,13 @@ def log_activity(conn: Connection, *, kind: str, quartier_id: int, occurred_at: 
     if not kind or len(kind) > 64:
         raise InvalidInput("kind: 1 to 64 characters")
     if occurred_at.tzinfo is None:
-        occurred_at = occurred_at.replace(tzinfo=ZoneInfo("Europe/Paris"))
+        occurred_at = occurred_at.replace(tzinfo=ZoneInfo(timezone_name()))
     activity_id = conn.scalar(text(
         "INSERT INTO activities (kind, producer_id, quartier_id, zone_id, occurred_at, source, external_id, note) "
         "VALUES (:k, :p, :q, :z, :t, :s, :e, :n) RETURNING id"),
         {"k": kind, "p": producer_id, "q": quartier_id, "z": zone_id, "t": occurred_at, "s": source,
          "e": external_id, "n": note or None})
-    local = occurred_at.astimezone(ZoneInfo("Europe/Paris")).date()
+    local = occurred_at.astimezone(ZoneInfo(timezone_name())).date()
     # A yearly or quarterly norm met in this month stays met in the following months of its period.
     recompute(conn, keys=[(quartier_id, m) for m in _months_from(local, dt.date.today())])
     return activity_id

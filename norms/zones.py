@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from ova import dataversion
 from ova.errors import Conflict, InvalidInput, NotFound
+from ova.settings import storage_srid, timezone_name
 
 LOGGER = logging.getLogger(__name__)
 
@@ -78,11 +79,12 @@ def _check_polygon(polygon) -> None:
                                    "the GeoJSON must be in WGS 84 longitude/latitude")
 
 
-_GEOM_SQL = "ST_Multi(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(:geojson), 4326), 2154))"
+def _geom_sql() -> str:
+    return f"ST_Multi(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(:geojson), 4326), {storage_srid()}))"
 
 
 def _check_geometry(conn: Connection, geojson: str) -> None:
-    ok, reason = conn.execute(text(f"SELECT ST_IsValid(g), ST_IsValidReason(g) FROM (SELECT {_GEOM_SQL} AS g) s"),
+    ok, reason = conn.execute(text(f"SELECT ST_IsValid(g), ST_IsValidReason(g) FROM (SELECT {_geom_sql()} AS g) s"),
                               {"geojson": geojson}).one()
     if not ok:
         raise InvalidInput(f"invalid polygon: {reason}")
@@ -99,7 +101,7 @@ def create_draft(conn: Connection, *, code: str, name: str, valid_from: dt.date,
                    {"c": code, "vf": valid_from}):
         raise Conflict(f"zone {code} already has a version starting on {valid_from}")
     zone_id = conn.scalar(text(
-        f"WITH g AS (SELECT {_GEOM_SQL} AS geom) "
+        f"WITH g AS (SELECT {_geom_sql()} AS geom) "
         "INSERT INTO priority_zones (code, name, quartier_id, valid_from, status, source, geom) "
         "SELECT :code, :name, (SELECT q.id FROM quartiers q WHERE ST_Intersects(q.geom, g.geom) "
         "  ORDER BY ST_Area(ST_Intersection(q.geom, g.geom)) DESC LIMIT 1), :vf, 'draft', :source, g.geom "
@@ -127,7 +129,7 @@ def update_draft(conn: Connection, zone_id: int, *, name: str | None = None, val
         raise Conflict("an approved version cannot be edited: create a new version")
     if geojson is not None:
         _check_geometry(conn, geojson)
-        conn.execute(text(f"UPDATE priority_zones SET geom = {_GEOM_SQL} WHERE id = :id"),
+        conn.execute(text(f"UPDATE priority_zones SET geom = {_geom_sql()} WHERE id = :id"),
                      {"geojson": geojson, "id": zone_id})
     conn.execute(text("UPDATE priority_zones SET name = coalesce(:n, name), valid_from = coalesce(:vf, valid_from) "
                       "WHERE id = :id"), {"n": name, "vf": valid_from, "id": zone_id})
@@ -164,8 +166,8 @@ def approve(conn: Connection, zone_id: int) -> dict:
         {"c": zone["code"], "vf": zone["valid_from"], "id": zone_id}).rowcount
     conn.execute(text("UPDATE priority_zones SET status = 'approved' WHERE id = :id"), {"id": zone_id})
     ids = list(conn.scalars(text(
-        "SELECT id FROM incidents WHERE reported_at >= (CAST(:vf AS date)::timestamp AT TIME ZONE 'Europe/Paris')"),
-        {"vf": zone["valid_from"]}))
+        "SELECT id FROM incidents WHERE reported_at >= (CAST(:vf AS date)::timestamp AT TIME ZONE CAST(:tz AS text))"),
+        {"vf": zone["valid_from"], "tz": timezone_name()}))
     placed = {"changed": 0}
     if ids:
         old_keys = keys_of_incidents(conn, ids)

@@ -22,7 +22,7 @@ from notifications.render import locale_of
 from ova.i18n import gettext as _
 from ova.errors import InvalidInput, NotFound
 from ova.models import SUBSCRIPTION_FREQUENCIES
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 
 #: Selections anyone may subscribe to (the others are created by the portal itself).
 PUBLIC_KINDS = ("quartier", "zone", "category", "area")
@@ -122,7 +122,7 @@ def check_area(conn: Connection, geojson: str) -> str:
                 "ST_GeomFromGeoJSON(:g), 4326), :srid)), 3)) AS geom) "
                 "SELECT ST_AsEWKT(geom) AS ewkt, ST_Area(geom) / 1e6 AS km2, ST_NPoints(geom) AS n, "
                 "EXISTS (SELECT 1 FROM quartiers q WHERE ST_Intersects(q.geom, g.geom)) AS inside FROM g"),
-                {"g": collection, "srid": STORAGE_SRID}).mappings().one()
+                {"g": collection, "srid": storage_srid()}).mappings().one()
     except Exception as err:  # PostGIS refuses malformed coordinates
         raise InvalidInput(_("zone dessinée invalide (coordonnées WGS 84 attendues)")) from err
     if not row["km2"]:

@@ -2,7 +2,7 @@
 
 A point gets the quartier containing it (the lowest id when several do), and the priority-zone
 version that contains it and was approved and valid on the day the point is dated (incidents:
-the day reported, Europe/Paris calendar; establishments: today). Re-run it for a table after
+the day reported, in the territory's calendar (``OVA_TIMEZONE``); establishments: today). Re-run it for a table after
 loading points, and for incidents when a zone version changes: past incidents keep the version
 valid when they were reported. The loader places new and changed rows while it merges them, with
 the same expressions (:func:`placement_sql`), so rows are written once.
@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from ova.settings import STORAGE_SRID
+from ova.settings import sql_timezone, storage_srid
 
 #: Table → SQL expression (over a row aliased ``{r}``) of the calendar day zone membership is judged on.
 POINT_TABLES = {
-    "incidents": "({r}.reported_at AT TIME ZONE 'Europe/Paris')::date",
+    "incidents": "({r}.reported_at AT TIME ZONE {tz})::date",
     "establishments": "current_date",
 }
 
@@ -85,10 +85,10 @@ def placement_sql(table: str, alias: str, cells: str | None = None) -> dict[str,
     """
     if table not in POINT_TABLES:
         raise ValueError(f"unknown point table {table!r} (known: {', '.join(POINT_TABLES)})")
-    day = POINT_TABLES[table].format(r=alias)
+    day = POINT_TABLES[table].format(r=alias, tz=sql_timezone())
     quartier = _QUARTIER.format(r=alias)
     # Zones are few and small: rows outside the box of every approved zone skip the index probe.
-    zone = (f"CASE WHEN {alias}.geom && (SELECT ST_SetSRID(ST_Extent(z.geom)::geometry, {STORAGE_SRID}) "
+    zone = (f"CASE WHEN {alias}.geom && (SELECT ST_SetSRID(ST_Extent(z.geom)::geometry, {storage_srid()}) "
             f"FROM priority_zones z WHERE z.status = 'approved') THEN {_ZONE.format(r=alias, day=day)} END")
     sql = {"quartier_id": quartier, "zone_id": zone, "join": ""}
     if cells:

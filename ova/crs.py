@@ -5,7 +5,7 @@ no ``crs`` member, a Shapefile without its ``.prj``, a CSV of x/y). :func:`fitti
 CRSs of :data:`CANDIDATES` whose area of use meets the territory and keeps those in which the
 coordinates land inside both that area of use and the territory; :func:`diagnosis` turns that into
 a sentence ending with the ``--crs`` to pass. The territory is the extent of the quartiers already
-loaded (:func:`loaded_extent`), else the area of use of ``STORAGE_SRID``: the first tells Web
+loaded (:func:`loaded_extent`), else the area of use of ``storage_srid()``: the first tells Web
 Mercator from Lambert-93 and one UTM zone from the next, which the second cannot.
 """
 from __future__ import annotations
@@ -35,9 +35,18 @@ CANDIDATES: tuple[int, ...] = (
     4471,                                                  # RGM04 / UTM 38S (Mayotte)
     4467,                                                  # RGSPM06 / UTM 21N (Saint-Pierre-et-Miquelon)
     32630, 32631, 32632,                                   # WGS 84 / UTM 30N, 31N, 32N
+    25832, 25833,                                          # ETRS89 / UTM 32N, 33N (Germany)
     3857,                                                  # WGS 84 / Pseudo-Mercator
     4326,                                                  # WGS 84 (longitude, latitude)
 )
+
+
+def candidates() -> tuple[int, ...]:
+    """:data:`CANDIDATES`, the storage CRS (``OVA_STORAGE_CRS``) first when it is not one of them."""
+    srid = settings.storage_srid()
+    return CANDIDATES if srid in CANDIDATES else (srid,) + CANDIDATES
+
+
 #: Share of the sampled points that must land inside the candidate's and the territory's extents.
 FIT_SHARE = 0.99
 _SAMPLE = 2000
@@ -73,7 +82,7 @@ def area_of_use(epsg: int) -> tuple[float, float, float, float]:
 
 def territory_extent(srid: int | None = None) -> tuple[float, float, float, float]:
     """The territory's largest extent in degrees: the area of use of the storage CRS."""
-    return area_of_use(srid or settings.STORAGE_SRID)
+    return area_of_use(srid or settings.storage_srid())
 
 
 #: Margin (degrees, ~10 km) around the loaded quartiers: data may reach a little beyond them.
@@ -87,7 +96,7 @@ def loaded_extent(conn) -> tuple[float, float, float, float] | None:
     row = conn.execute(text(
         "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
         " SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, :srid), 4326) AS b"
-        " FROM quartiers) e WHERE b IS NOT NULL"), {"srid": settings.STORAGE_SRID}).first()
+        " FROM quartiers) e WHERE b IS NOT NULL"), {"srid": settings.storage_srid()}).first()
     if row is None or row[0] is None:
         return None
     return (row[0] - EXTENT_MARGIN, row[1] - EXTENT_MARGIN, row[2] + EXTENT_MARGIN, row[3] + EXTENT_MARGIN)
@@ -139,7 +148,7 @@ def fitting_crs(x, y, *, extent=None, exclude: int | None = None) -> list[Fit]:
     territory = extent or territory_extent()
     degrees = looks_geographic(x, y)  # metres of a projected CRS are never all within ±180/±90
     ours, others = [], []
-    for epsg in CANDIDATES:
+    for epsg in candidates():
         if epsg == exclude:
             continue
         area = area_of_use(epsg)
@@ -195,7 +204,7 @@ def diagnosis(x, y, *, declared: str | None = None, declared_by: str = "", exten
     if fits:
         return (f"{start}: they fit {fits[0]}, outside the territory; "
                 f"pass {option} EPSG:{fits[0].epsg} if that is right")
-    tried = ", ".join(f"EPSG:{c}" for c in CANDIDATES if c != exclude)
+    tried = ", ".join(f"EPSG:{c}" for c in candidates() if c != exclude)
     return f"{start}: they fit none of the usual CRSs ({tried}); pass the right one with {option}"
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-#: Storage CRS of every geometry in the database: RGF93 / Lambert-93.
+#: Default storage CRS of every geometry in the database: RGF93 / Lambert-93 (``OVA_STORAGE_CRS``
+#: chooses another when the database is created; read it with :func:`storage_srid`).
 STORAGE_SRID = 2154
+DEFAULT_STORAGE_CRS = f"EPSG:{STORAGE_SRID}"
 #: CRS served to web clients: WGS 84 longitude/latitude.
 WEB_SRID = 4326
 
@@ -93,6 +96,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("OVA_MAIL_FROM", "sender of the messages (`Portail OVA <ne-pas-repondre@ville.fr>`); its domain names "
              "the `Message-ID`s", "`Portail OVA <ne-pas-repondre@localhost>`"),
     Variable("OVA_MAIL_PER_HOUR", "messages per recipient per hour; more wait and leave as one digest", "6"),
+    Variable("OVA_STORAGE_CRS",
+             "projected CRS in metres every geometry is stored in, chosen when the database is created and recorded "
+             "in it (`EPSG:2975` La Réunion, `EPSG:5490` Antilles, `EPSG:25833` Leipzig, `EPSG:26986` Massachusetts)",
+             "`EPSG:2154` (Lambert-93)"),
+    Variable("OVA_TERRITORY_NAME", "name of the territory, in pages and in the messages of the checks",
+             "none: pages say `Paris`, checks `France métropolitaine`", keys=("TERRITORY_NAME",)),
+    Variable("OVA_COUNTRY", "ISO 3166 country code of the territory: French identifier checks (SIRET, SIREN, NAF, "
+             "INSEE commune codes) apply only for `FR`; `DE` checks 8-digit AGS commune codes", "`FR`"),
+    Variable("OVA_COMMUNE_CODE", "commune code of a territory that is one city (given to rows that have none)",
+             "none"),
     Variable("OVA_TIMEZONE", "time zone of local days, months and deadlines (IANA name)", "`Europe/Paris`"),
     Variable("OVA_HOLIDAYS",
              "public holidays of working-day delays, a `holidays` code (`FR`, `FR-57`, `FR-RE`, `DE-SN`, `US-MA`)",
@@ -168,9 +181,22 @@ def test_database_url(environ: Mapping[str, str] | None = None) -> str:
     explicit = env("TEST_DATABASE_URL", environ)
     if explicit:
         return explicit
-    base, _, name = database_url(environ).rpartition("/")
+    return suffixed_url(database_url(environ), "_test")
+
+
+def suffixed_url(url: str, suffix: str) -> str:
+    """``url`` with ``suffix`` appended to the database name (its query string kept)."""
+    base, _, name = url.rpartition("/")
     name, sep, query = name.partition("?")
-    return f"{base}/{name}_test{sep}{query}"
+    return f"{base}/{name}{suffix}{sep}{query}"
+
+
+#: The suite's other territories: database suffix → (OVA_STORAGE_CRS, OVA_TIMEZONE), each in a test
+#: database of its own (``<test database>_reunion``…) that ``scripts/setup.sh test`` creates.
+TEST_TERRITORIES = {
+    "reunion": ("EPSG:2975", "Indian/Reunion"),
+    "leipzig": ("EPSG:25833", "Europe/Berlin"),
+}
 
 
 #: Default time zone of local days, months and deadlines.
@@ -180,6 +206,75 @@ DEFAULT_TIMEZONE = "Europe/Paris"
 def timezone_name() -> str:
     """The territory's IANA time zone (``OVA_TIMEZONE``, default Europe/Paris)."""
     return (env("OVA_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+
+
+def storage_crs() -> str:
+    """The storage CRS as given (``OVA_STORAGE_CRS``, default ``EPSG:2154``)."""
+    return (env("OVA_STORAGE_CRS") or DEFAULT_STORAGE_CRS).strip()
+
+
+def storage_srid() -> int:
+    """SRID of every stored geometry: the EPSG code of ``OVA_STORAGE_CRS`` (a projected CRS in metres).
+
+    Read on each call (a test switches territory by its environment); raises ValueError naming the
+    setting when the CRS is unknown, geographic or not in metres.
+    """
+    return _srid_of(storage_crs())
+
+
+@lru_cache(maxsize=16)
+def _srid_of(value: str) -> int:
+    import pyproj
+
+    if value.isdigit():
+        value = f"EPSG:{value}"
+    try:
+        crs = pyproj.CRS.from_user_input(value)
+    except pyproj.exceptions.CRSError as err:
+        raise ValueError(f"OVA_STORAGE_CRS: unknown CRS {value!r}") from err
+    epsg = crs.to_epsg()
+    if epsg is None:
+        raise ValueError(f"OVA_STORAGE_CRS: {value!r} has no EPSG code")
+    units = {axis.unit_name for axis in crs.axis_info}
+    if not crs.is_projected or units - {"metre"}:
+        raise ValueError(f"OVA_STORAGE_CRS: {value!r} ({crs.name}) is not a projected CRS in metres")
+    return epsg
+
+
+#: Default name of the territory (the default storage CRS covers metropolitan France).
+DEFAULT_TERRITORY_NAME = "France métropolitaine"
+
+
+def territory_name() -> str:
+    """The territory's name (``OVA_TERRITORY_NAME``)."""
+    return (env("OVA_TERRITORY_NAME") or DEFAULT_TERRITORY_NAME).strip()
+
+
+def country() -> str:
+    """The territory's ISO 3166 country code, upper case (``OVA_COUNTRY``, default ``FR``)."""
+    return (env("OVA_COUNTRY") or "FR").strip().upper()
+
+
+def commune_code() -> str | None:
+    """The commune code of a one-city territory (``OVA_COMMUNE_CODE``), or None."""
+    value = env("OVA_COMMUNE_CODE")
+    return value.strip() if value and value.strip() else None
+
+
+def sql_timezone() -> str:
+    """The territory's time zone as an SQL string literal (``'Europe/Paris'``), for SQL built at call time.
+
+    The name is checked against the IANA database first (ValueError naming ``OVA_TIMEZONE``), so it
+    never carries anything but a zone name.
+    """
+    import zoneinfo
+
+    name = timezone_name()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"OVA_TIMEZONE: unknown time zone {name!r}") from err
+    return "'" + name.replace("'", "''") + "'"
 
 
 def holidays_setting() -> str:

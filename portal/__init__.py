@@ -85,6 +85,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(default_config.DefaultConfig)
     if settings.env("OVA_SETTINGS"):
         app.config.from_pyfile(settings.env("OVA_SETTINGS"))
+    # Dates on the pages in the territory's time zone (OVA_TIMEZONE), like every computation.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = settings.timezone_name()
     app.config.update(settings.portal_settings())
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
@@ -126,6 +128,9 @@ def create_app(config: dict | None = None) -> Flask:
     def _template_globals():
         from flask_babel import get_locale
 
-        return {"current_locale": str(get_locale())}
+        from ova.territory import current
+
+        # The territory (its country decides which French data sources the pages mention).
+        return {"current_locale": str(get_locale()), "territory": current()}
 
     return app

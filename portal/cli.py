@@ -46,6 +46,15 @@ class _Commands(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return _command(name) if name in COMMANDS else None
 
+    def invoke(self, ctx: click.Context):
+        """Run the command; a database created for another territory is refused in one line."""
+        from ova.territory import TerritoryMismatch
+
+        try:
+            return super().invoke(ctx)
+        except TerritoryMismatch as err:
+            raise click.ClickException(err.message) from None
+
 
 @click.group(cls=_Commands)
 @click.version_option(package_name="portail-ova", prog_name="ova")

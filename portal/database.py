@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ova.db import SERVER_OPTIONS, make_engine, make_sessionmaker
 from ova.replicas import ReplicaSet, write_position
+from ova.territory import check_database
 
 #: Read-only, autocommit, custom plans: the options of every connection that only reads.
 SERVING_OPTIONS = SERVER_OPTIONS + " -c default_transaction_read_only=on -c plan_cache_mode=force_custom_plan"
@@ -35,6 +36,8 @@ WRITE_POSITION_KEY = "ova_wal"
 def init_app(app: Flask) -> None:
     """Create the app's engine, replicas and session factory, and close the session at teardown."""
     engine = make_engine(app.config["DATABASE_URL"])
+    # A database created for another storage CRS is refused (the message names both).
+    check_database(engine, key=app.config["DATABASE_URL"])
     app.extensions["ova_engine"] = engine
     app.extensions["ova_bind"] = engine
     app.extensions["ova_sessionmaker"] = make_sessionmaker(engine)

@@ -25,8 +25,11 @@ def _bind():
         return info.load_app().extensions["ova_bind"]
     from ova.db import make_engine
     from ova.settings import database_url
+    from ova.territory import check_database
 
-    return make_engine(database_url(), application_name="ova-load", pool_size=1, max_overflow=0)
+    engine = make_engine(database_url(), application_name="ova-load", pool_size=1, max_overflow=0)
+    check_database(engine)  # a database of another storage CRS is refused, as by the portal
+    return engine
 
 
 class _Progress:

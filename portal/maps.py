@@ -145,7 +145,10 @@ def make_map(static_url: Callable[[str], str], *, basemap_url: str = "", basemap
     tiles; outside a request and without either, there is none. ``label`` names the map for
     screen readers (default: "Carte").
     """
-    m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles=None, control_scale=True,
+    from ova.territory import current
+
+    # Before fitting ``bounds`` (or without any), the map shows the territory (OVA_STORAGE_CRS's).
+    m = folium.Map(location=list(current().centre), zoom_start=6, tiles=None, control_scale=True,
                    height=height, prefer_canvas=False)
     # Folium passes max/min zoom to its own tiles only; marker clustering needs them on the map.
     m.options.update({"maxZoom": 19, "minZoom": 5})

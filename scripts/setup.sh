@@ -77,12 +77,22 @@ fi
 "$VENV/bin/pybabel" compile -d portal/translations >/dev/null  # the English catalogue
 
 # --- databases: demo and test never share one --------------------------------------------------
-urls=("$DATABASE_URL")
+# Each entry: URL|OVA_STORAGE_CRS|OVA_TIMEZONE (empty: the settings of the environment).
+urls=("$DATABASE_URL||")
 if [ "$purpose" = test ]; then
   export TEST_DATABASE_URL=${TEST_DATABASE_URL:-$("$VENV/bin/python" -c 'from ova.settings import test_database_url as t; print(t())')}
-  urls=("$TEST_DATABASE_URL")
+  urls=("$TEST_DATABASE_URL||")
+  # The suite's other territories (ova.settings.TEST_TERRITORIES), each in a database of its own CRS.
+  while IFS= read -r entry; do urls+=("$entry"); done < <("$VENV/bin/python" -c '
+import sys
+from ova.settings import TEST_TERRITORIES, suffixed_url
+for suffix, (crs, tz) in TEST_TERRITORIES.items():
+    print(suffixed_url(sys.argv[1], "_" + suffix), crs, tz, sep="|")' "$TEST_DATABASE_URL")
 fi
-for url in "${urls[@]}"; do
+for entry in "${urls[@]}"; do
+  IFS='|' read -r url crs tz <<< "$entry"
+  territory=()
+  [ -n "$crs" ] && territory=(env "OVA_STORAGE_CRS=$crs" "OVA_TIMEZONE=$tz")
   dbname=$("$VENV/bin/python" -c 'import sys; from sqlalchemy.engine import make_url; print(make_url(sys.argv[1]).database)' "$url")
   if [ -n "$local_server" ]; then
     # Local server: create the database and PostGIS as the postgres superuser.
@@ -98,7 +108,7 @@ for url in "${urls[@]}"; do
     as_postgres psql -XAtq -h /var/run/postgresql -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
   fi
   say "database $dbname: migrating"
-  if ! DATABASE_URL=$url "$VENV/bin/ova" db upgrade; then
+  if ! DATABASE_URL=$url "${territory[@]}" "$VENV/bin/ova" db upgrade; then
     # A test database is disposable: one left by another checkout (a revision this code does not
     # know, a half-applied branch) is recreated rather than failing the suite.  Never the demo's.
     host=$("$VENV/bin/python" -c 'import sys; from sqlalchemy.engine import make_url; print(make_url(sys.argv[1]).host or "")' "$url")
@@ -107,9 +117,9 @@ for url in "${urls[@]}"; do
     as_postgres dropdb -h /var/run/postgresql "$dbname"   # refused while a suite uses it
     as_postgres createdb -h /var/run/postgresql -O ova "$dbname"
     as_postgres psql -XAtq -h /var/run/postgresql -d "$dbname" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null
-    DATABASE_URL=$url "$VENV/bin/ova" db upgrade
+    DATABASE_URL=$url "${territory[@]}" "$VENV/bin/ova" db upgrade
   fi
-  DATABASE_URL=$url "$VENV/bin/ova" seed
+  DATABASE_URL=$url "${territory[@]}" "$VENV/bin/ova" seed
 done
 
 { echo "export DATABASE_URL='$DATABASE_URL'"; [ -n "${TEST_DATABASE_URL:-}" ] && echo "export TEST_DATABASE_URL='$TEST_DATABASE_URL'"; } > "var/$purpose.env"

@@ -8,6 +8,8 @@ from alembic import op
 import geoalchemy2
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+
+from ova.settings import storage_srid
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -32,7 +34,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('phone', sa.String(length=50), nullable=True),
     sa.Column('url', sa.String(length=500), nullable=True),
-    sa.Column('competence_area', Geometry(geometry_type='MULTIPOLYGON', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('competence_area', Geometry(geometry_type='MULTIPOLYGON', srid=storage_srid(), dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_producers')),
     sa.UniqueConstraint('slug', name=op.f('uq_producers_slug'))
@@ -96,7 +98,7 @@ def upgrade() -> None:
     sa.Column('producer_id', sa.Integer(), nullable=True),
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('loaded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
+    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=storage_srid(), dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_quartiers_producer_id_producers'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quartiers')),
     sa.UniqueConstraint('code', name=op.f('uq_quartiers_code'))
@@ -194,7 +196,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), server_default='draft', nullable=False),
     sa.Column('source', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
+    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=storage_srid(), dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.CheckConstraint("status IN ('draft', 'approved')", name=op.f('ck_priority_zones_status')),
     sa.CheckConstraint('valid_to IS NULL OR valid_to > valid_from', name=op.f('ck_priority_zones_validity')),
     sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_priority_zones_quartier_id_quartiers'), ondelete='SET NULL'),
@@ -224,7 +226,7 @@ def upgrade() -> None:
     sa.Column('geo_precision', sa.String(length=32), server_default='address', nullable=False),
     sa.Column('quartier_id', sa.Integer(), nullable=True),
     sa.Column('zone_id', sa.Integer(), nullable=True),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=storage_srid(), dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.CheckConstraint("geo_precision IN ('address', 'commune_centroid', 'arrondissement_centroid', 'unknown')", name=op.f('ck_establishments_geo_precision')),
     sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_establishments_quartier_id_quartiers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['zone_id'], ['priority_zones.id'], name=op.f('fk_establishments_zone_id_priority_zones'), ondelete='SET NULL'),
@@ -254,7 +256,7 @@ def upgrade() -> None:
     sa.Column('quartier_id', sa.Integer(), nullable=True),
     sa.Column('zone_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('geom', Geometry(geometry_type='POINT', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
+    sa.Column('geom', Geometry(geometry_type='POINT', srid=storage_srid(), dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.CheckConstraint("status IN ('new', 'acknowledged', 'in_progress', 'resolved', 'rejected')", name=op.f('ck_incidents_status')),
     sa.ForeignKeyConstraint(['category'], ['incident_categories.code'], name=op.f('fk_incidents_category_incident_categories'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['norm_id'], ['norms.id'], name=op.f('fk_incidents_norm_id_norms'), ondelete='SET NULL'),

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 
 revision = 'addresses_01'
 down_revision = 'norms_03'
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column('city', sa.String(length=255), nullable=False),
         sa.Column('city_key', sa.String(length=255), nullable=False),
         sa.Column('loaded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-        sa.Column('geom', Geometry(geometry_type='POINT', srid=STORAGE_SRID, spatial_index=False,
+        sa.Column('geom', Geometry(geometry_type='POINT', srid=storage_srid(), spatial_index=False,
                                    from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_addresses')),
         sa.UniqueConstraint('source', 'external_id', name='uq_addresses_source_external_id'),
@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column('city', sa.String(length=255), nullable=False),
         sa.Column('search', sa.Text(), nullable=False),
         sa.Column('address_count', sa.Integer(), nullable=False),
-        sa.Column('geom', Geometry(geometry_type='POINT', srid=STORAGE_SRID, spatial_index=False,
+        sa.Column('geom', Geometry(geometry_type='POINT', srid=storage_srid(), spatial_index=False,
                                    from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_address_streets')),
         sa.UniqueConstraint('citycode', 'postcode', 'street_key', name='uq_address_streets_citycode_postcode_street_key'),

@@ -8,7 +8,7 @@ import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 
 revision = 'basemap_01'
 down_revision = 'addresses_01'
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column('rank', sa.Integer(), server_default='3', nullable=False),
         sa.Column('commune_insee', sa.String(length=5), nullable=True),
         sa.Column('loaded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-        sa.Column('geom', geoalchemy2.types.Geometry(geometry_type='GEOMETRY', srid=STORAGE_SRID,
+        sa.Column('geom', geoalchemy2.types.Geometry(geometry_type='GEOMETRY', srid=storage_srid(),
                                                      spatial_index=False), nullable=False),
         sa.CheckConstraint("theme IN ('green', 'water', 'buildings', 'streets')", name=op.f('ck_basemap_features_theme')),
         sa.CheckConstraint('rank BETWEEN 1 AND 3', name=op.f('ck_basemap_features_rank')),

@@ -10,6 +10,8 @@ import geoalchemy2
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 
+from ova.settings import storage_srid
+
 revision = 'norms_01'
 down_revision = "layers_01"
 branch_labels = None
@@ -121,7 +123,7 @@ def upgrade() -> None:
     sa.Column('open_overdue', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('simulated', sa.Boolean(), server_default='false', nullable=False),
-    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=storage_srid(), dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.ForeignKeyConstraint(['publication_id'], ['compliance_publications.id'], name=op.f('fk_published_results_publication_id_compliance_publications'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_published_results'))
     )

@@ -11,6 +11,8 @@ Create Date: 2026-12-03
 from alembic import op
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+
+from ova.settings import storage_srid
 from sqlalchemy.dialects import postgresql
 
 revision = 'notify_01'
@@ -36,7 +38,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('unsubscribed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=storage_srid(), dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
     sa.CheckConstraint("(kind <> 'quartier' OR quartier_id IS NOT NULL) AND (kind <> 'zone' OR zone_code IS NOT NULL) AND (kind <> 'category' OR category IS NOT NULL) AND (kind <> 'area' OR geom IS NOT NULL) AND (kind <> 'incident' OR incident_id IS NOT NULL) AND (kind <> 'queue' OR producer_id IS NOT NULL)", name=op.f('ck_subscriptions_target')),
     sa.CheckConstraint("frequency IN ('immediate', 'daily')", name=op.f('ck_subscriptions_frequency')),
     sa.CheckConstraint("kind IN ('quartier', 'zone', 'category', 'area', 'incident', 'queue', 'publication')", name=op.f('ck_subscriptions_kind')),

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2 models of the OVA schema.
 
-Every geometry is stored in Lambert-93 (``STORAGE_SRID``) with a GiST index; web clients get
+Every geometry is stored in the storage CRS (``OVA_STORAGE_CRS``, Lambert-93 by default; the SRID of the
+columns is the one the migrations read) with a GiST index; web clients get
 WGS 84 through ``ST_Transform`` at query time. Enumerations are text columns with CHECK
 constraints so that adding a value is a plain migration.
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from ova.models.base import Base, NAMING, geometry
 from ova.models.reference import Producer, ChampAction, TacheStandard, TacheProducer
-from ova.models.territory import ZONE_STATUSES, Quartier, PriorityZone
+from ova.models.territory import ZONE_STATUSES, Quartier, PriorityZone, TerritoryRecord
 from ova.models.incidents import (INCIDENT_STATUSES, OPEN_STATUSES, CLOSED_STATUSES, IncidentCategory,
                                   Incident, REPORTER_CONFIRMATIONS, IncidentEvent, IncidentHold,
                                   IncidentReport)
@@ -35,7 +36,7 @@ from ova.models.basemap import BASEMAP_THEMES, BasemapFeature
 
 __all__ = [
     "Base", "NAMING", "geometry", "Producer", "ChampAction", "TacheStandard", "TacheProducer",
-    "ZONE_STATUSES", "Quartier", "PriorityZone", "INCIDENT_STATUSES", "OPEN_STATUSES",
+    "ZONE_STATUSES", "Quartier", "PriorityZone", "TerritoryRecord", "INCIDENT_STATUSES", "OPEN_STATUSES",
     "CLOSED_STATUSES", "IncidentCategory", "Incident", "REPORTER_CONFIRMATIONS",
     "IncidentEvent", "IncidentHold", "IncidentReport", "DELAY_UNITS", "Calendar",
     "CalendarClosedDay", "CalendarDay", "NORM_METRICS", "NORM_SCOPES", "NORM_PERIODS", "Norm",

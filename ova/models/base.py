@@ -27,7 +27,8 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 def geometry(kind: str) -> Geometry:
-    """A geometry column type of ``kind`` in the storage SRID, with a GiST index."""
+    """A geometry column type of ``kind`` with a GiST index, in the default storage SRID (a database's own
+    columns take ``OVA_STORAGE_CRS`` from the migrations; the type's SRID only labels values without one)."""
     return Geometry(kind, srid=STORAGE_SRID, spatial_index=True)
 
 

@@ -36,7 +36,7 @@ class BasemapFeature(Base):
     short_name: Mapped[str | None] = mapped_column(String(300))
     kind: Mapped[str | None] = mapped_column(String(50))
     rank: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
-    commune_insee: Mapped[str | None] = mapped_column(String(5))
+    commune_insee: Mapped[str | None] = mapped_column(String(12))
     loaded_at: Mapped[dt.datetime] = _now()
     geom = mapped_column(geometry("GEOMETRY"), nullable=False)
     #: ``geom`` in Web Mercator (generated, stored): the grid tiles are cut on.

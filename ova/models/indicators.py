@@ -72,7 +72,7 @@ class CommuneEpci(Base):
     """Commune → EPCI (métropole) membership of the shipped cities (indicators/data/commune_epci.csv)."""
 
     __tablename__ = "commune_epci"
-    commune_insee: Mapped[str] = mapped_column(String(5), primary_key=True)
+    commune_insee: Mapped[str] = mapped_column(String(12), primary_key=True)
     commune_name: Mapped[str] = mapped_column(String(200))
     epci_siren: Mapped[str] = mapped_column(String(9))
     epci_name: Mapped[str] = mapped_column(String(200))

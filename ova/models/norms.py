@@ -226,7 +226,7 @@ class ComplianceResult(Base):
     norm_id: Mapped[int] = mapped_column(ForeignKey("norms.id", ondelete="CASCADE"))
     quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="CASCADE"))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("priority_zones.id", ondelete="CASCADE"))
-    #: First day of the month (Europe/Paris calendar).
+    #: First day of the month (calendar of the territory, ``OVA_TIMEZONE``).
     month: Mapped[dt.date] = mapped_column(Date)
     incidents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cases: Mapped[int] = mapped_column(Integer)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -26,7 +27,7 @@ class Quartier(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    commune_insee: Mapped[str | None] = mapped_column(String(5))
+    commune_insee: Mapped[str | None] = mapped_column(String(12))
     commune_name: Mapped[str | None] = mapped_column(String(200))
     population: Mapped[int | None] = mapped_column(Integer)
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="SET NULL"))
@@ -58,3 +59,17 @@ class PriorityZone(Base):
     geom = mapped_column(geometry("MULTIPOLYGON"), nullable=False)
 
     quartier: Mapped[Quartier | None] = relationship()
+
+
+class TerritoryRecord(Base):
+    """The territory the database was created for (one row, written by the migration ``territory_01``)."""
+
+    __tablename__ = "territory"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, server_default="1", autoincrement=False)
+    srid: Mapped[int] = mapped_column(Integer)
+    crs_name: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    recorded_at: Mapped[dt.datetime] = _now()

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ova.models import OPEN_STATUSES
+from ova.settings import storage_srid
 from portal.maps import class_breaks, class_colours, class_of
 
 
@@ -97,9 +98,9 @@ def extent(session: Session, commune: str | None) -> list[list[float]] | None:
     """[[south, west], [north, east]] of the quartiers (of ``commune``) in WGS 84, None when empty."""
     row = session.execute(text("""
         SELECT ST_YMin(e), ST_XMin(e), ST_YMax(e), ST_XMax(e) FROM (
-            SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, 2154), 4326) AS e FROM quartiers
+            SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, CAST(:srid AS integer)), 4326) AS e FROM quartiers
             WHERE CAST(:commune AS text) IS NULL OR commune_name = :commune) s
-    """), {"commune": commune}).one()
+    """), {"commune": commune, "srid": storage_srid()}).one()
     return None if row[0] is None else [[row[0], row[1]], [row[2], row[3]]]
 
 

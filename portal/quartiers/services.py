@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from ova.errors import InvalidInput, NotFound
 from ova.models import OPEN_STATUSES
+from ova.settings import storage_srid
+from ova.territory import clip_lonlat
 from portal.maps import CATEGORY_COLOURS
 
 #: Most recent incidents listed on the page.
@@ -232,13 +234,18 @@ def _label_column(lang: str) -> str:
 
 
 def _bbox_clause(bbox: Bbox | None, alias: str) -> str:
+    """The bbox filter, clipped to the territory's extent (a world bbox cannot be transformed whole)."""
     if bbox is None:
         return ""
-    return (f" AND {alias}.geom && ST_Transform(ST_MakeEnvelope(:w, :s, :e, :n, 4326), 2154)")
+    if clip_lonlat((bbox.west, bbox.south, bbox.east, bbox.north)) is None:
+        return " AND FALSE"
+    return (f" AND {alias}.geom && ST_Transform(ST_Segmentize(ST_MakeEnvelope(:w, :s, :e, :n, 4326), 0.01), "
+            f"{storage_srid()})")
 
 
 def _bbox_params(bbox: Bbox | None) -> dict:
-    return {} if bbox is None else {"w": bbox.west, "s": bbox.south, "e": bbox.east, "n": bbox.north}
+    box = None if bbox is None else clip_lonlat((bbox.west, bbox.south, bbox.east, bbox.north))
+    return {} if box is None else dict(zip(("w", "s", "e", "n"), box))
 
 
 def incidents_geojson(session: Session, quartier_id: int, *, bbox: Bbox | None, limit: int,

@@ -14,6 +14,7 @@ from norms import zone_suggestions, zones
 from ova import audit
 from ova.errors import InvalidInput, OvaError
 from ova.models import PriorityZone
+from ova.settings import timezone_name
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.fields import bounded_int
@@ -77,7 +78,7 @@ def suggestions():
 
 
 def _next_month() -> dt.date:
-    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    today = dt.datetime.now(ZoneInfo(timezone_name())).date()
     return (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 

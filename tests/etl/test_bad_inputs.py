@@ -85,7 +85,8 @@ def test_coordinates_outside_france(connection, tmp_path, dansmarue_rows):
         return header, rows
 
     path = _dmr(tmp_path, dansmarue_rows, edit=far)
-    with pytest.raises(DataFileError, match=r"row 2, field 'geometry': outside France"):
+    with pytest.raises(DataFileError, match=r"row 2, field 'geometry': outside the territory "
+                       r"\(France métropolitaine, extent lon -5.60 … 10.00"):
         load(connection, "incidents", path, preset="dansmarue", **STRICT)
     assert count(connection, "incidents") == 0
 

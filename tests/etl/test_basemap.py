@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from etl.targets import load
 from ova.errors import DataFileError
-from ova.settings import STORAGE_SRID
+from ova.settings import storage_srid
 from tests.builders import GEODATA
 
 VOIES = GEODATA / "basemap" / "paris_voies_ville_de_paris.gpkg"
@@ -34,9 +34,9 @@ def test_paris_streets_load_with_names_in_lambert93(connection):
     row = connection.execute(text(
         "SELECT name, short_name, kind, rank, theme, source, ST_SRID(geom), GeometryType(geom), "
         "ST_Length(geom), ST_Contains(ST_Transform(ST_MakeEnvelope(2.34, 48.85, 2.36, 48.87, 4326), :srid), geom) "
-        "FROM basemap_features WHERE name = 'Boulevard de Sébastopol'"), {"srid": STORAGE_SRID}).one()
+        "FROM basemap_features WHERE name = 'Boulevard de Sébastopol'"), {"srid": storage_srid()}).one()
     assert row[:8] == ("Boulevard de Sébastopol", "Bd. de Sébastopol", "BD", 1, "streets", "ville-de-paris-voies",
-                       STORAGE_SRID, "MULTILINESTRING")
+                       storage_srid(), "MULTILINESTRING")
     assert 1_250 < row[8] < 1_500 and row[9]  # 1.3 km, from Châtelet to the boulevard Saint-Denis
     ranks = dict(connection.execute(text("SELECT rank, count(*) FROM basemap_features GROUP BY rank")).all())
     assert ranks[1] > 500 and ranks[2] > 4000 and ranks[3] > 1000
@@ -91,7 +91,7 @@ def test_a_point_refuses_the_whole_load_naming_row_and_field(connection, tmp_pat
 
 @pytest.mark.parametrize("coordinates,reason", [
     ([[48.85, 2.35], [48.851, 2.351]], "longitude and latitude look swapped"),
-    ([[-73.99, 40.73], [-73.98, 40.74]], "outside France"),
+    ([[-73.99, 40.73], [-73.98, 40.74]], r"outside the territory \(France métropolitaine"),
     ([[2.35, 48.85], [2.35, 48.85]], "line of zero length"),
 ])
 def test_bad_lines_are_rejected_with_a_reason(connection, tmp_path, coordinates, reason):
