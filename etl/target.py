@@ -26,7 +26,7 @@ class Field:
     """A target field a mapping may fill: its kind drives normalisation and checks.
 
     Kinds (normalised by ``etl.transform.KINDS``): text, int, decimal, date, datetime, siret,
-    siren, cpv, category, enum.
+    siren, cpv, category, enum, quarter.
     ``soft`` fields are set to NULL and counted as warnings when invalid instead of rejecting
     the row (e.g. a contract's buyer SIRET); ``allow_future`` is False for report dates.
     """
