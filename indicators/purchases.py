@@ -98,6 +98,7 @@ class Filters:
     statuses: tuple[str, ...] = OPEN_STATUSES
     amount_min: float | None = None
     amount_max: float | None = None
+    purchase_id: int | None = None
 
     def check(self) -> Filters:
         if self.buyer is not None and not SIRET_RE.match(self.buyer):
@@ -125,6 +126,9 @@ class Filters:
         if self.commune:
             clauses.append(f"{commune_sql('p.place_commune')} = {commune_sql('CAST(:commune AS text)')}")
             params["commune"] = self.commune
+        if self.purchase_id is not None:
+            clauses.append("p.id = :pid")
+            params["pid"] = self.purchase_id
         if self.amount_min is not None:
             clauses.append(f"{ESTIMATE_SQL} >= :amin")
             params["amin"] = self.amount_min
