@@ -240,7 +240,7 @@ def decp_candidates(conn, purchase: dict, limit: int = 5) -> list[dict]:
         SELECT decp_id, min(object) AS object, min(cpv_code) AS cpv_code, min(notified_on) AS notified_on,
                sum(amount) AS amount, string_agg(DISTINCT coalesce(supplier_name, supplier_id), ', ') AS suppliers
         FROM public_contracts WHERE buyer_siret = :buyer AND left(cpv_code, 2) = :division
-          AND (CAST(:since AS date) IS NULL OR notified_on >= CAST(:since AS date))
+          AND (CAST(:since AS date) IS NULL OR notified_on IS NULL OR notified_on >= CAST(:since AS date))
         GROUP BY decp_id"""), {"buyer": purchase["buyer_siret"], "division": purchase["division"],
                                "since": (purchase["expected_on"] - dt.timedelta(days=365))
                                if purchase.get("expected_on") else None}).mappings().all()
@@ -249,7 +249,7 @@ def decp_candidates(conn, purchase: dict, limit: int = 5) -> list[dict]:
     for row in rows:
         other = _words(row["object"])
         score = len(words & other) / len(words | other) if words | other else 0.0
-        same_code = row["cpv_code"] == purchase.get("cpv_code")
+        same_code = (row["cpv_code"] or "")[:8] == (purchase.get("cpv_code") or "")[:8]
         scored.append({**row, "score": round(score + (0.25 if same_code else 0.0), 3)})
     scored.sort(key=lambda r: (-r["score"], r["notified_on"] or dt.date.min), reverse=False)
     return scored[:limit]
