@@ -190,3 +190,24 @@ def test_diagnostic_page_shows_join_rate_chart_and_strategic_flag(client, connec
     assert 'id="diagnostic-chart"' in html and "Taux de jointure avec SIRENE" in html
     assert "45 – Travaux de construction" in html
     assert client.get("/api/achats/diagnostic.geojson?commune=44109").status_code == 200
+
+
+def test_catalogue_layer_serves_the_planned_purchases(client, connection):
+    from layers.catalogue import seed_layers
+
+    seed_layers(connection)
+    add_quartier(connection, "NQ1", "Quartier nantais", x0=355000, y0=6689000)
+    connection.execute(text("UPDATE quartiers SET commune_insee = '44109' WHERE code = 'NQ1'"))
+    purchase = _purchase(connection)
+    from indicators.purchases import place_geometries
+
+    assert place_geometries(connection) == 1
+    items = client.get("/ogc/collections/achats-a-venir/items").get_json()
+    feature, = items["features"]
+    assert feature["properties"]["object"] == "Réfection de la cour de l'école" and feature["id"] == purchase
+    assert feature["geometry"]["type"] == "MultiPolygon"
+    csv = client.get("/catalogue/achats-a-venir/download.csv")
+    assert csv.status_code == 200 and "Réfection de la cour" in csv.get_data(as_text=True)
+    geojson = client.get("/catalogue/achats-a-venir/download.geojson")
+    assert geojson.status_code == 200 and geojson.get_json()["features"][0]["properties"]["cpv_code"] == "45233140"
+    assert client.get("/catalogue/achats-a-venir").status_code == 200
