@@ -211,3 +211,16 @@ def test_catalogue_layer_serves_the_planned_purchases(client, connection):
     geojson = client.get("/catalogue/achats-a-venir/download.geojson")
     assert geojson.status_code == 200 and geojson.get_json()["features"][0]["properties"]["cpv_code"] == "45233140"
     assert client.get("/catalogue/achats-a-venir").status_code == 200
+
+
+def test_cli_ties_a_service_to_its_buyer(runner, connection):
+    result = runner.invoke(args=["purchases", "set-buyer", "voirie", NANTES])
+    assert result.exit_code == 0, result.output
+    assert connection.scalar(text("SELECT buyer_siret FROM producers WHERE slug = 'voirie'")) == NANTES
+    assert connection.scalar(text("SELECT count(*) FROM audit_log WHERE table_name = 'producers'")) == 1
+    bad = runner.invoke(args=["purchases", "set-buyer", "voirie", "123"])
+    assert bad.exit_code != 0 and "invalid SIRET" in bad.output
+    from ova.seed import seed_producers
+
+    seed_producers(connection)                 # reseeding keeps it
+    assert connection.scalar(text("SELECT buyer_siret FROM producers WHERE slug = 'voirie'")) == NANTES
