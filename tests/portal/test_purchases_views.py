@@ -224,3 +224,10 @@ def test_cli_ties_a_service_to_its_buyer(runner, connection):
 
     seed_producers(connection)                 # reseeding keeps it
     assert connection.scalar(text("SELECT buyer_siret FROM producers WHERE slug = 'voirie'")) == NANTES
+
+
+def test_pages_in_english(client, connection):
+    _purchase(connection)
+    html = client.get("/achats/a-venir?lang=en").get_data(as_text=True)
+    assert "Upcoming public purchases" in html and "By sector" in html
+    assert "Be told of upcoming public purchases" in client.get("/achats/a-venir/alertes?lang=en").get_data(as_text=True)
