@@ -25,8 +25,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy import text
 
-from indicators.procurement import _LINES, CPV_FAMILIES, Scope, commune_sql, departement_sql
-from indicators.purchases import ESTIMATE_SQL, OPEN_STATUSES, SIRET_RE
+from indicators.procurement import _LINES, Scope, commune_sql, departement_sql
+from indicators.purchases import ESTIMATE_SQL, OPEN_STATUSES, SIRET_RE, division_label
 from ova.errors import InvalidInput
 from ova.i18n import gettext as _
 
@@ -176,7 +176,7 @@ def diagnostic(conn, territory: Territory) -> dict:
         located = sum(past.get(f"amount_{c}", 0.0) for c in ("local", "regional", "elsewhere"))
         leaving = past.get("amount_regional", 0.0) + past.get("amount_elsewhere", 0.0)
         row = {
-            "division": division, "label": CPV_FAMILIES.get(division, _("Division CPV inconnue")),
+            "division": division, "label": division_label(division),
             "amount": past.get("amount", 0.0), "contracts": past.get("contracts", 0.0),
             "lines": past.get("lines", 0), "lines_matched": past.get("lines_matched", 0),
             **{f"amount_{c}": past.get(f"amount_{c}", 0.0) for c in CLASSES},

@@ -45,7 +45,8 @@ COLUMNS = ("buyer_siret", "buyer_name", "object", "cpv_code", "amount", "amount_
 
 def division_label(division: str | None) -> str:
     """A CPV division in words (``45`` → « Travaux de construction »)."""
-    return CPV_FAMILIES.get(division or "", _("Division CPV inconnue"))
+    label = CPV_FAMILIES.get(division or "")
+    return label if label is not None else _("Division CPV inconnue")
 
 
 def parse_quarter(value: str | None) -> tuple[str, dt.date] | None:
@@ -253,6 +254,34 @@ def decp_candidates(conn, purchase: dict, limit: int = 5) -> list[dict]:
         scored.append({**row, "score": round(score + (0.25 if same_code else 0.0), 3)})
     scored.sort(key=lambda r: (-r["score"], r["notified_on"] or dt.date.min), reverse=False)
     return scored[:limit]
+
+
+#: A DECP contract is taken as the award of a planned purchase when it is the only candidate at or
+#: above this score (same CPV code counts 0.25, the rest is the share of common words of the objects).
+AUTO_MATCH_SCORE = 0.75
+
+
+def match_awarded(conn, *, apply: bool = False, min_score: float = AUTO_MATCH_SCORE) -> list[dict]:
+    """Planned or published purchases whose award is in the DECP: for each, its best candidate when
+    exactly one reaches ``min_score``. With ``apply`` they are marked ``awarded`` with that
+    ``decp_id`` (audited, by no account; firms following them are told)."""
+    found = []
+    for row in conn.execute(text(f"{_SELECT} WHERE p.status IN ('planned', 'published') ORDER BY p.id")).mappings():
+        purchase = _with_labels([row])[0]
+        good = [c for c in decp_candidates(conn, purchase) if c["score"] >= min_score]
+        if len(good) == 1:
+            found.append({"id": purchase["id"], "object": purchase["object"], "decp_id": good[0]["decp_id"],
+                          "decp_object": good[0]["object"], "score": good[0]["score"]})
+    if apply and found:
+        table = PlannedPurchase.__table__
+        for item in found:
+            before = audit.row_values(conn, table, item["id"])
+            conn.execute(text("UPDATE planned_purchases SET status = 'awarded', decp_id = :d, updated_at = now() "
+                              "WHERE id = :id"), {"d": item["decp_id"], "id": item["id"]})
+            audit.record(conn, None, TABLE, item["id"], "update", before, audit.row_values(conn, table, item["id"]))
+        purchases_changed(conn, [item["id"] for item in found])
+        dataversion.touch(conn, TABLE)
+    return found
 
 
 def check_decp_id(conn, decp_id: str, buyer_siret: str) -> None:

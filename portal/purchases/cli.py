@@ -39,3 +39,32 @@ def set_buyer(producer_slug: str, siret: str | None):
     except OvaError as err:
         _fail(err)
     click.echo(f"{producer_slug}: buyer SIRET {siret or 'cleared'}")
+
+
+@purchases_cli.command("match")
+@click.option("--apply", is_flag=True, help="mark the matched purchases awarded (audited); default: only list them")
+def match(apply: bool):
+    """Find the DECP contracts that award planned purchases (same buyer and CPV division, similar object)."""
+    from indicators.purchases import match_awarded
+    from ova.db import transaction
+    from portal.cli import _bind
+
+    with transaction(_bind()) as conn:
+        found = match_awarded(conn, apply=apply)
+    for item in found:
+        click.echo(f"{item['id']}\t{item['decp_id']}\t{item['score']:.2f}\t{item['object']} ← {item['decp_object']}")
+    click.echo(f"{len(found)} purchase(s) {'marked awarded' if apply else 'matched (use --apply to mark them awarded)'}")
+
+
+@purchases_cli.command("place")
+def place():
+    """Draw again the places of execution from the quartiers (after loading or changing quartiers)."""
+    from indicators.purchases import place_geometries
+    from ova import dataversion
+    from ova.db import transaction
+    from portal.cli import _bind
+
+    with transaction(_bind()) as conn:
+        changed = place_geometries(conn)
+        dataversion.touch(conn, "planned_purchases")
+    click.echo(f"{changed} place(s) drawn again")

@@ -200,10 +200,15 @@ def _feed(title: str, filters: purchases.Filters) -> Response:
     return Response(body, mimetype="application/atom+xml")
 
 
+def _feed_buyer() -> str | None:
+    """A feed shows every buyer of the territory, or one (``?acheteur=SIRET``)."""
+    return (request.args.get("acheteur") or "").strip() or None
+
+
 @bp.route("/achats/a-venir/secteur/<division>.atom")
 def division_feed(division: str):
     """Atom feed of the planned purchases of one CPV division (every status: a change is news)."""
-    filters = purchases.Filters(division=division, statuses=PURCHASE_STATUSES).check()
+    filters = purchases.Filters(division=division, statuses=PURCHASE_STATUSES, buyer=_feed_buyer()).check()
     return _feed(_("achats à venir — %(label)s (CPV %(division)s)", label=purchases.division_label(division),
                    division=division), filters)
 
@@ -211,7 +216,7 @@ def division_feed(division: str):
 @bp.route("/achats/a-venir/commune/<insee>.atom")
 def commune_feed(insee: str):
     """Atom feed of the planned purchases executed in one commune."""
-    filters = purchases.Filters(commune=insee, statuses=PURCHASE_STATUSES).check()
+    filters = purchases.Filters(commune=insee, statuses=PURCHASE_STATUSES, buyer=_feed_buyer()).check()
     return _feed(_("achats à venir — commune %(insee)s", insee=insee), filters)
 
 

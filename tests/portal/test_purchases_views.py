@@ -231,3 +231,33 @@ def test_pages_in_english(client, connection):
     html = client.get("/achats/a-venir?lang=en").get_data(as_text=True)
     assert "Upcoming public purchases" in html and "By sector" in html
     assert "Be told of upcoming public purchases" in client.get("/achats/a-venir/alertes?lang=en").get_data(as_text=True)
+
+
+def test_cli_matches_awarded_purchases_with_the_decp(runner, connection):
+    connection.execute(text(
+        "INSERT INTO public_contracts (decp_id, buyer_siret, object, cpv_code, amount, supplier_id, source) VALUES "
+        "('N-9', :b, 'Réfection de la cour de l''école', '45233140-2', 110000, 'X', 'test'), "
+        "('N-10', :b, 'Peinture des couloirs de la mairie', '45442100', 20000, 'Y', 'test')"), {"b": NANTES})
+    own = _purchase(connection)
+    other = _purchase(connection, external_id="P2", object="Achat de vélos", cpv_code="34430000")
+    listed = runner.invoke(args=["purchases", "match"])
+    assert listed.exit_code == 0 and "N-9" in listed.output and "N-10" not in listed.output
+    assert connection.scalar(text("SELECT status FROM planned_purchases WHERE id = :id"), {"id": own}) == "planned"
+    applied = runner.invoke(args=["purchases", "match", "--apply"])
+    assert "1 purchase(s) marked awarded" in applied.output
+    rows = dict(connection.execute(text("SELECT id, decp_id FROM planned_purchases")).all())
+    assert rows == {own: "N-9", other: None}
+    assert connection.scalar(text("SELECT action FROM audit_log WHERE table_name = 'planned_purchases'")) == "update"
+
+
+def test_feeds_of_one_buyer_and_account_page_lists_alerts(client, login_as, connection):
+    _purchase(connection)
+    _purchase(connection, buyer=METROPOLE, external_id="M1", object="Voirie métropolitaine", buyer_name="Nantes Métropole")
+    both = _feed(client, "/achats/a-venir/secteur/45.atom")
+    assert len(list(both.iter(f"{ATOM}entry"))) == 2
+    one = _feed(client, f"/achats/a-venir/secteur/45.atom?acheteur={METROPOLE}")
+    assert [e.find(f"{ATOM}title").text for e in one.iter(f"{ATOM}entry")] == ["Voirie métropolitaine (prévu)"]
+    firm = login_as("commercant")
+    assert firm.post("/achats/a-venir/alertes", data={"divisions": ["45"], "locale": "fr"}).status_code == 201
+    account = firm.get("/compte").get_data(as_text=True)
+    assert "achats à venir de la division CPV 45" in account and "/achats/a-venir/secteur/45.atom" in account
