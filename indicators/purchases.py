@@ -403,8 +403,7 @@ def save(conn, editor: Editor, values: dict, *, purchase_id: int | None = None, 
         if not editor.may_edit(before["buyer_siret"]):
             raise Forbidden(_("vous ne pouvez modifier que les achats de votre acheteur"))
     sets = ", ".join(f"{c} = :{c}" for c in COLUMNS)
-    conn.execute(text(f"UPDATE planned_purchases SET {sets}, updated_at = now() WHERE id = :id"),
-                 {**cleaned, "id": purchase_id})
+    conn.execute(text(f"UPDATE planned_purchases SET {sets} WHERE id = :id"), {**cleaned, "id": purchase_id})
     if area:
         from notifications.subscriptions import check_area
 
@@ -418,6 +417,8 @@ def save(conn, editor: Editor, values: dict, *, purchase_id: int | None = None, 
     changed = {k: v for k, v in (after or {}).items() if k not in ("updated_at",)} != \
         {k: v for k, v in (before or {}).items() if k not in ("updated_at",)}
     if before is None or changed:
+        conn.execute(text("UPDATE planned_purchases SET updated_at = clock_timestamp() WHERE id = :id"), {"id": purchase_id})
+        after = audit.row_values(conn, table, purchase_id)
         audit.record(conn, editor.user_id, TABLE, purchase_id, "create" if before is None else "update", before, after)
         purchases_changed(conn, [purchase_id])
         dataversion.touch(conn, TABLE)

@@ -261,3 +261,21 @@ def test_feeds_of_one_buyer_and_account_page_lists_alerts(client, login_as, conn
     assert firm.post("/achats/a-venir/alertes", data={"divisions": ["45"], "locale": "fr"}).status_code == 201
     account = firm.get("/compte").get_data(as_text=True)
     assert "achats à venir de la division CPV 45" in account and "/achats/a-venir/secteur/45.atom" in account
+
+
+def test_saving_unchanged_values_logs_and_alerts_nothing(buyer_agent, connection):
+    client, _user = buyer_agent
+    client.post("/achats/a-venir/nouveau", data=FORM)
+    purchase_id = connection.scalar(text("SELECT id FROM planned_purchases WHERE source = 'portail'"))
+    stamp = connection.scalar(text("SELECT updated_at FROM planned_purchases WHERE id = :id"), {"id": purchase_id})
+    assert client.post(f"/achats/a-venir/{purchase_id}/modifier", data=FORM).status_code == 302
+    assert connection.scalar(text("SELECT updated_at FROM planned_purchases WHERE id = :id"), {"id": purchase_id}) == stamp
+    assert connection.scalar(text("SELECT count(*) FROM audit_log WHERE table_name = 'planned_purchases'")) == 1
+
+
+def test_a_notice_link_that_is_not_http_is_not_a_link(client, connection):
+    purchase = _purchase(connection)
+    connection.execute(text("UPDATE planned_purchases SET notice_url = 'javascript:alert(1)' WHERE id = :id"),
+                       {"id": purchase})
+    html = client.get(f"/achats/a-venir/{purchase}").get_data(as_text=True)
+    assert 'href="javascript:' not in html and "javascript:alert(1)" in html
