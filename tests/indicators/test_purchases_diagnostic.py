@@ -79,6 +79,29 @@ def test_bad_planned_purchases_are_rejected_naming_row_and_field(connection, tmp
     assert rejects == {(3, "expected_quarter"), (4, "status"), (5, "buyer_siret")}
 
 
+def test_the_same_programme_as_a_spreadsheet_loads_alike(connection, tmp_path):
+    """XLSX with a title row above the header (as buyers send them): the header is found, numbers stay numbers."""
+    from openpyxl import Workbook
+
+    lines = [line.split(";") for line in PLANNED.read_text(encoding="utf-8").splitlines()]
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Programmation prévisionnelle des achats 2025 (fichier de test)"])
+    sheet.append(lines[0])
+    for values in lines[1:]:
+        row = dict(zip(lines[0], values))
+        row["montant_estime"] = float(row["montant_estime"].replace(" ", "").replace(",", ".")) \
+            if row["montant_estime"] else None
+        sheet.append([row[c] if row[c] != "" else None for c in lines[0]])
+    path = tmp_path / "programme.xlsx"
+    book.save(path)
+    summary = load(connection, "purchases", path, reject_file=None)
+    assert (summary.read, summary.inserted, summary.rejected) == (5, 5, 0)
+    amounts = dict(connection.execute(text(
+        "SELECT external_id, amount FROM planned_purchases WHERE source = 'programme.xlsx'")).all())
+    assert str(amounts["CD44-2025-001"]) == "1250000.00" and str(amounts["CD44-2025-003"]) == "85000.50"
+
+
 def _cd44(connection):
     return dg.diagnostic(connection, dg.Territory(buyers=(CD44,), commune="44109"))
 
