@@ -7,6 +7,7 @@ Thin adapters over :mod:`indicators.purchases` and :mod:`indicators.diagnostic`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import folium
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -170,6 +171,11 @@ def _edit(purchase_id: int | None):
                 session.commit()
                 flash(_("Achat prévu enregistré."), "success")
                 return redirect(url_for("purchases.show", purchase_id=new_id))
+    if request.method == "POST" and form.geometry.data:
+        try:  # a refused form keeps what was drawn (valid JSON only: it is written into a script tag)
+            geometry = json.dumps(json.loads(form.geometry.data)).replace("<", "\\u003c")
+        except ValueError:
+            pass
     return render_template("purchases/edit.html", form=form, purchase=purchase, editor=editor,
                            geometry=geometry), status
 
@@ -326,8 +332,6 @@ def diagnostic():
 @bp.route("/api/achats/diagnostic.geojson")
 def diagnostic_geojson():
     """The territory's placed suppliers (optionally one class, one CPV division) as GeoJSON."""
-    import json
-
     conn = get_session().connection()
     territory, _basis = _territory(conn)
     if not territory.commune:

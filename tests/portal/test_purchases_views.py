@@ -279,3 +279,13 @@ def test_a_notice_link_that_is_not_http_is_not_a_link(client, connection):
                        {"id": purchase})
     html = client.get(f"/achats/a-venir/{purchase}").get_data(as_text=True)
     assert 'href="javascript:' not in html and "javascript:alert(1)" in html
+
+
+def test_a_refused_form_keeps_the_drawn_area_escaped(buyer_agent):
+    client, _user = buyer_agent
+    drawn = ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"x": "</script><b>"}, '
+             '"geometry": {"type": "Polygon", "coordinates": [[[5.3, 43.2], [5.31, 43.2], [5.31, 43.21], [5.3, 43.2]]]}}]}')
+    response = client.post("/achats/a-venir/nouveau", data={**FORM, "geometry": drawn})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "en dehors des quartiers" in html
+    assert "</script><b>" not in html and "\\u003c/script>" in html
