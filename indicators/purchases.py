@@ -380,6 +380,12 @@ def place_geometries(conn, ids: list[int] | None = None) -> int:
     """), {"ids": ids}).rowcount
 
 
+def _place(conn, purchase_id: int) -> str | None:
+    """The place's geometry on a 1 cm grid (geometries are not in the audit log's rows: compared here)."""
+    return conn.scalar(text("SELECT ST_AsText(ST_SnapToGrid(geom, 0.01)) FROM planned_purchases WHERE id = :id"),
+                       {"id": purchase_id})
+
+
 def save(conn, editor: Editor, values: dict, *, purchase_id: int | None = None, area: str | None = None) -> int:
     """Create (``purchase_id`` None) or update a planned purchase as ``editor``; audited, alerts queued.
 
@@ -402,6 +408,7 @@ def save(conn, editor: Editor, values: dict, *, purchase_id: int | None = None, 
             raise NotFound(_("achat prévu introuvable"))
         if not editor.may_edit(before["buyer_siret"]):
             raise Forbidden(_("vous ne pouvez modifier que les achats de votre acheteur"))
+    place_before = _place(conn, purchase_id)
     sets = ", ".join(f"{c} = :{c}" for c in COLUMNS)
     conn.execute(text(f"UPDATE planned_purchases SET {sets} WHERE id = :id"), {**cleaned, "id": purchase_id})
     if area:
@@ -415,7 +422,7 @@ def save(conn, editor: Editor, values: dict, *, purchase_id: int | None = None, 
     place_geometries(conn, [purchase_id])
     after = audit.row_values(conn, table, purchase_id)
     changed = {k: v for k, v in (after or {}).items() if k not in ("updated_at",)} != \
-        {k: v for k, v in (before or {}).items() if k not in ("updated_at",)}
+        {k: v for k, v in (before or {}).items() if k not in ("updated_at",)} or _place(conn, purchase_id) != place_before
     if before is None or changed:
         conn.execute(text("UPDATE planned_purchases SET updated_at = clock_timestamp() WHERE id = :id"), {"id": purchase_id})
         after = audit.row_values(conn, table, purchase_id)

@@ -289,3 +289,18 @@ def test_a_refused_form_keeps_the_drawn_area_escaped(buyer_agent):
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "en dehors des quartiers" in html
     assert "</script><b>" not in html and "\\u003c/script>" in html
+
+
+def test_redrawing_the_place_is_a_change(buyer_agent, connection, territory):
+    client, _user = buyer_agent
+    square = ('{"type": "Polygon", "coordinates": [[[2.345, 48.85], [2.355, 48.85], [2.355, 48.856], [2.345, 48.856], '
+              '[2.345, 48.85]]]}')
+    assert client.post("/achats/a-venir/nouveau", data={**FORM, "geometry": square}).status_code == 302
+    purchase_id = connection.scalar(text("SELECT id FROM planned_purchases WHERE source = 'portail'"))
+    assert client.post(f"/achats/a-venir/{purchase_id}/modifier", data={**FORM, "geometry": square}).status_code == 302
+    assert connection.scalar(text("SELECT count(*) FROM audit_log WHERE table_name = 'planned_purchases'")) == 1
+    smaller = square.replace("2.355", "2.350")
+    assert client.post(f"/achats/a-venir/{purchase_id}/modifier", data={**FORM, "geometry": smaller}).status_code == 302
+    assert connection.scalar(text("SELECT count(*) FROM audit_log WHERE table_name = 'planned_purchases'")) == 2
+    basis = connection.scalar(text("SELECT place_basis FROM planned_purchases WHERE id = :id"), {"id": purchase_id})
+    assert basis == "drawn"
