@@ -95,6 +95,21 @@ def normalise_cpv(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return _keep(pd.Series(out, index=values.index, dtype=object), ok), invalid
 
 
+def normalise_quarter(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Quarters as ``YYYY-Tn`` from ``2025-T2``, ``T2 2025``, ``2025Q2``, ``2e trimestre 2025`` (once per distinct value)."""
+    from indicators.purchases import QUARTER_RE
+
+    clean = blank_to_none(values)
+    decided: dict[str, str | None] = {}
+    for value in set(v for v in clean if isinstance(v, str)):
+        match = QUARTER_RE.match(value)
+        decided[value] = (f"{match['y1'] or match['y2'] or match['y3']}-T{match['q1'] or match['q2'] or match['q3']}"
+                          if match else None)
+    out = [decided.get(v) if isinstance(v, str) else None for v in clean]
+    invalid = np.array([isinstance(v, str) and decided.get(v) is None for v in clean], dtype=bool)
+    return pd.Series(out, index=values.index, dtype=object), invalid
+
+
 def _numeric_text(values: pd.Series) -> pd.Series:
     """French-published numbers: spaces (incl. no-break) as thousands separators, decimal comma."""
     text = _strings(values)

@@ -27,7 +27,8 @@ class Field:
 
     Kinds (normalised by ``etl.transform.KINDS``): text, int, decimal, date, datetime, siret,
     siren, cpv (checked, and required when the field is, in a French territory only: ``OVA_COUNTRY``),
-    commune (the country's commune codes, see ``etl.checks.normalise_commune``), category, enum.
+    commune (the country's commune codes, see ``etl.checks.normalise_commune``), category, enum,
+    quarter (2025-T2, T2 2025, 2e trimestre 2025).
     ``soft`` fields are set to NULL and counted as warnings when invalid instead of rejecting
     the row (e.g. a contract's buyer SIRET); ``allow_future`` is False for report dates.
     """

@@ -13,10 +13,12 @@ TARGETS = {
     "contracts": "etl.contracts",
     "addresses": "etl.addresses",
     "basemap": "etl.basemap",
+    "purchases": "etl.purchases",
 }
 
 #: Preset used when none is given on the command line.
-DEFAULT_PRESETS = {"zones": "ova-zones", "addresses": "ban", "basemap": "paris-voies"}
+DEFAULT_PRESETS = {"zones": "ova-zones", "addresses": "ban", "basemap": "paris-voies",
+                   "purchases": "achats-previsionnels"}
 
 
 def get_target(name: str):

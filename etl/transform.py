@@ -152,10 +152,15 @@ def _enum(ctx: LoadContext, fld: Field, raw: pd.Series):
     return raw, invalid, _none(raw), f"not one of {', '.join(fld.choices)}"
 
 
+def _quarter(ctx: LoadContext, fld: Field, raw: pd.Series):
+    values, invalid = checks.normalise_quarter(raw)
+    return values, invalid, _none(raw), "not a quarter (2025-T2, T2 2025, 2e trimestre 2025)"
+
+
 #: ``Field.kind`` → its normaliser (see :class:`etl.target.Field`).
 KINDS = {"text": _text, "int": _int, "decimal": _decimal, "date": _date, "datetime": _datetime,
          "siret": _ident(14), "siren": _ident(9), "cpv": _cpv, "commune": _commune, "category": _category,
-         "enum": _enum}
+         "enum": _enum, "quarter": _quarter}
 
 
 def _normalise(ctx: LoadContext, fld: Field, raw: pd.Series, rows: np.ndarray) -> pd.Series:

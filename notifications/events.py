@@ -224,3 +224,43 @@ def _publication_deadline(conn: Connection, now: dt.datetime, publication_due: C
         WHERE s.kind = 'publication' AND s.confirmed_at IS NOT NULL AND s.unsubscribed_at IS NULL""",
         {"phase": "overdue" if overdue else "reminder", "month": month.isoformat(), "due": due_on.isoformat(),
          "overdue": overdue})
+
+
+PURCHASE_PATH = "/achats/a-venir/{id}"
+PURCHASE_FEED_PATH = "/achats/a-venir"
+
+
+def purchases_changed(conn: Connection, purchase_ids: Sequence[int]) -> int:
+    """New or changed planned purchases: each firm following their CPV division or their commune
+    gets one message per purchase and change (the key carries ``updated_at``), whichever of its
+    subscriptions matched first. Cancelled purchases are announced too (the firm may have prepared)."""
+    if not purchase_ids:
+        return 0
+    count = enqueue_select(conn, f"""
+        SELECT DISTINCT ON (p.id, {_RECIPIENT})
+               format('purchase:%s:%s:%s', p.id, to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS'),
+                      md5({_RECIPIENT})) AS key,
+               {_RECIPIENT} AS recipient, s.locale, 'purchase_changed' AS template,
+               jsonb_build_object('id', p.id, 'object', p.object, 'buyer', p.buyer_name, 'cpv_code', p.cpv_code,
+                   'amount', coalesce(p.amount, (p.amount_min + p.amount_max) / 2, p.amount_max, p.amount_min),
+                   'quarter', p.expected_quarter, 'status_code', p.status, 'procedure', p.procedure,
+                   'status_label', CASE WHEN s.locale = 'en' THEN CASE p.status WHEN 'planned' THEN 'planned'
+                        WHEN 'published' THEN 'notice published' WHEN 'awarded' THEN 'awarded' ELSE 'cancelled' END
+                        ELSE CASE p.status WHEN 'planned' THEN 'prévu' WHEN 'published' THEN 'avis publié'
+                        WHEN 'awarded' THEN 'attribué' ELSE 'abandonné' END END,
+                   'new', p.alerted_at IS NULL,
+                   'selection', CASE s.kind WHEN 'cpv_division' THEN
+                        CASE s.locale WHEN 'en' THEN 'CPV division ' ELSE 'division CPV ' END || s.cpv_division
+                        ELSE 'commune ' || s.commune_insee END,
+                   'purchase_path', '/achats/a-venir/' || p.id) AS context,
+               s.id AS subscription_id, {_DUE} AS due_at
+        FROM planned_purchases p
+        JOIN subscriptions s ON s.confirmed_at IS NOT NULL AND s.unsubscribed_at IS NULL AND (
+               (s.kind = 'cpv_division' AND s.cpv_division = left(p.cpv_code, 2))
+            OR (s.kind = 'commune' AND s.commune_insee = p.place_commune))
+        LEFT JOIN users u ON u.id = s.user_id
+        WHERE p.id = ANY (:ids) AND (u.id IS NULL OR u.active)
+        ORDER BY p.id, {_RECIPIENT}, s.id""", {"ids": list(purchase_ids), "digest_at": next_digest_time()})
+    conn.execute(text("UPDATE planned_purchases SET alerted_at = now() WHERE id = ANY (:ids)"),
+                 {"ids": list(purchase_ids)})
+    return count

@@ -26,6 +26,11 @@ from ova.settings import storage_srid
 
 #: Selections anyone may subscribe to (the others are created by the portal itself).
 PUBLIC_KINDS = ("quartier", "zone", "category", "area")
+#: Selections of the planned purchases' alerts (firms), subscribed from ``/achats/a-venir``.
+PURCHASE_KINDS = ("cpv_division", "commune")
+#: A CPV division (two digits) and an INSEE commune code, for the planned purchases' alerts.
+CPV_DIVISION_RE = re.compile(r"^[0-9]{2}$")
+COMMUNE_RE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
 CONFIRM_PATH = "/abonnements/confirmer/{token}"
 #: A drawn area may not exceed this surface (km²) nor this number of vertices.
 AREA_MAX_KM2 = 200
@@ -35,10 +40,12 @@ EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 _LABELS = {
     "fr": {"quartier": "quartier {}", "zone": "zone prioritaire {}", "category": "catégorie {}",
            "area": "zone dessinée de {} km²", "incident": "signalement n° {}", "queue": "file de travail de {}",
-           "publication": "publication mensuelle des résultats"},
+           "publication": "publication mensuelle des résultats",
+           "cpv_division": "achats à venir de la division CPV {}", "commune": "achats à venir dans la commune {}"},
     "en": {"quartier": "quartier {}", "zone": "priority zone {}", "category": "category {}",
            "area": "drawn area of {} km²", "incident": "report no. {}", "queue": "work queue of {}",
-           "publication": "monthly publication of the results"},
+           "publication": "monthly publication of the results",
+           "cpv_division": "upcoming purchases of CPV division {}", "commune": "upcoming purchases in commune {}"},
 }
 
 #: SQL of the label of subscription ``s`` in its own language (for set-based messages).
@@ -52,6 +59,8 @@ SELECTION_LABEL_SQL = """
       WHEN 'area' THEN CASE s.locale WHEN 'en' THEN 'drawn area of ' ELSE 'zone dessinée de ' END
            || replace(round((ST_Area(s.geom) / 1e6)::numeric, 2)::text, '.', CASE s.locale WHEN 'en' THEN '.' ELSE ',' END)
            || ' km²'
+      WHEN 'cpv_division' THEN CASE s.locale WHEN 'en' THEN 'CPV division ' ELSE 'division CPV ' END || s.cpv_division
+      WHEN 'commune' THEN 'commune ' || s.commune_insee
       ELSE s.kind END
 """
 
@@ -76,7 +85,7 @@ def clean_email(value: str | None) -> str:
 def _target(conn: Connection, selection: Selection) -> dict:
     """Validate a selection; return the target columns of its subscription row (an area as EWKT)."""
     kind, value = selection.kind, (selection.value or "").strip()
-    if kind not in PUBLIC_KINDS:
+    if kind not in PUBLIC_KINDS + PURCHASE_KINDS:
         raise InvalidInput(_("type d'abonnement inconnu : %(value)s", value=repr(kind)))
     if not value:
         raise InvalidInput(_("choisissez ce que vous voulez suivre"))
@@ -94,6 +103,14 @@ def _target(conn: Connection, selection: Selection) -> dict:
         if conn.scalar(text("SELECT 1 FROM incident_categories WHERE code = :c"), {"c": value}) is None:
             raise InvalidInput(_("catégorie inconnue : %(value)s", value=repr(value[:64])))
         return {"category": value}
+    if kind == "cpv_division":
+        if not CPV_DIVISION_RE.match(value):
+            raise InvalidInput(_("division CPV invalide : %(value)s (2 chiffres)", value=repr(value[:10])))
+        return {"cpv_division": value}
+    if kind == "commune":
+        if not COMMUNE_RE.match(value):
+            raise InvalidInput(_("code commune INSEE invalide : %(value)s", value=repr(value[:10])))
+        return {"commune_insee": value}
     return {"area": check_area(conn, value)}
 
 
@@ -140,12 +157,14 @@ def _insert(conn: Connection, *, kind: str, email: str | None, user_id: int | No
     area = target.pop("area", None)
     row = conn.execute(text(
         "INSERT INTO subscriptions (token, email, user_id, locale, kind, quartier_id, zone_code, category, "
-        "incident_id, producer_id, frequency, confirmed_at, geom) VALUES (:token, :email, :user_id, :locale, "
-        ":kind, :quartier_id, :zone_code, :category, :incident_id, :producer_id, :frequency, "
+        "incident_id, producer_id, cpv_division, commune_insee, frequency, confirmed_at, geom) VALUES (:token, :email, "
+        ":user_id, :locale, :kind, :quartier_id, :zone_code, :category, :incident_id, :producer_id, :cpv_division, "
+        ":commune_insee, :frequency, "
         "CASE WHEN :confirmed THEN now() END, ST_GeomFromEWKT(:area)) RETURNING *"),
         {"token": secrets.token_urlsafe(32), "email": email, "user_id": user_id, "locale": locale_of(locale),
          "kind": kind, "frequency": frequency, "confirmed": confirmed, "area": area,
-         **{k: target.get(k) for k in ("quartier_id", "zone_code", "category", "incident_id", "producer_id")}}
+         **{k: target.get(k) for k in ("quartier_id", "zone_code", "category", "incident_id", "producer_id",
+                                       "cpv_division", "commune_insee")}}
     ).mappings().one()
     return dict(row)
 
@@ -156,11 +175,13 @@ def _same(conn: Connection, *, kind: str, email: str | None, user_id: int | None
         "SELECT * FROM subscriptions WHERE kind = :kind AND unsubscribed_at IS NULL "
         "AND (email = :email OR user_id = :user_id) "
         "AND quartier_id IS NOT DISTINCT FROM :quartier_id AND zone_code IS NOT DISTINCT FROM :zone_code "
-        "AND category IS NOT DISTINCT FROM :category "
+        "AND category IS NOT DISTINCT FROM :category AND cpv_division IS NOT DISTINCT FROM :cpv_division "
+        "AND commune_insee IS NOT DISTINCT FROM :commune_insee "
         "AND (geom IS NULL AND CAST(:area AS text) IS NULL OR ST_Equals(geom, ST_GeomFromEWKT(:area))) "
         "ORDER BY id LIMIT 1"),
         {"kind": kind, "email": email, "user_id": user_id, "area": target.get("area"),
-         **{k: target.get(k) for k in ("quartier_id", "zone_code", "category")}}).mappings().first()
+         **{k: target.get(k) for k in ("quartier_id", "zone_code", "category", "cpv_division", "commune_insee")}}
+    ).mappings().first()
     return dict(row) if row else None
 
 
@@ -182,6 +203,10 @@ def describe(conn: Connection, subscription: dict, locale: str = "fr") -> str:
         value = f"{km2:.2f}".replace(".", "," if locale == "fr" else ".")
     elif kind == "incident":
         value = subscription["incident_id"]
+    elif kind == "cpv_division":
+        value = subscription["cpv_division"]
+    elif kind == "commune":
+        value = subscription["commune_insee"]
     elif kind == "queue":
         value = conn.scalar(text("SELECT name FROM producers WHERE id = :id"), {"id": subscription["producer_id"]})
     else:
@@ -329,6 +354,19 @@ def feed_query(subscription: dict) -> dict | None:
     return None
 
 
+#: Feeds of the planned purchases' selections (the portal's ``/achats/a-venir`` feeds).
+PURCHASE_FEED_PATHS = {"cpv_division": "/achats/a-venir/secteur/{}.atom", "commune": "/achats/a-venir/commune/{}.atom"}
+
+
+def purchase_feed_path(subscription: dict) -> str | None:
+    """Path of the Atom feed of a planned purchases' subscription (None for other kinds)."""
+    kind = subscription["kind"]
+    if kind in PURCHASE_FEED_PATHS:
+        return PURCHASE_FEED_PATHS[kind].format(subscription["cpv_division" if kind == "cpv_division" else "commune_insee"])
+    return None
+
+
 __all__ = ["Selection", "subscribe", "confirm", "unsubscribe_by_message", "resubscribe", "end_for_user",
            "set_preference", "ensure_role_subscriptions", "follow_incident", "for_user", "describe",
-           "clean_email", "check_area", "feed_query", "SELECTION_LABEL_SQL", "PUBLIC_KINDS"]
+           "clean_email", "check_area", "feed_query", "SELECTION_LABEL_SQL", "PUBLIC_KINDS", "PURCHASE_KINDS",
+           "purchase_feed_path"]

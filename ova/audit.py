@@ -98,7 +98,7 @@ def record_many(conn, actor_id: int | None, table: str, action: str,
 
 
 #: Tables whose changes are logged (the filter of the admin page).
-AUDITED_TABLES = ("incidents", "layers", "norms", "priority_zones", "users")
+AUDITED_TABLES = ("incidents", "layers", "norms", "planned_purchases", "priority_zones", "users")
 PER_PAGE = 50
 
 

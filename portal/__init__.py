@@ -22,6 +22,7 @@ BLUEPRINTS = (
     ("portal.auth.views:bp", None),
     ("portal.indicators.views:bp", None),
     ("portal.achats.views:bp", None),
+    ("portal.purchases.views:bp", None),
     ("portal.incidents.views:bp", "/incidents"),
     ("portal.adresse.views:bp", "/api/adresse"),
     ("portal.open311.views:bp", "/open311/v2"),

@@ -12,7 +12,7 @@ import click
 
 from ova.errors import OvaError
 
-TARGET_NAMES = ("quartiers", "zones", "incidents", "establishments", "contracts", "addresses", "basemap")
+TARGET_NAMES = ("quartiers", "zones", "incidents", "establishments", "contracts", "addresses", "basemap", "purchases")
 
 
 def _bind():

@@ -33,6 +33,7 @@ from ova.models.notifications import (SUBSCRIPTION_KINDS, SUBSCRIPTION_FREQUENCI
                                       Subscription, OutboxMessage)
 from ova.models.addresses import Address, AddressStreet
 from ova.models.basemap import BASEMAP_THEMES, BasemapFeature
+from ova.models.purchases import PURCHASE_STATUSES, PLACE_BASES, PlannedPurchase
 
 __all__ = [
     "Base", "NAMING", "geometry", "Producer", "ChampAction", "TacheStandard", "TacheProducer",
@@ -49,4 +50,5 @@ __all__ = [
     "SUBSCRIPTION_FREQUENCIES", "MAIL_LOCALES", "OUTBOX_STATUSES", "Subscription", "OutboxMessage",
     "INDICATOR_PERIOD_KINDS", "TerritoryIndicator", "CommuneEpci", "Address", "AddressStreet",
     "INDICATOR_PERIOD_KINDS", "TerritoryIndicator", "CommuneEpci", "BASEMAP_THEMES", "BasemapFeature",
+    "PURCHASE_STATUSES", "PLACE_BASES", "PlannedPurchase",
 ]

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ova.models.base import Base, _in, _now, geometry
 #: What a subscription follows: an area (quartier, priority zone by code, category, drawn polygon)
 #: for anyone; one incident for its reporter; a producer's queue for its agents; the monthly
-#: publication deadline for urbanists and admins.
-SUBSCRIPTION_KINDS = ("quartier", "zone", "category", "area", "incident", "queue", "publication")
+#: publication deadline for urbanists and admins; planned purchases of a CPV division or in a
+#: commune for firms.
+SUBSCRIPTION_KINDS = ("quartier", "zone", "category", "area", "incident", "queue", "publication",
+                      "cpv_division", "commune")
 SUBSCRIPTION_FREQUENCIES = ("immediate", "daily")
 MAIL_LOCALES = ("fr", "en")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "digested", "cancelled")
@@ -33,7 +35,9 @@ class Subscription(Base):
         CheckConstraint("(kind <> 'quartier' OR quartier_id IS NOT NULL) AND (kind <> 'zone' OR zone_code IS NOT NULL)"
                         " AND (kind <> 'category' OR category IS NOT NULL) AND (kind <> 'area' OR geom IS NOT NULL)"
                         " AND (kind <> 'incident' OR incident_id IS NOT NULL)"
-                        " AND (kind <> 'queue' OR producer_id IS NOT NULL)", name="target"),
+                        " AND (kind <> 'queue' OR producer_id IS NOT NULL)"
+                        " AND (kind <> 'cpv_division' OR cpv_division IS NOT NULL)"
+                        " AND (kind <> 'commune' OR commune_insee IS NOT NULL)", name="target"),
         Index("ix_subscriptions_kind_quartier_id", "kind", "quartier_id"),
         Index("ix_subscriptions_incident_id", "incident_id"),
         Index("ix_subscriptions_user_id", "user_id"),
@@ -51,6 +55,9 @@ class Subscription(Base):
     category: Mapped[str | None] = mapped_column(ForeignKey("incident_categories.code", ondelete="CASCADE"))
     incident_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("incidents.id", ondelete="CASCADE"))
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id", ondelete="CASCADE"))
+    #: A CPV division (two digits) or an INSEE commune code (planned purchases' alerts).
+    cpv_division: Mapped[str | None] = mapped_column(String(2))
+    commune_insee: Mapped[str | None] = mapped_column(String(12))
     frequency: Mapped[str] = mapped_column(String(16), default="immediate", server_default="immediate")
     created_at: Mapped[dt.datetime] = _now()
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -25,6 +25,9 @@ class Producer(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
     url: Mapped[str | None] = mapped_column(String(500))
+    #: SIRET of the buyer (pouvoir adjudicateur) the service buys for: its agents edit that buyer's
+    #: planned purchases. Several services of one city share the city's SIRET.
+    buyer_siret: Mapped[str | None] = mapped_column(String(14))
     competence_area = mapped_column(geometry("MULTIPOLYGON"), nullable=True)
     created_at: Mapped[dt.datetime] = _now()
 

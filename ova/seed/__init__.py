@@ -16,11 +16,13 @@ def seed_producers(conn: Connection, path: Path = SEED_DIR / "producers.yml") ->
     """Upsert the producers of ``path`` on their slug; returns how many were read."""
     rows = yaml.safe_load(path.read_text(encoding="utf-8"))
     conn.execute(text(
-        "INSERT INTO producers (slug, name, description, email, phone, url) "
-        "VALUES (:slug, :name, :description, :email, :phone, :url) "
+        "INSERT INTO producers (slug, name, description, email, phone, url, buyer_siret) "
+        "VALUES (:slug, :name, :description, :email, :phone, :url, :buyer_siret) "
         "ON CONFLICT (slug) DO UPDATE SET name = excluded.name, description = excluded.description, "
-        "email = excluded.email, phone = excluded.phone, url = excluded.url"),
-        [{"description": None, "email": None, "phone": None, "url": None, **r} for r in rows])
+        "email = excluded.email, phone = excluded.phone, url = excluded.url, "
+        # a buyer SIRET set with `ova purchases set-buyer` stays when the file names none
+        "buyer_siret = coalesce(excluded.buyer_siret, producers.buyer_siret)"),
+        [{"description": None, "email": None, "phone": None, "url": None, "buyer_siret": None, **r} for r in rows])
     return len(rows)
 
 

@@ -177,7 +177,8 @@ def account():
         preference.frequency.data = "off" if role_row["unsubscribed_at"] else role_row["frequency"]
         preference.locale.data = role_row["locale"]
     for row in rows:
-        row["feed_url"] = _feed_url(row["feed_query"])
+        path = subscriptions.purchase_feed_path(row)
+        row["feed_url"] = _feed_url(row["feed_query"]) or (url_for("home.index").rstrip("/") + path if path else None)
     return render_template("notifications/account.html", rows=[r for r in rows if r["kind"] not in ("queue", "publication")],
                            role_kind=role_kind, preference=preference, end_form=ConfirmForm())
 

@@ -96,13 +96,14 @@ def test_touch_bumps_data_version(connection, session):
 
 
 def test_seed_core_layers(connection, session):
-    assert seed_layers(connection) == 5
-    assert seed_layers(connection) == 5  # idempotent
+    assert seed_layers(connection) == 6
+    assert seed_layers(connection) == 6  # idempotent
     rows = dict(connection.execute(text(
         "SELECT slug, licence FROM layers WHERE slug IN ('quartiers', 'zones-prioritaires', 'signalements', "
-        "'etablissements', 'fond-de-plan')")).all())
+        "'etablissements', 'fond-de-plan', 'achats-a-venir')")).all())
     assert rows == {"quartiers": "ODbL 1.0", "zones-prioritaires": "Licence Ouverte 2.0",
-                    "signalements": "ODbL 1.0", "etablissements": "Licence Ouverte 2.0", "fond-de-plan": "ODbL 1.0"}
+                    "signalements": "ODbL 1.0", "etablissements": "Licence Ouverte 2.0", "fond-de-plan": "ODbL 1.0",
+                    "achats-a-venir": "Licence Ouverte 2.0"}
 
 
 def test_seed_refuses_unknown_tables(tmp_path, connection):

@@ -28,6 +28,18 @@ ACCESS = {
     "achats.index": PUBLIC,
     "achats.suppliers_feed": PUBLIC,
     "achats.export": PUBLIC,
+    # Planned purchases: public pages, feeds and alerts; entering and editing them is the buyers'
+    # agents' (which agent may edit which buyer's purchase is tested in tests/portal/test_purchases_views.py).
+    "purchases.index": PUBLIC,
+    "purchases.geojson": PUBLIC,
+    "purchases.show": PUBLIC,
+    "purchases.division_feed": PUBLIC,
+    "purchases.commune_feed": PUBLIC,
+    "purchases.alerts": PUBLIC,
+    "purchases.diagnostic": PUBLIC,
+    "purchases.diagnostic_geojson": PUBLIC,
+    "purchases.new": {"agent"},
+    "purchases.edit": {"agent"},
     # Incidents: reporting and public pages are open; the workflow is the responsible service's
     # (which agent may change which incident is tested in tests/portal/incidents).
     "incidents.new": PUBLIC,
@@ -122,7 +134,7 @@ ARGS = {"filename": "css/ova.css", "fmt": "json", "code": "MATRIX", "slug": "mat
         "incident_id": "{incident}", "request_id": "{incident}", "feature_id": "{incident}",
         "token": "not-the-token", "anything": "nothing-here", "z": 14, "x": 8299, "y": 5636,
         "quartier_id": "{quartier}", "norm_id": "{norm}", "zone_id": "{zone}", "year": 2024,
-        "message_id": 1, "subscription_id": 1}
+        "message_id": 1, "subscription_id": 1, "purchase_id": "{purchase}", "division": "45", "insee": "44109"}
 #: Per-endpoint values where the generic one does not fit.
 ENDPOINT_ARGS = {
     "catalogue.download": {"fmt": "geojson"},
@@ -165,7 +177,12 @@ def objects(connection):
     connection.execute(text(
         "INSERT INTO layers (slug, title, producer_id, source_table, licence) VALUES "
         "('matrix-layer', 'Matrix', (SELECT id FROM producers WHERE slug = 'proprete'), 'incidents', 'ODbL')"))
-    return {"incident": incident, "quartier": quartier, "zone": zone, "norm": norm}
+    # A planned purchase of the test agent's buyer (the seeded cleaning service buys for the city).
+    connection.execute(text("UPDATE producers SET buyer_siret = '21440109300015' WHERE slug = 'proprete'"))
+    purchase = connection.scalar(text(
+        "INSERT INTO planned_purchases (source, external_id, buyer_siret, buyer_name, object, cpv_code, place_commune) "
+        "VALUES ('test', 'matrix', '21440109300015', 'Ville de Nantes', 'Matrix', '45000000', '44109') RETURNING id"))
+    return {"incident": incident, "quartier": quartier, "zone": zone, "norm": norm, "purchase": purchase}
 
 
 @pytest.mark.parametrize("role", (None,) + ROLES)

@@ -39,6 +39,7 @@ QUERIES = {
     "indicators.index": {"indicateur": "incidents", "unite": "T-Q1"},
     "achats.index": {"acheteur": "21440109300015", "du": "2024-01-01", "au": "2024-12-31"},
     "quartiers.search": {"q": "Quartier"},
+    "purchases.diagnostic": {"commune": "44109"},
 }
 
 
@@ -73,14 +74,29 @@ def site(engine):
             "INSERT INTO layers (slug, title, producer_id, source_table, geometry_type, licence) VALUES "
             "('a11y-layer', 'Couche (test a11y)', (SELECT id FROM producers WHERE slug = 'proprete'), "
             "'incidents', 'Point', 'ODbL')"))
+        # Planned purchases of the city, whose buyer the agent's service (propreté) buys for.
+        conn.execute(text("UPDATE producers SET buyer_siret = '21440109300015' WHERE slug = 'proprete'"))
+        purchase = conn.scalar(text(
+            "INSERT INTO planned_purchases (source, external_id, buyer_siret, buyer_name, object, cpv_code, amount, "
+            "expected_quarter, expected_on, place_commune, place_quartier, status, geom, place_basis) VALUES "
+            "('a11y', 'P1', '21440109300015', 'Ville de Nantes', 'Réfection de la cour de l''école', '45233140', "
+            "120000, '2025-T3', '2025-07-01', '75056', 'T-Q1', 'planned', "
+            "(SELECT geom FROM quartiers WHERE code = 'T-Q1'), 'quartier') RETURNING id"))
+        conn.execute(text(
+            "INSERT INTO planned_purchases (source, external_id, buyer_siret, buyer_name, object, cpv_code, amount_min, "
+            "amount_max, expected_quarter, place_commune, status, notice_url) VALUES ('a11y', 'P2', '21440109300015', "
+            "'Ville de Nantes', 'Nettoyage des vitres', '90911300', 40000, 60000, '2025-T4', '75056', 'published', "
+            "'https://marches.example/avis/1')"))
         for role in ROLES:
             conn.execute(text(
                 "INSERT INTO users (email, name, password_hash, role, producer_id) VALUES (:e, :n, :h, :r, "
                 "(SELECT id FROM producers WHERE slug = 'proprete' AND :agent))"),
                 {"e": f"a11y-{role}@example.org", "n": f"Test {role}", "h": hash_password(PASSWORD), "r": role,
                  "agent": role == "agent"})
-    yield {"quartier": ids["q1"], "zone": ids["z1"], "norm": norm, "incident": incident}
+    yield {"quartier": ids["q1"], "zone": ids["z1"], "norm": norm, "incident": incident, "purchase": purchase}
     with engine.begin() as conn:
+        conn.execute(text("DELETE FROM planned_purchases WHERE source IN ('a11y', 'portail')"))
+        conn.execute(text("UPDATE producers SET buyer_siret = NULL WHERE slug = 'proprete'"))
         conn.execute(text("DELETE FROM users WHERE email LIKE 'a11y-%@example.org'"))
         # The alerts of the incidents the browser tests report (the agent's queue_new messages).
         conn.execute(text("DELETE FROM outbox WHERE recipient LIKE 'a11y-%@example.org'"))

@@ -1,0 +1,1 @@
+"""Planned purchases and the territorial diagnostic of public purchases (``/achats/a-venir``, ``/achats/diagnostic``)."""
