@@ -29,6 +29,7 @@ COMMANDS = {
     "layers": "portal.catalogue.cli:layers_cli",
     "open311": "portal.open311.cli:open311",
     "notify": "portal.notifications.cli:notify",
+    "privacy": "portal.privacy.cli:privacy",
 }
 
 
