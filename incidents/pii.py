@@ -219,7 +219,7 @@ def analyzer():
 _PARTICLES = frozenset({"de", "du", "des", "le", "la", "d'", "d’", "van", "von", "ben", "el", "al"})
 
 
-def _plausible_person(text: str, start: int, end: int, stopwords: frozenset[str]) -> bool:
+def _plausible_person(text: str, start: int, end: int, stopwords: frozenset[str], titled: bool = False) -> bool:
     """Keep spaCy's PER spans that look like a name: capitalised words (particles aside), none a
     category, street, place or common report word, not after a street, place or company word, and
     a single word only inside a sentence (the small model takes many sentence-initial nouns for names)."""
@@ -236,7 +236,7 @@ def _plausible_person(text: str, start: int, end: int, stopwords: frozenset[str]
     before = text[max(0, start - 24):start].lower()
     if re.search(rf"\b(?:{_STREET_TYPES}|{_PLACE_WORDS}|{_ORG_WORDS}|de la|du|des)\s*$", before):
         return False
-    if len(raw) == 1 and re.fullmatch(r"(?s)(?:.*[.!?:;\n(])?[\s\"'«“-]*", text[:start]):
+    if len(raw) == 1 and not titled and re.fullmatch(r"(?s)(?:.*[.!?:;\n(])?[\s\"'«“-]*", text[:start]):
         return False
     return True
 
@@ -248,11 +248,13 @@ _ORG_WORDS = (r"soci[ée]t[ée]|entreprise|bailleur|magasin|restaurant|boulanger
 _PLACE_WORDS = (r"[ée]cole|coll[èe]ge|lyc[ée]e|parc|jardin|gymnase|stade|m[ée]tro|station|gare|piscine|"
                 r"biblioth[èe]que|m[ée]diath[èe]que|h[ôo]pital|clinique|pont|porte|mus[ée]e|th[ée][âa]tre|"
                 r"centre|march[ée]|rond-point|carrefour|square|pharmacie|[ée]glise|cin[ée]ma|salle|halle")
-_TITLE_PREFIX = re.compile(r"^(?:[Mm]onsieur|[Mm]adame|[Mm]ademoiselle|[Dd]octeur|M\.|MM\.|Mme|Mmes|Mlle|Dr|Me)\s+")
+_TITLE_PREFIX = re.compile(r"^(?:.*?\s)?(?:[Mm]onsieur|[Mm]adame|[Mm]ademoiselle|[Dd]octeur|M\.|MM\.|Mme|Mmes|Mlle|Dr|Me)\s+")
+
+_TITLE_BEFORE = re.compile(r"(?:^|\s)(?:[Mm]onsieur|[Mm]adame|[Mm]ademoiselle|[Dd]octeur|M\.|MM\.|Mme|Mmes|Mlle|Dr|Me)\s+$")
 
 
 def _trim_title(text: str, start: int, end: int) -> int:
-    """The start of a PER span without its title ("Mme Martin" → "Martin"): the title stays readable."""
+    """The start of a PER span after its title ("Mme Martin" → "Martin", "Appeler Mme Durand" → "Durand")."""
     m = _TITLE_PREFIX.match(text[start:end])
     return start + m.end() if m and start + m.end() < end else start
 
@@ -280,8 +282,11 @@ def detect(text: str | None, *, stopwords: Iterable[str] = ()) -> list[Finding]:
         start = r.start
         if r.entity_type == PERSON and (r.recognition_metadata or {}).get("recognizer_name") == "SpacyRecognizer":
             start = _trim_title(text, r.start, r.end)
-            if not _plausible_person(text, start, r.end, stop):
+            titled = start > r.start or bool(_TITLE_BEFORE.search(text[max(0, start - 14):start]))
+            if not _plausible_person(text, start, r.end, stop, titled=titled):
                 continue
+        if r.entity_type == PHONE and len(re.sub(r"\D", "", text[r.start:r.end])) < 9:
+            continue  # phonenumbers' lenient matcher also takes postcodes and short numbers
         findings.append(Finding(r.entity_type, start, r.end, float(r.score), text[start:r.end]))
     if any(f.type == PERSON for f in findings):
         # A named person's address is a private home: its house number goes too.
