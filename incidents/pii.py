@@ -164,7 +164,9 @@ def _recognizers():
 
     phone_context = ["téléphone", "telephone", "tél", "tel", "portable", "numéro", "appeler", "joindre", "mobile"]
     plate_context = ["plaque", "immatriculation", "immatriculée", "immatriculé", "voiture", "véhicule", "camion",
-                     "scooter", "moto", "camionnette", "garée", "stationnée"]
+                     "scooter", "moto", "camionnette", "garée", "stationnée", "garé", "stationné", "clio", "twingo",
+                     "peugeot", "renault", "citroën", "fiat", "toyota", "volkswagen", "golf", "mercedes", "bmw",
+                     "utilitaire", "fourgon", "remorque", "conducteur", "automobiliste"]
     return [
         PatternRecognizer(supported_entity=PHONE, supported_language=LANGUAGE, name="FrPhoneRecognizer",
                           patterns=[Pattern("fr_phone", PHONE_FR, 0.7)], context=phone_context),
