@@ -236,7 +236,8 @@ def _plausible_person(text: str, start: int, end: int, stopwords: frozenset[str]
         if not w[0].isupper() and (folded not in _PARTICLES or i in (0, len(raw) - 1)):
             return False
     before = text[max(0, start - 24):start].lower()
-    if re.search(rf"\b(?:{_STREET_TYPES}|{_PLACE_WORDS}|{_ORG_WORDS}|de la|du|des)\s*$", before):
+    # "au Kärcher", "au Monoprix": after au/aux it is a thing or a shop, not a person.
+    if re.search(rf"\b(?:{_STREET_TYPES}|{_PLACE_WORDS}|{_ORG_WORDS}|de la|du|des|au|aux)\s*$", before):
         return False
     if len(raw) == 1 and not titled and re.fullmatch(r"(?s)(?:.*[.!?:;\n(])?[\s\"'«“-]*", text[:start]):
         return False
