@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from incidents import moderation, queries
@@ -21,10 +22,10 @@ from portal.moderation.forms import AutoPublicationForm, BlurForm, DecisionForm,
 
 bp = Blueprint("moderation", __name__)
 
-DECISION_LABELS = {"pending": _("en attente"), "approved": _("approuvé"), "edited": _("corrigé"),
-                   "hidden": _("masqué"), "auto": _("publié automatiquement")}
-FIELD_LABELS = {"description": _("description"), "confirmation_comment": _("commentaire du signalant"),
-                "photo": _("photo")}
+DECISION_LABELS = {"pending": _l("en attente"), "approved": _l("approuvé"), "edited": _l("corrigé"),
+                   "hidden": _l("masqué"), "auto": _l("publié automatiquement")}
+FIELD_LABELS = {"description": _l("description"), "confirmation_comment": _l("commentaire du signalant"),
+                "photo": _l("photo")}
 
 
 def _producer() -> int | None:
