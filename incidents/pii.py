@@ -33,6 +33,9 @@ PERSON, PHONE, EMAIL, PLATE, IBAN, NIR, HOUSE_NUMBER = (
 MASKS = {PERSON: "[nom]", PHONE: "[téléphone]", EMAIL: "[e-mail]", PLATE: "[plaque]", IBAN: "[IBAN]",
          NIR: "[n° de sécurité sociale]", HOUSE_NUMBER: "[numéro]"}
 ENTITIES = tuple(MASKS)
+#: Names found by the recognisers written here: another type for Presidio, so that its removal of
+#: overlapping results of one type does not let a longer, wrong spaCy span (later refused) hide them.
+_OWN_PERSON = "FR_PERSON"
 #: Labels shown to the moderator.
 LABELS_FR = {PERSON: "nom", PHONE: "téléphone", EMAIL: "e-mail", PLATE: "plaque d'immatriculation",
              IBAN: "IBAN", NIR: "n° de sécurité sociale", HOUSE_NUMBER: "numéro de domicile"}
@@ -142,7 +145,7 @@ def _recognizers():
         def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
             from presidio_analyzer import RecognizerResult
 
-            return [RecognizerResult(PERSON, m.start(1), m.end(1), 0.85) for m in re.finditer(TITLE_NAME, text)
+            return [RecognizerResult(_OWN_PERSON, m.start(1), m.end(1), 0.85) for m in re.finditer(TITLE_NAME, text)
                     if _fold(m.group(1).split()[0]) not in NOT_NAMES]
 
     class FirstNameRecognizer(PatternRecognizer):
@@ -159,7 +162,7 @@ def _recognizers():
                     if last and _fold(last.split()[-1]) in NOT_NAMES:
                         last = None
                     end = m.end(2) if last else m.end(1)
-                    found.append(RecognizerResult(PERSON, m.start(1), end, 0.8 if last else 0.5))
+                    found.append(RecognizerResult(_OWN_PERSON, m.start(1), end, 0.8 if last else 0.5))
             return found
 
     phone_context = ["téléphone", "telephone", "tél", "tel", "portable", "numéro", "appeler", "joindre", "mobile"]
@@ -182,9 +185,9 @@ def _recognizers():
         NirRecognizer(supported_entity=NIR, supported_language=LANGUAGE, name="FrNirRecognizer",
                       patterns=[Pattern("nir", NIR_RE, 0.6)],
                       context=["sécurité sociale", "sécu", "nir", "insee", "carte vitale", "numéro"]),
-        TitleNameRecognizer(supported_entity=PERSON, supported_language=LANGUAGE, name="FrTitleNameRecognizer",
+        TitleNameRecognizer(supported_entity=_OWN_PERSON, supported_language=LANGUAGE, name="FrTitleNameRecognizer",
                             patterns=[Pattern("title", TITLE_NAME, 0.85)]),
-        FirstNameRecognizer(supported_entity=PERSON, supported_language=LANGUAGE, name="FrFirstNameRecognizer",
+        FirstNameRecognizer(supported_entity=_OWN_PERSON, supported_language=LANGUAGE, name="FrFirstNameRecognizer",
                             patterns=[Pattern("first_name", _NAME_WORD, 0.5)]),
         SpacyRecognizer(supported_language=LANGUAGE, supported_entities=[PERSON]),
     ]
@@ -235,13 +238,19 @@ def _plausible_person(text: str, start: int, end: int, stopwords: frozenset[str]
             return False
         if not w[0].isupper() and (folded not in _PARTICLES or i in (0, len(raw) - 1)):
             return False
-    before = text[max(0, start - 24):start].lower()
     # "au Kärcher", "au Monoprix": after au/aux it is a thing or a shop, not a person.
-    if re.search(rf"\b(?:{_STREET_TYPES}|{_PLACE_WORDS}|{_ORG_WORDS}|de la|du|des|au|aux)\s*$", before):
+    if _after_place(text, start) or re.search(r"\b(?:de la|du|des|au|aux)\s*$", text[max(0, start - 8):start].lower()):
         return False
     if len(raw) == 1 and not titled and re.fullmatch(r"(?s)(?:.*[.!?:;\n(])?[\s\"'«“-]*", text[:start]):
         return False
     return True
+
+
+def _after_place(text: str, start: int) -> bool:
+    """True after a street, place or company word: "rue Victor Hugo", "école Jules Ferry", "société Martin"."""
+    before = text[max(0, start - 24):start].lower()
+    return bool(re.search(rf"\b(?:{_STREET_TYPES}|{_PLACE_WORDS}|{_ORG_WORDS})(?:\s+(?:de|du|des|de la|d'|d’))?\s*$",
+                          before))
 
 
 _ORG_WORDS = (r"soci[ée]t[ée]|entreprise|bailleur|magasin|restaurant|boulangerie|enseigne|marque|association|"
@@ -280,15 +289,20 @@ def detect(text: str | None, *, stopwords: Iterable[str] = ()) -> list[Finding]:
     if not text or not text.strip():
         return []
     stop = frozenset(_fold(w) for s in stopwords for w in re.split(r"[\s\-/']+", s) if w)
-    results = analyzer().analyze(text=text, language=LANGUAGE, entities=[e for e in ENTITIES if e != HOUSE_NUMBER])
+    entities = [e for e in ENTITIES if e != HOUSE_NUMBER] + [_OWN_PERSON]
+    results = analyzer().analyze(text=text, language=LANGUAGE, entities=entities)
     findings = []
     for r in results:
+        if r.entity_type == _OWN_PERSON:
+            r.entity_type = PERSON
         start = r.start
         if r.entity_type == PERSON and (r.recognition_metadata or {}).get("recognizer_name") == "SpacyRecognizer":
             start = _trim_title(text, r.start, r.end)
             titled = start > r.start or bool(_TITLE_BEFORE.search(text[max(0, start - 14):start]))
             if not _plausible_person(text, start, r.end, stop, titled=titled):
                 continue
+        if r.entity_type == PERSON and _after_place(text, start):
+            continue
         if r.entity_type == PHONE and len(re.sub(r"\D", "", text[r.start:r.end])) < 9:
             continue  # phonenumbers' lenient matcher also takes postcodes and short numbers
         findings.append(Finding(r.entity_type, start, r.end, float(r.score), text[start:r.end]))

@@ -207,6 +207,7 @@ def detail(incident_id: int):
                         fill_opacity=0.7).add_to(m)
     can_hold = bool(actions) and model.status in OPEN_STATUSES
     return render_template("incidents/detail.html", incident=incident, actions=actions, contact=contact,
+                           can_moderate=moderation.can_moderate(actor, model.producer_id),
                            form=StatusForm(), hold_form=HoldForm() if can_hold else None,
                            map=render_parts(m, _static))
 

@@ -44,6 +44,7 @@ def test_iban_and_nir_are_checked():
     ("Madame Fatima BENALI a signalé le problème", "Fatima BENALI"),
     ("le gardien, Monsieur Traoré, est prévenu", "Traoré"),
     ("Mme Nguyen du 3e étage laisse ses sacs", "Nguyen"),
+    ("Jean Dupont rue Oberkampf jette ses cartons", "Jean Dupont"),
 ])
 def test_person_names(text, name):
     assert (pii.PERSON, name) in _kinds(text)

@@ -32,6 +32,8 @@ def test_queue_and_item_show_the_findings_to_the_service(login_as, session, terr
     assert app.test_client().get(f"/incidents/{created.incident.id}/photo").status_code == 404
     assert app.test_client().get("/moderation/").status_code in (302, 401)
     assert login_as("citizen").get(f"/moderation/{created.incident.id}/description").status_code == 403
+    assert 'id="moderate-link"' in agent.get(f"/incidents/{created.incident.id}").get_data(as_text=True)
+    assert 'id="moderate-link"' not in app.test_client().get(f"/incidents/{created.incident.id}").get_data(as_text=True)
 
 
 def test_decisions_through_the_form(login_as, session, territory, app, tmp_path, client):
