@@ -1,5 +1,5 @@
 """Personal data detection benchmark (on demand, never run by ``make test``): the portal's detector
-(``incidents.pii``: Presidio + spaCy ``fr_core_news_sm`` + the French recognisers) against a
+(``ova.pii``: Presidio + spaCy ``fr_core_news_sm`` + the French recognisers) against a
 regex-only baseline, on the labelled French report texts of ``bench/pii_reports.yml`` (written for
 this benchmark: every name and number in it is made up).
 
@@ -25,7 +25,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from incidents import pii  # noqa: E402
+from ova import pii  # noqa: E402
 
 DATA = Path(__file__).with_name("pii_reports.yml")
 TYPES = ("PERSON", "PHONE", "EMAIL", "PLATE", "IBAN", "NIR")

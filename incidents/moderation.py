@@ -9,7 +9,7 @@ incident page, Open311, the quartier maps): it has the moderated description in 
 ``photo_state`` is ``published``.
 
 Each text gets a :class:`ova.models.TextModeration` row: the original, the findings of
-:mod:`incidents.pii` and the text with them masked. A moderator (agent of the responsible
+:mod:`ova.pii` and the text with them masked. A moderator (agent of the responsible
 service, or admin) approves the masked text, publishes an edited text, or hides it, with a
 reason; every decision goes to the audit log. A producer may publish at once, per category,
 the texts in which the check finds nothing (:class:`ova.models.AutoPublication`).
@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from incidents import pii
+from ova import pii
 from incidents.fields import DESCRIPTION_MAX, clean_text
 from ova import audit, dataversion
 from ova.errors import Forbidden, InvalidInput, NotFound

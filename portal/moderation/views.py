@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from incidents import moderation, queries
-from incidents.pii import LABELS_FR
+from ova.pii import LABELS_FR
 from ova.errors import InvalidInput, OvaError
 from portal.auth.services import roles_required
 from portal.database import get_session

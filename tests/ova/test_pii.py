@@ -1,7 +1,7 @@
 """Personal data detection (Presidio + spaCy fr_core_news_sm + French recognisers): formats and false positives."""
 import pytest
 
-from incidents import pii
+from ova import pii
 
 
 def _kinds(text, **kw):
