@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Iterable
@@ -193,9 +194,24 @@ def _recognizers():
     ]
 
 
-@functools.lru_cache(maxsize=1)
+_LOCK = threading.Lock()
+
+
 def analyzer():
-    """Presidio's analyzer with spaCy's French pipeline and the French recognisers (built once)."""
+    """Presidio's analyzer with spaCy's French pipeline and the French recognisers (built once per
+    process, about 10 s and 150 MB: the first report of a worker waits for it unless
+    :func:`warm_up` ran)."""
+    with _LOCK:
+        return _analyzer()
+
+
+def warm_up() -> None:
+    """Build the analyzer in a background thread (gunicorn's ``post_worker_init``)."""
+    threading.Thread(target=analyzer, name="pii-warm-up", daemon=True).start()
+
+
+@functools.lru_cache(maxsize=1)
+def _analyzer():
     try:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import NlpEngineProvider
