@@ -36,6 +36,13 @@ def test_queue_and_item_show_the_findings_to_the_service(login_as, session, terr
     assert 'id="moderate-link"' not in app.test_client().get(f"/incidents/{created.incident.id}").get_data(as_text=True)
 
 
+def test_the_moderators_page_shows_hostile_text_as_text(login_as, session, territory, app, tmp_path):
+    created = _report(session, app, tmp_path, description='<img src=x onerror="alert(1)"> M. Martin 0612345678')
+    page = login_as("agent").get(f"/moderation/{created.incident.id}/description").get_data(as_text=True)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+    assert '<mark class="ova-pii" title="nom">Martin' in page
+
+
 def test_decisions_through_the_form(login_as, session, territory, app, tmp_path, client):
     created = _report(session, app, tmp_path)
     agent = login_as("agent")
