@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from incidents import moderation, queries
-from ova.pii import LABELS_FR
+from ova import pii
 from ova.errors import InvalidInput, OvaError
 from portal.auth.services import roles_required
 from portal.database import get_session
@@ -24,6 +24,10 @@ bp = Blueprint("moderation", __name__)
 
 DECISION_LABELS = {"pending": _l("en attente"), "approved": _l("approuvé"), "edited": _l("corrigé"),
                    "hidden": _l("masqué"), "auto": _l("publié automatiquement")}
+#: The kinds of personal data, as the moderator reads them (highlights and the list of findings).
+PII_LABELS = {pii.PERSON: _l("nom"), pii.PHONE: _l("téléphone"), pii.EMAIL: _l("e-mail"),
+              pii.PLATE: _l("plaque d'immatriculation"), pii.IBAN: _l("IBAN"), pii.NIR: _l("n° de sécurité sociale"),
+              pii.HOUSE_NUMBER: _l("numéro de domicile")}
 FIELD_LABELS = {"description": _l("description"), "confirmation_comment": _l("commentaire du signalant"),
                 "photo": _l("photo")}
 
@@ -88,14 +92,14 @@ def item(incident_id: int, field: str):
             session.rollback()
             flash(err.message, "danger")
             return render_template("moderation/item.html", item=data, form=form, photo_form=PhotoForm(),
-                                   blur_form=BlurForm(), labels=LABELS_FR, decision_labels=DECISION_LABELS,
+                                   blur_form=BlurForm(), labels=PII_LABELS, decision_labels=DECISION_LABELS,
                                    field_labels=FIELD_LABELS), err.status
         session.commit()
         flash(_("Décision enregistrée."), "success")
         return redirect(url_for("moderation.queue"))
     session.commit()  # a text loaded by the ETL was checked on this first view
     return render_template("moderation/item.html", item=data, form=form, photo_form=PhotoForm(), blur_form=BlurForm(),
-                           labels=LABELS_FR, decision_labels=DECISION_LABELS, field_labels=FIELD_LABELS)
+                           labels=PII_LABELS, decision_labels=DECISION_LABELS, field_labels=FIELD_LABELS)
 
 
 @bp.route("/<int:incident_id>/photo/decision", methods=["POST"])
