@@ -136,8 +136,9 @@ def item(session: Session, incident_id: int, field: str = "description", *, acto
     if actor is not None and not can_moderate(actor, incident.producer_id):
         raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident_id))
     row = _row(session, incident_id, field)
-    if row is None and _original(session, incident, field):
-        row = submit(session, incident_id, field)  # loaded by the ETL: checked on first view
+    original = _original(session, incident, field)
+    if original and (row is None or (row.original is not None and row.original != original)):
+        row = submit(session, incident_id, field)  # loaded (or reloaded) by the ETL: checked on first view
     report = session.get(IncidentReport, incident_id)
     return {
         "incident_id": incident_id, "field": field, "category": incident.category, "status": incident.status,
