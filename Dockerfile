@@ -12,7 +12,7 @@ WORKDIR /app
 # The whole source tree (see .dockerignore): templates/, migrations/ and geodata/ live beside the
 # packages, so the project is installed in place (editable) rather than copied to site-packages.
 COPY . .
-RUN pip install -e . && pybabel compile -d portal/translations
+RUN pip install -e .[pii] && pybabel compile -d portal/translations
 
 USER ova
 EXPOSE 8000

@@ -26,3 +26,10 @@ loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # The client's address and scheme come from the reverse proxy through ProxyFix
 # (OVA_TRUSTED_PROXIES), not from gunicorn's own forwarded-header handling.
 forwarded_allow_ips = "127.0.0.1"
+
+
+def post_worker_init(worker):
+    """Load the personal data detector (spaCy's French model) before the worker's first report needs it."""
+    from ova import pii
+
+    pii.warm_up()

@@ -42,7 +42,14 @@ class IncidentsTarget(Target):
     geometry = "point"
     computed = {"producer_id": "coalesce(CAST(:producer_id AS integer), category.producer_id)"}
     joins = "LEFT JOIN incident_categories category ON category.code = s.category"
+    # A changed description is a new citizen's text: out of the public layer until moderated again
+    # (the original is private; see incidents/moderation.py).
     touched = {"updated_at": "now()"}
+    on_change = {"description": {
+        "public_description": 'CASE WHEN t."description" IS DISTINCT FROM x."description" '
+                              'THEN NULL ELSE t."public_description" END',
+        "description_state": 'CASE WHEN t."description" IS DISTINCT FROM x."description" '
+                             "THEN 'pending' ELSE t.\"description_state\" END"}}
 
     def params(self, conn, options):
         return {"producer_id": producer_id(conn, options.producer), **deadline_params()}

@@ -148,6 +148,7 @@ def merge_rows(conn: Connection, target: Target, stage: str, columns: list[str],
     saved = _prepare_bulk(conn, target.table, merged, key_match, bulk, result)
 
     sets = [f'"{c}" = x."{c}"' for c in compared] + [f'"{c}" = {e}' for c, e in target.touched.items()]
+    sets += [f'"{c}" = {e}' for col, exprs in target.on_change.items() if col in compared for c, e in exprs.items()]
     old = "".join(f', o."{c}" AS "_old_{c}"' for c in scope_cols)
     returning = ", ".join([f't."{c}"' for c in scope_cols] + [f'x."_old_{c}"' for c in scope_cols]) or "1"
     update = f"""

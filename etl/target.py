@@ -163,6 +163,9 @@ class Target:
     joins: str = ""
     #: Columns refreshed on update but not compared (e.g. ``loaded_at``).
     touched: dict[str, str] = {}
+    #: Columns set on update when a compared column is loaded: ``{column: {set column: expression}}``;
+    #: the expressions see the row before (``t``) and the loaded row (``x``).
+    on_change: dict[str, dict[str, str]] = {}
     #: Other tables whose rows a load of this target changes (e.g. zones re-place incidents).
     also_changes: tuple[str, ...] = ()
     #: Columns :meth:`merge_source` adds, computed set-based while merging (placement, deadlines).

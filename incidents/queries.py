@@ -33,7 +33,7 @@ def find_duplicates(session: Session, category: str, lat, lon, *, radius_m: floa
         "WITH p AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), CAST(:srid AS integer)) AS g) "
         "SELECT i.id, i.status, i.reported_at, left(i.description, 140) AS description, "
         "round(ST_Distance(i.geom, p.g)::numeric, 0)::int AS distance_m "
-        "FROM incidents i, p WHERE i.category = :cat AND i.status = ANY (:open) "
+        "FROM public_incidents i, p WHERE i.category = :cat AND i.status = ANY (:open) "
         "AND ST_DWithin(i.geom, p.g, :r) ORDER BY ST_Distance(i.geom, p.g), i.id LIMIT :limit"),
         {"lat": lat, "lon": lon, "srid": storage_srid(), "cat": category, "open": list(OPEN_STATUSES), "r": radius_m,
          "limit": limit}).mappings().all()
@@ -41,16 +41,23 @@ def find_duplicates(session: Session, category: str, lat, lon, *, radius_m: floa
 
 
 def incident_detail(session: Session, incident_id: int) -> dict:
-    """Public view of an incident: no personal data (no email, no reporter, no author names)."""
+    """Public view of an incident: no personal data (no email, no reporter, no author names).
+
+    Read from ``public_incidents``: ``description`` is the moderated text (None while pending or
+    hidden, ``description_state`` says which); the photo and comment only once moderated.
+    """
     row = session.execute(text(
         "SELECT i.id, i.status, i.category, c.label_fr AS category_fr, c.label_en AS category_en, "
-        "i.description, i.address, i.reported_at, i.acknowledged_at, i.resolved_at, i.updated_at, "
+        "i.description, i.description_state, i.address, i.reported_at, i.acknowledged_at, i.resolved_at, i.updated_at, "
         "i.expected_at, i.times_simulated, i.source, p.name AS producer, p.email AS producer_email, "
         "p.phone AS producer_phone, q.name AS quartier, z.name AS zone, n.label_fr AS norm_fr, "
         "n.label_en AS norm_en, n.delay_value, n.delay_unit, ST_Y(ST_Transform(i.geom, 4326)) AS lat, "
-        "ST_X(ST_Transform(i.geom, 4326)) AS lon, r.photo_path, r.confirmation, "
-        "r.confirmation_comment, r.confirmed_at "
-        "FROM incidents i JOIN incident_categories c ON c.code = i.category "
+        "ST_X(ST_Transform(i.geom, 4326)) AS lon, "
+        "CASE WHEN r.photo_state = 'published' THEN r.photo_path END AS photo_path, "
+        "r.photo_path IS NOT NULL AND r.photo_state = 'pending' AS photo_pending, r.confirmation, "
+        "r.public_comment AS confirmation_comment, r.confirmation_comment IS NOT NULL "
+        "AND r.public_comment IS NULL AS comment_pending, r.confirmed_at "
+        "FROM public_incidents i JOIN incident_categories c ON c.code = i.category "
         "LEFT JOIN producers p ON p.id = i.producer_id LEFT JOIN quartiers q ON q.id = i.quartier_id "
         "LEFT JOIN priority_zones z ON z.id = i.zone_id LEFT JOIN norms n ON n.id = i.norm_id "
         "LEFT JOIN incident_reports r ON r.incident_id = i.id WHERE i.id = :id"),

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from incidents.fields import (ADDRESS_MAX, DESCRIPTION_MAX, is_blank, clean_email, clean_text,
                               parse_point)
-from incidents import workflow
+from incidents import moderation, workflow
 from notifications import events as notify
 from norms.deadlines import refresh_deadlines
 from ova import ratelimit
@@ -266,6 +266,9 @@ def create_report(session: Session, report: NewReport, *, photo_dir: Path | None
     refresh_deadlines(conn, [incident.id])
     for hook in workflow.STATUS_CHANGE_HOOKS:
         hook(conn, [incident.id])
+    # The description is public only once moderated (or published at once when the check finds
+    # nothing and the producer chose so for the category); the photo only once a moderator publishes it.
+    moderation.submit(session, incident.id, "description")
     notify.report_created(conn, incident.id, email=email, locale=report.locale, follow_up_token=token)
     session.refresh(incident)
     if photo is not None:

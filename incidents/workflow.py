@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from incidents import moderation
 from incidents.fields import NOTE_MAX, clean_text
 from norms.engine import recompute
 from notifications import events as notify
@@ -100,7 +101,8 @@ def change_status(session: Session, incident_ids: int | Sequence[int], to_status
         return []
     if to_status not in TRANSITIONS:
         raise InvalidInput(_("statut inconnu %(status)s", status=repr(to_status)))
-    note = clean_text(note, "note", NOTE_MAX)
+    # The note is public (page, Open311, subscribers' e-mails): personal data masked automatically.
+    note = moderation.mask_public(session, clean_text(note, "note", NOTE_MAX))
     incidents = session.scalars(select(Incident).where(Incident.id.in_(ids)).with_for_update()).all()
     found = {i.id: i for i in incidents}
     missing = [i for i in ids if i not in found]
@@ -178,6 +180,7 @@ def answer_resolution(session: Session, incident_id: int, *, confirmed: bool, co
     report.confirmation_comment = comment
     report.confirmed_at = now or dt.datetime.now(dt.timezone.utc)
     session.flush()
+    moderation.submit(session, incident_id, "confirmation_comment")  # public once moderated
     notify.resolution_answered(session.connection(), incident_id, confirmed=confirmed, answered_at=report.confirmed_at)
     return report
 
@@ -209,7 +212,7 @@ def put_on_hold(session: Session, incident_id: int, *, actor, reason: str,
         raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident.id))
     if incident.status not in OPEN_STATUSES:
         raise Conflict(_("le signalement n° %(id)s est clos : il ne peut pas être mis en attente", id=incident.id))
-    reason = clean_text(reason, "reason", HOLD_REASON_MAX)
+    reason = moderation.mask_public(session, clean_text(reason, "reason", HOLD_REASON_MAX))
     if not reason:
         raise InvalidInput(_("le motif de la mise en attente est obligatoire (il est public)"))
     if session.scalar(select(IncidentHold.id).where(IncidentHold.incident_id == incident_id,

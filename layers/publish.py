@@ -51,6 +51,8 @@ class Published:
     created: bool
     #: Warnings of the reading libraries (GDAL, shapely, openpyxl), counted instead of printed.
     warnings: int = 0
+    #: Free-text values in which personal data was masked.
+    masked: int = 0
 
 
 def slugify(value: str) -> str:
@@ -323,16 +325,50 @@ def _load(conn, table: str, gdf) -> int:
     return len(gdf)
 
 
+def free_text_columns(value: list[str] | str | None) -> list[str]:
+    """Column names from a list or a comma-separated string (empty entries dropped)."""
+    items = value.split(",") if isinstance(value, str) else (value or [])
+    return [c.strip() for c in items if c and c.strip()]
+
+
+def mask_free_text(path: Path, gdf, columns: list[str] | str | None):
+    """``gdf`` with personal data masked in the free-text ``columns`` (a copy; the caller's frame is
+    untouched); returns ``(frame, values changed)``. An unknown column is an error naming it."""
+    columns = free_text_columns(columns)
+    if not columns:
+        return gdf, 0
+    missing = [c for c in columns if c not in gdf.columns or c == gdf.geometry.name]
+    if missing:
+        raise DataFileError(path, f"free-text column '{missing[0]}' is not in the file "
+                                  f"(columns: {', '.join(c for c in gdf.columns if c != gdf.geometry.name)})")
+    from ova import pii
+
+    out, changed = gdf.copy(), 0
+    for column in columns:
+        values = []
+        for value in out[column]:
+            if isinstance(value, str) and value.strip():
+                masked = pii.analyse(value)[0]
+                changed += masked != value
+                value = masked
+            values.append(value)
+        out[column] = values
+    return out, changed
+
+
 def publish(bind, path: Path | str, *, producer: str, title: str | None = None, slug: str | None = None,
             note: str | None = None, crs: str | None = None, licence: str = "Licence Ouverte 2.0",
             user_id: int | None = None, filename: str | None = None, max_bytes: int | None = None,
             keywords: list[str] | str | None = None, theme: str | None = None,
-            contact: str | None = None, source_layer: str | None = None) -> Published:
+            contact: str | None = None, source_layer: str | None = None,
+            free_text: list[str] | str | None = None) -> Published:
     """Publish ``path`` as a layer of ``producer`` (a new one, or a new version of ``slug``).
 
     A new layer needs ``keywords``, ``theme`` and ``contact`` (see ``check_metadata``); a new
     version keeps its layer's, or replaces them when given. ``source_layer``: layer, KML folder or
-    spreadsheet sheet to publish (see :func:`read_vector`).
+    spreadsheet sheet to publish (see :func:`read_vector`). ``free_text``: the attribute columns the
+    producer flags as free text (comments, observations): personal data found in their values is
+    masked before anything is published (:func:`mask_free_text`).
     """
     path = Path(path)
     if max_bytes is not None and path.stat().st_size > max_bytes:
@@ -345,6 +381,7 @@ def publish(bind, path: Path | str, *, producer: str, title: str | None = None, 
     table = slug.replace("-", "_")
     with captured() as caught:
         gdf = validate(path, read_vector(path, crs, source_layer))
+    gdf, masked = mask_free_text(path, gdf, free_text)
     geom_types = sorted(set(gdf.geometry.geom_type))
     with transaction(bind) as conn:
         producer_id = conn.scalar(select(Producer.id).where(Producer.slug == producer))
@@ -383,4 +420,4 @@ def publish(bind, path: Path | str, *, producer: str, title: str | None = None, 
         audit.record(conn, user_id, "layers", layer_id, "create" if layer is None else "update",
                      before, audit.row_values(conn, Layer.__table__, layer_id))
     return Published(slug=slug, table=f"{SCHEMA}.{table}", version=version, features=n, created=layer is None,
-                     warnings=caught.count)
+                     warnings=caught.count, masked=masked)

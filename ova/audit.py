@@ -98,7 +98,8 @@ def record_many(conn, actor_id: int | None, table: str, action: str,
 
 
 #: Tables whose changes are logged (the filter of the admin page).
-AUDITED_TABLES = ("incidents", "layers", "norms", "planned_purchases", "priority_zones", "users")
+AUDITED_TABLES = ("incidents", "layers", "norms", "planned_purchases", "priority_zones", "users",
+                  "text_moderations", "incident_reports", "auto_publications", "privacy")
 PER_PAGE = 50
 
 

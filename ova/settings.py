@@ -125,6 +125,13 @@ VARIABLES: tuple[Variable, ...] = (
              "the request's `Host`", "none: links follow the request; e-mails link to `http://127.0.0.1:5000`",
              keys=("PUBLIC_URL",),
              parse=lambda value: value.strip().rstrip("/")),
+    Variable("OVA_RETENTION_MONTHS",
+             "months after an incident's closure before `ova privacy purge` deletes the reporter's e-mail, "
+             "original words and original photo (the moderated public text stays)", "12",
+             keys=("RETENTION_MONTHS",), parse=int),
+    Variable("OVA_PRIVACY_CONTACT", "who answers questions on personal data (the data protection officer's "
+             "e-mail address or URL), named on `/confidentialite`", "none (the page says to ask the service)",
+             keys=("PRIVACY_CONTACT",)),
     Variable("OVA_CATALOGUE_PUBLISHER",
              "organisation publishing the catalogue (DCAT `dct:publisher`, CSW service provider)",
              "`Portail OVA — <territory>`", keys=("CATALOGUE_PUBLISHER",), parse=str.strip),

@@ -36,6 +36,8 @@ BLUEPRINTS = (
     ("portal.zones.views:bp", "/zones"),
     ("portal.admin.views:bp", "/admin"),
     ("portal.accessibility.views:bp", None),
+    ("portal.moderation.views:bp", "/moderation"),
+    ("portal.privacy.views:bp", None),
     ("portal.notifications.views:bp", None),
 )
 

@@ -30,6 +30,7 @@ COMMANDS = {
     "open311": "portal.open311.cli:open311",
     "notify": "portal.notifications.cli:notify",
     "purchases": "portal.purchases.cli:purchases_cli",
+    "privacy": "portal.privacy.cli:privacy",
 }
 
 

@@ -48,6 +48,9 @@ class DefaultConfig:
     ACCESSIBILITY_AUDIT_RATE = None
     ACCESSIBILITY_AUDIT_DATE = ""
     ACCESSIBILITY_AUDITOR = ""
+    # Privacy (/confidentialite, ova privacy purge): retention after closure, and who to ask.
+    RETENTION_MONTHS = 12
+    PRIVACY_CONTACT = ""
     # Canonical base URL of every absolute link (OVA_PUBLIC_URL); empty: the request's host.
     PUBLIC_URL = ""
     # Organisation publishing the catalogue (OVA_CATALOGUE_PUBLISHER); empty: named after the territory.

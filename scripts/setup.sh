@@ -69,9 +69,9 @@ fi
 stamp="$VENV/.ova-installed"
 want=$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-40)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  say "pip install -e .[test,bench]"
+  say "pip install -e .[test,bench,pii]"
   "$VENV/bin/pip" install -q --disable-pip-version-check -U pip wheel >/dev/null
-  "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test,bench]'
+  "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test,bench,pii]'
   echo "$want" > "$stamp"
 fi
 "$VENV/bin/pybabel" compile -d portal/translations >/dev/null  # the English catalogue

@@ -48,9 +48,10 @@ def add_incident(conn, quartier_id: int | None, *, category: str = "graffiti", s
                  x: float = 651500, y: float = 6862500, hours_ago: float = 10,
                  reported_at: dt.datetime | None = None, external_id: str | None = None,
                  resolved_after_hours: float | None = None, expected_in_hours: float | None = None,
-                 simulated: bool = False, zone_id: int | None = None, producer_id: int | None = None) -> int:
+                 simulated: bool = False, zone_id: int | None = None, producer_id: int | None = None,
+                 moderated: bool = True) -> int:
     """Insert one incident at Lambert-93 ``x``/``y``, reported ``hours_ago`` (or at ``reported_at``);
-    return its id."""
+    return its id. ``moderated``: its description is already published as written (else pending)."""
     if reported_at is not None:
         reported = "CAST(:at AS timestamptz)"
         resolved = "CAST(:at AS timestamptz) + make_interval(secs => CAST(:res AS float) * 3600)"
@@ -60,10 +61,12 @@ def add_incident(conn, quartier_id: int | None, *, category: str = "graffiti", s
         resolved = "now() - make_interval(secs => (:ago - CAST(:res AS float)) * 3600)"
         expected = "now() - make_interval(secs => (:ago - CAST(:exp AS float)) * 3600)"
     return conn.execute(text(f"""
-        INSERT INTO incidents (source, external_id, category, description, address, reported_at,
-                               resolved_at, expected_at, times_simulated, status, quartier_id, zone_id,
-                               producer_id, geom)
-        VALUES ('test', coalesce(:ext, gen_random_uuid()::text), :category, :description, :address, {reported},
+        INSERT INTO incidents (source, external_id, category, description, public_description, description_state,
+                               address, reported_at, resolved_at, expected_at, times_simulated, status,
+                               quartier_id, zone_id, producer_id, geom)
+        VALUES ('test', coalesce(:ext, gen_random_uuid()::text), :category, :description,
+                CASE WHEN :moderated THEN CAST(:description AS text) END,
+                CASE WHEN :moderated THEN 'published' ELSE 'pending' END, :address, {reported},
                 CASE WHEN CAST(:res AS float) IS NULL THEN NULL ELSE {resolved} END,
                 CASE WHEN CAST(:exp AS float) IS NULL THEN NULL ELSE {expected} END,
                 :sim, :status, :qid, :zid, :pid, ST_SetSRID(ST_MakePoint(:x, :y), 2154))
@@ -71,7 +74,7 @@ def add_incident(conn, quartier_id: int | None, *, category: str = "graffiti", s
     """), {"category": category, "description": description, "address": address, "ago": hours_ago,
            "at": reported_at, "ext": external_id, "res": resolved_after_hours, "exp": expected_in_hours,
            "sim": simulated, "status": status, "qid": quartier_id, "zid": zone_id, "pid": producer_id,
-           "x": x, "y": y}).scalar_one()
+           "x": x, "y": y, "moderated": moderated}).scalar_one()
 
 
 def add_zone(conn, code: str, quartier_id: int | None, *, valid_from: dt.date | str, valid_to: dt.date | str | None = None,
@@ -129,3 +132,11 @@ def add_user(session, role: str, *, email: str | None = None, producer_id: int |
     session.add(user)
     session.flush()
     return user
+
+
+def publish_as_written(conn, incident_id: int) -> None:
+    """Moderation done: the incident's description, comment and photo published as they are."""
+    conn.execute(text("UPDATE incidents SET public_description = description, description_state = 'published' "
+                      "WHERE id = :id"), {"id": incident_id})
+    conn.execute(text("UPDATE incident_reports SET public_comment = confirmation_comment, photo_state = 'published' "
+                      "WHERE incident_id = :id"), {"id": incident_id})

@@ -18,7 +18,8 @@ from ova.models.reference import Producer, ChampAction, TacheStandard, TacheProd
 from ova.models.territory import ZONE_STATUSES, Quartier, PriorityZone, TerritoryRecord
 from ova.models.incidents import (INCIDENT_STATUSES, OPEN_STATUSES, CLOSED_STATUSES, IncidentCategory,
                                   Incident, REPORTER_CONFIRMATIONS, IncidentEvent, IncidentHold,
-                                  IncidentReport)
+                                  IncidentReport, PUBLICATION_STATES, MODERATION_DECISIONS,
+                                  MODERATED_FIELDS, TextModeration, AutoPublication)
 from ova.models.norms import (NORM_METRICS, NORM_SCOPES, NORM_PERIODS, DELAY_UNITS, Calendar,
                               CalendarClosedDay, CalendarDay, Norm, COMPLIANCE_STATUSES, TacheAudit,
                               Activity, DocumentDelivery, ComplianceResult, CompliancePublication,
@@ -39,7 +40,8 @@ __all__ = [
     "Base", "NAMING", "geometry", "Producer", "ChampAction", "TacheStandard", "TacheProducer",
     "ZONE_STATUSES", "Quartier", "PriorityZone", "TerritoryRecord", "INCIDENT_STATUSES", "OPEN_STATUSES",
     "CLOSED_STATUSES", "IncidentCategory", "Incident", "REPORTER_CONFIRMATIONS",
-    "IncidentEvent", "IncidentHold", "IncidentReport", "DELAY_UNITS", "Calendar",
+    "IncidentEvent", "IncidentHold", "IncidentReport", "PUBLICATION_STATES", "MODERATION_DECISIONS",
+    "MODERATED_FIELDS", "TextModeration", "AutoPublication", "DELAY_UNITS", "Calendar",
     "CalendarClosedDay", "CalendarDay", "NORM_METRICS", "NORM_SCOPES", "NORM_PERIODS", "Norm",
     "COMPLIANCE_STATUSES", "TacheAudit", "Activity", "DocumentDelivery", "ComplianceResult",
     "CompliancePublication", "PublishedResult", "GEO_PRECISIONS", "Establishment",

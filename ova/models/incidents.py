@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ova.models.base import Base, _in, _now, geometry
@@ -23,6 +24,12 @@ INCIDENT_STATUSES = ("new", "acknowledged", "in_progress", "resolved", "rejected
 #: Statuses of an incident still waiting for the service, and of a closed one.
 OPEN_STATUSES = ("new", "acknowledged", "in_progress")
 CLOSED_STATUSES = ("resolved", "rejected")
+#: Where a citizen's free text (or photo) stands: waiting for the moderator, public, or hidden.
+PUBLICATION_STATES = ("pending", "published", "hidden")
+#: What a moderator (or the automatic check) decided about one text.
+MODERATION_DECISIONS = ("pending", "approved", "edited", "hidden", "auto")
+#: The citizens' free texts that are moderated before they become public.
+MODERATED_FIELDS = ("description", "confirmation_comment")
 
 
 class IncidentCategory(Base):
@@ -46,6 +53,7 @@ class Incident(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_incidents_source_external_id"),
         CheckConstraint(_in("status", INCIDENT_STATUSES), name="status"),
+        CheckConstraint(_in("description_state", PUBLICATION_STATES), name="description_state"),
         Index("ix_incidents_reported_at", "reported_at"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -55,7 +63,12 @@ class Incident(Base):
     #: The category as the source named it (e.g. DansMaRue type), kept for traceability.
     source_category: Mapped[str | None] = mapped_column(String(255))
     subcategory: Mapped[str | None] = mapped_column(String(255))
+    #: The reporter's own words, never public (see :class:`TextModeration` and ``public_incidents``).
     description: Mapped[str | None] = mapped_column(Text)
+    #: The moderated description (personal data masked or edited): the only text public channels read.
+    public_description: Mapped[str | None] = mapped_column(Text)
+    #: pending until a moderator (or the automatic check) decides; then published or hidden.
+    description_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     address: Mapped[str | None] = mapped_column(String(500))
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -128,6 +141,7 @@ class IncidentReport(Base):
     __table_args__ = (
         CheckConstraint(f"confirmation IS NULL OR {_in('confirmation', REPORTER_CONFIRMATIONS)}",
                         name="confirmation"),
+        CheckConstraint(_in("photo_state", PUBLICATION_STATES), name="photo_state"),
         Index("ix_incident_reports_client_hash_created_at", "client_hash", "created_at"),
     )
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
@@ -139,7 +153,56 @@ class IncidentReport(Base):
     client_hash: Mapped[str | None] = mapped_column(String(64))
     #: Path of the re-encoded photo, relative to the photo folder.
     photo_path: Mapped[str | None] = mapped_column(String(200))
+    #: The photo is public only once published by a moderator.
+    photo_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    #: The photo as received, kept for the service when the moderator blurred ``photo_path``.
+    photo_original_path: Mapped[str | None] = mapped_column(String(200))
     confirmation: Mapped[str | None] = mapped_column(String(16))
+    #: The reporter's comment as written (private); ``public_comment`` is its moderated text.
     confirmation_comment: Mapped[str | None] = mapped_column(Text)
+    public_comment: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class TextModeration(Base):
+    """One citizen's text waiting for (or past) moderation: the original, what was found, the decision.
+
+    Private to the service: the original and the findings are never public. ``public_text`` is
+    what was published (copied into ``incidents.public_description`` or
+    ``incident_reports.public_comment``), None while pending or when hidden.
+    """
+
+    __tablename__ = "text_moderations"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "field", name="uq_text_moderations_incident_field"),
+        CheckConstraint(_in("field", MODERATED_FIELDS), name="field"),
+        CheckConstraint(_in("decision", MODERATION_DECISIONS), name="decision"),
+        Index("ix_text_moderations_decision", "decision"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(32))
+    #: The text as written (set to None by the retention purge, once the incident is long closed).
+    original: Mapped[str | None] = mapped_column(Text)
+    #: The text with what the automatic check found masked (``[téléphone]``, ``[nom]``…).
+    masked: Mapped[str | None] = mapped_column(Text)
+    #: What the check found: ``[{"type", "start", "end", "score"}]`` over ``original``.
+    findings: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    decision: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    public_text: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _now()
+    moderated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AutoPublication(Base):
+    """A producer's choice: texts of this category are published at once when the check finds nothing."""
+
+    __tablename__ = "auto_publications"
+    producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(ForeignKey("incident_categories.code", ondelete="CASCADE"),
+                                          primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _now()

@@ -46,7 +46,8 @@ def seed_cmd(path):
 @click.option("--keywords", help="comma-separated keywords (required for a new layer: harvesters index them)")
 @click.option("--theme", help="theme, one of: " + ", ".join(THEMES) + " (required for a new layer)")
 @click.option("--contact", help="contact e-mail of the layer (required for a new layer)")
-def publish_cmd(path, producer, title, slug, note, crs, source_layer, licence, keywords, theme, contact):
+@click.option("--free-text", "free_text", help="comma-separated free-text columns: personal data in them is masked")
+def publish_cmd(path, producer, title, slug, note, crs, source_layer, licence, keywords, theme, contact, free_text):
     """Publish a file (GeoJSON, GPKG, zipped SHP, KML/KMZ, FGB, GML, CSV, XLSX/ODS) as a layer, or a new version."""
     from flask import current_app
 
@@ -55,9 +56,11 @@ def publish_cmd(path, producer, title, slug, note, crs, source_layer, licence, k
     try:
         done = publish(_bind(), path, producer=producer, title=title, slug=slug, note=note, crs=crs,
                        licence=licence, max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
-                       keywords=keywords, theme=theme, contact=contact, source_layer=source_layer)
+                       keywords=keywords, theme=theme, contact=contact, source_layer=source_layer,
+                       free_text=free_text)
     except OvaError as err:
         raise click.ClickException(err.message) from err
     state = "created" if done.created else "updated"
     click.echo(f"layer {done.slug} {state}: {done.features} features in {done.table}, version {done.version}"
-               + (f" ({done.warnings} warnings from the file's libraries)" if done.warnings else ""))
+               + (f" ({done.warnings} warnings from the file's libraries)" if done.warnings else "")
+               + (f"; personal data masked in {done.masked} free-text values" if done.masked else ""))

@@ -69,6 +69,9 @@ class PublishForm(FlaskForm):
                       validators=[Optional(), Length(max=40)])
     source_layer = StringField(_l("Couche, dossier KML ou feuille du tableur (par défaut : la seule, tous les "
                                   "dossiers, la première feuille)"), validators=[Optional(), Length(max=200)])
+    free_text = StringField(_l("Colonnes de texte libre, séparées par des virgules (les données personnelles y sont "
+                               "masquées avant publication : noms, téléphones, e-mails, plaques…)"),
+                            validators=[Optional(), Length(max=1000)])
     note = TextAreaField(_l("Note de version"), validators=[Optional(), Length(max=2000)])
 
 

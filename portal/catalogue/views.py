@@ -222,13 +222,16 @@ def publish(slug):
                                     max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
                                     keywords=form.keywords.data or None, theme=form.theme.data or None,
                                     contact=form.contact.data or None,
-                                    source_layer=form.source_layer.data or None)
+                                    source_layer=form.source_layer.data or None,
+                                    free_text=form.free_text.data or None)
                 session.commit()
             except OvaError as err:
                 session.rollback()
                 flash(err.message, "danger")
                 return render_template("catalogue/publish.html", form=form, layer=layer), err.status
         flash(_("Couche publiée : %(n)s objets, version %(v)s.", n=done.features, v=done.version), "success")
+        if done.masked:
+            flash(_("Données personnelles masquées dans %(n)s valeurs de texte libre.", n=done.masked), "info")
         return redirect(url_for("catalogue.layer_page", slug=done.slug))
     return render_template("catalogue/publish.html", form=form, layer=layer)
 

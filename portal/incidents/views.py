@@ -22,11 +22,11 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from addresses import search as geocoder
-from incidents import queries, reports, workflow
+from incidents import moderation, queries, reports, workflow
 from layers.quartiers import commune_extent, main_commune
 from ova import ratelimit, settings
 from ova.errors import InvalidInput, OvaError
-from ova.models import OPEN_STATUSES, Incident
+from ova.models import OPEN_STATUSES, Incident, IncidentReport
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.fields import bounded_int
@@ -207,17 +207,29 @@ def detail(incident_id: int):
                         fill_opacity=0.7).add_to(m)
     can_hold = bool(actions) and model.status in OPEN_STATUSES
     return render_template("incidents/detail.html", incident=incident, actions=actions, contact=contact,
+                           can_moderate=moderation.can_moderate(actor, model.producer_id),
                            form=StatusForm(), hold_form=HoldForm() if can_hold else None,
                            map=render_parts(m, _static))
 
 
 @bp.route("/<int:incident_id>/photo")
 def photo(incident_id: int):
-    """The re-encoded photo of a report (no metadata)."""
-    detail_row = queries.incident_detail(get_session(), incident_id)
-    if not detail_row["photo_path"]:
+    """The re-encoded photo of a report (no metadata): public once a moderator published it.
+
+    Before that (or when hidden) only the responsible service sees it, never cached.
+    """
+    session = get_session()
+    detail_row = queries.incident_detail(session, incident_id)
+    if detail_row["photo_path"]:
+        return send_from_directory(current_app.config["PHOTO_DIR"], detail_row["photo_path"], max_age=3600)
+    model = session.get(Incident, incident_id)
+    report = session.get(IncidentReport, incident_id)
+    if report is None or not report.photo_path or not moderation.can_moderate(
+            current_user if current_user.is_authenticated else None, model.producer_id):
         abort(404)
-    return send_from_directory(current_app.config["PHOTO_DIR"], detail_row["photo_path"], max_age=3600)
+    response = send_from_directory(current_app.config["PHOTO_DIR"], report.photo_path, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/<int:incident_id>/status", methods=["POST"])

@@ -62,10 +62,10 @@ _SELECT = """
     SELECT i.id, i.status, i.category, c.label_fr AS service_name, i.description, p.name AS agency,
            i.reported_at, i.updated_at, i.expected_at, i.resolved_at, i.address,
            ST_Y(ST_Transform(i.geom, 4326)) AS lat, ST_X(ST_Transform(i.geom, 4326)) AS lon,
-           r.photo_path,
+           CASE WHEN r.photo_state = 'published' THEN r.photo_path END AS photo_path,
            (SELECT e.note FROM incident_events e WHERE e.incident_id = i.id AND e.note IS NOT NULL
              ORDER BY e.at DESC, e.id DESC LIMIT 1) AS status_notes
-    FROM incidents i JOIN incident_categories c ON c.code = i.category
+    FROM public_incidents i JOIN incident_categories c ON c.code = i.category
     LEFT JOIN producers p ON p.id = i.producer_id
     LEFT JOIN incident_reports r ON r.incident_id = i.id
     WHERE {where}

@@ -167,7 +167,7 @@ def recent_incidents(session: Session, quartier_id: int, limit: int = RECENT_LIM
     rows = session.execute(text("""
         SELECT id, category, status, address, left(description, 300) AS description,
                reported_at, resolved_at, expected_at, times_simulated
-        FROM incidents WHERE quartier_id = :qid
+        FROM public_incidents WHERE quartier_id = :qid
         ORDER BY reported_at DESC, id DESC LIMIT :limit
     """), {"qid": quartier_id, "limit": limit}).mappings().all()
     return [dict(r) for r in rows]
@@ -261,7 +261,7 @@ def incidents_geojson(session: Session, quartier_id: int, *, bbox: Bbox | None, 
         WITH hits AS (
             SELECT i.id, i.category, i.status, i.address, left(i.description, 300) AS description,
                    i.reported_at, i.times_simulated, i.geom, c.{_label_column(lang)} AS category_label
-            FROM incidents i JOIN incident_categories c ON c.code = i.category
+            FROM public_incidents i JOIN incident_categories c ON c.code = i.category
             WHERE i.quartier_id = :qid {_bbox_clause(bbox, 'i')}
               AND (CAST(:category AS text) IS NULL OR i.category = :category)
             ORDER BY i.reported_at DESC, i.id DESC

@@ -72,6 +72,27 @@ def test_reload_inserts_new_keys_updates_only_differing_rows_and_recomputes_old_
     assert (third.inserted, third.updated, third.unchanged) == (0, 0, 4)
 
 
+def test_a_reloaded_description_goes_back_to_moderation(connection, tmp_path):
+    _squares(connection)
+    mapping = tmp_path / "m.yml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    rows = [["1", "graffiti", "tag", "2024-03-05 10:00", "651100", "6862500"],
+            ["2", "graffiti", "tag", "2024-03-06 10:00", "651200", "6862500"]]
+    load(connection, "incidents", _write(tmp_path / "a.csv", rows), mapping=str(mapping))
+
+    def public():
+        return {r.external_id: (r.description, r.description_state) for r in connection.execute(text(
+            "SELECT i.external_id, p.description, p.description_state FROM public_incidents p "
+            "JOIN incidents i ON i.id = p.id WHERE i.source = 'merge-test'"))}
+
+    assert public() == {"1": (None, "pending"), "2": (None, "pending")}  # loaded texts wait too
+    connection.execute(text("UPDATE incidents SET public_description = description, description_state = 'published' "
+                            "WHERE source = 'merge-test'"))
+    rows[1] = ["2", "graffiti", "tag, appelez M. Martin au 0612345678", "2024-03-06 10:00", "651200", "6862500"]
+    load(connection, "incidents", _write(tmp_path / "b.csv", rows), mapping=str(mapping))
+    assert public() == {"1": ("tag", "published"), "2": (None, "pending")}
+
+
 def test_placement_while_merging_equals_assign_points(connection):
     load(connection, "quartiers", PARIS_QUARTIERS, preset="paris-quartiers")
     load(connection, "zones", GEODATA / "demo" / "zones_commerciales_demo.geojson")

@@ -293,3 +293,22 @@ def test_portal_upload_of_an_ods_sheet_and_cli_sheet_option(login_as, runner, co
                                  "--sheet", "Nope", "--keywords", "a", "--theme", "Environnement",
                                  "--contact", "a@ville.example"])
     assert result.exit_code != 0 and "no sheet 'Nope'" in result.output and "Traceback" not in result.output
+
+
+def test_free_text_columns_are_masked_before_publication(connection, client, tmp_path, runner):
+    frame = gpd.GeoDataFrame({"nom": ["Banc 1", "Banc 2"],
+                              "observation": ["Cassé, signalé par M. Lefèvre au 06 12 34 56 78", "Peinture écaillée"]},
+                             geometry=[Point(2.30, 48.83), Point(2.301, 48.83)], crs="EPSG:4326")
+    path = tmp_path / "bancs.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    with pytest.raises(DataFileError, match="free-text column 'remarque' is not in the file"):
+        publish(connection, path, producer="voirie", title="Bancs", free_text="remarque", **META)
+    done = publish(connection, path, producer="voirie", title="Bancs", free_text="observation", **META)
+    assert done.masked == 1
+    doc = client.get("/ogc/collections/bancs/items").get_json(force=True)
+    assert sorted(f["properties"]["observation"] for f in doc["features"]) == [
+        "Cassé, signalé par M. [nom] au [téléphone]", "Peinture écaillée"]
+    assert frame["observation"][0].startswith("Cassé, signalé par M. Lefèvre")  # the caller's frame untouched
+    result = runner.invoke(args=["layers", "publish", str(path), "--producer", "voirie", "--slug", "bancs",
+                                 "--free-text", "observation"])
+    assert result.exit_code == 0 and "personal data masked in 1 free-text values" in result.output, result.output

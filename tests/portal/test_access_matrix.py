@@ -115,6 +115,15 @@ ACCESS = {
     # Administration (audit log of changes, e-mail outbox).
     "admin.audit_log": {"admin"},
     "accessibility.statement": PUBLIC,
+    "privacy.notice": PUBLIC,
+    # Moderation of citizens' texts and photos: the responsible service's agents (which agent may
+    # moderate which report is tested in tests/portal/moderation).
+    "moderation.queue": {"agent"},
+    "moderation.item": {"agent"},
+    "moderation.auto_publication": {"agent"},
+    "moderation.photo_decision": {"agent"},
+    "moderation.photo_blur": {"agent"},
+    "moderation.photo_original": {"agent"},
     "admin.outbox_list": {"admin"},
     "admin.outbox_message": {"admin"},
     "admin.outbox_retry": {"admin"},
@@ -134,7 +143,8 @@ ARGS = {"filename": "css/ova.css", "fmt": "json", "code": "MATRIX", "slug": "mat
         "incident_id": "{incident}", "request_id": "{incident}", "feature_id": "{incident}",
         "token": "not-the-token", "anything": "nothing-here", "z": 14, "x": 8299, "y": 5636,
         "quartier_id": "{quartier}", "norm_id": "{norm}", "zone_id": "{zone}", "year": 2024,
-        "message_id": 1, "subscription_id": 1, "purchase_id": "{purchase}", "division": "45", "insee": "44109"}
+        "message_id": 1, "subscription_id": 1, "purchase_id": "{purchase}", "division": "45", "insee": "44109",
+        "field": "description"}
 #: Per-endpoint values where the generic one does not fit.
 ENDPOINT_ARGS = {
     "catalogue.download": {"fmt": "geojson"},
@@ -173,7 +183,8 @@ def objects(connection):
     quartier = add_quartier(connection, "MATRIX", "Matrix")
     zone = add_zone(connection, "MATRIX", quartier, name="Matrix", valid_from="2024-01-01", status="draft")
     norm = add_norm(connection, "matrix", "EP2", "m", producer=None, valid_from="2024-01-01")
-    incident = add_incident(connection, None, external_id="matrix", hours_ago=0)
+    incident = add_incident(connection, None, external_id="matrix", hours_ago=0, producer_id=connection.execute(
+        text("SELECT id FROM producers WHERE slug = 'proprete'")).scalar_one())
     connection.execute(text(
         "INSERT INTO layers (slug, title, producer_id, source_table, licence) VALUES "
         "('matrix-layer', 'Matrix', (SELECT id FROM producers WHERE slug = 'proprete'), 'incidents', 'ODbL')"))

@@ -67,8 +67,9 @@ def site(engine):
         compute_all(conn, since=dt.date(2024, 3, 1), as_of=dt.datetime(2024, 4, 1, tzinfo=UTC))
         incident = conn.scalar(text(
             "INSERT INTO incidents (source, external_id, category, description, address, reported_at, status, "
-            "quartier_id, geom) VALUES ('test', 'a11y', 'graffiti', 'Tag sur la façade', '1 rue de Test', "
-            "now() - interval '3 days', 'acknowledged', :q, ST_SetSRID(ST_MakePoint(652400, 6862400), 2154)) "
+            "quartier_id, producer_id, geom) VALUES ('test', 'a11y', 'graffiti', 'Tag sur la façade de M. Martin', "
+            "'1 rue de Test', now() - interval '3 days', 'acknowledged', :q, "
+            "(SELECT id FROM producers WHERE slug = 'proprete'), ST_SetSRID(ST_MakePoint(652400, 6862400), 2154)) "
             "RETURNING id"), {"q": ids["q1"]})
         conn.execute(text(
             "INSERT INTO layers (slug, title, producer_id, source_table, geometry_type, licence) VALUES "

@@ -124,7 +124,7 @@ def test_establishments_and_outline_feeds(client, connection, quartier):
 
 
 def generate_incidents(conn, quartier_id: int, n: int) -> None:
-    """Insert ``n`` incidents spread over the 1 km test square, in one set-based statement."""
+    """Insert ``n`` incidents spread over the 1 km test square, in one set-based statement (moderated)."""
     conn.execute(text("""
         INSERT INTO incidents (source, external_id, category, description, address, reported_at, resolved_at,
                                expected_at, times_simulated, status, quartier_id, geom)
@@ -138,6 +138,8 @@ def generate_incidents(conn, quartier_id: int, n: int) -> None:
                ST_SetSRID(ST_MakePoint(651000 + (g::bigint * 7919) % 1000, 6862000 + (g::bigint * 104729) % 1000), 2154)
         FROM generate_series(1, :n) g
     """), {"q": quartier_id, "n": n})
+    conn.execute(text("UPDATE incidents SET public_description = description, description_state = 'published' "
+                      "WHERE source = 'bulk'"))
 
 
 def test_quartier_page_stays_light_with_50000_incidents(client, connection, quartier):

@@ -29,7 +29,7 @@ def _pick_and_fill(page, live_server, description):
     page.fill("#description", description)
 
 
-def test_pick_a_point_and_submit(page, live_server, committed_territory):
+def test_pick_a_point_and_submit(page, live_server, committed_territory, engine):
     _pick_and_fill(page, live_server, MARKER + " <b>tag</b>")
     assert page.locator("#point-status").inner_text().startswith("48.")
     page.click("button[type=submit]:has-text('Envoyer')")
@@ -37,6 +37,11 @@ def test_pick_a_point_and_submit(page, live_server, committed_territory):
     assert "Merci" in page.locator("h1").inner_text()
     page.click("#public-link")
     page.wait_for_selector("#history")
+    assert page.locator("#description").inner_text() == "description en cours de modération"
+    with engine.begin() as conn:  # a moderator publishes it as written
+        conn.execute(text("UPDATE incidents SET public_description = description, description_state = 'published' "
+                          "WHERE description LIKE :m"), {"m": MARKER + "%"})
+    page.reload()
     assert page.locator("#description").inner_text() == MARKER + " <b>tag</b>"  # shown as text
     assert page.locator("#producer").inner_text().startswith("Direction de la propreté")
     page.watch.assert_clean()

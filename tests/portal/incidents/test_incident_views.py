@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ova.models import Incident, IncidentEvent, IncidentReport, Producer, User
 from incidents import reports, workflow
 from incidents.reports import NewReport
+from tests.builders import publish_as_written
 
 INSIDE = (48.8530, 2.3499)
 FAR = (43.2965, 5.3698)
@@ -51,6 +52,11 @@ def test_report_with_photo_then_public_page(client, session, territory, photo_ap
     assert "Direction de la propreté et de l&#39;eau" in public
     assert "moi@example.org" not in public
     assert "Cité (test)" in public
+    # Never public before moderation; once a moderator published it, served without metadata.
+    assert "photo en cours de modération" in public
+    assert client.get(f"/incidents/{incident_id}/photo").status_code == 404
+    report.photo_state = "published"
+    session.flush()
     photo = client.get(f"/incidents/{incident_id}/photo")
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
     assert b"TestCam" not in photo.data
@@ -87,6 +93,8 @@ def test_bad_photos_are_refused_and_nothing_stored(client, session, territory, p
 def test_html_in_the_description_is_shown_escaped(client, session, territory):
     resp = client.post("/incidents/new", data=_form(description='<img src=x onerror="alert(1)">'))
     incident_id = int(re.search(r"/incidents/(\d+)/suivi/", resp.get_data(as_text=True)).group(1))
+    assert "description en cours de modération" in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    publish_as_written(session.connection(), incident_id)
     public = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
     assert "<img src=x" not in public
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in public
@@ -180,6 +188,10 @@ def test_reporter_disputes_the_resolution(client, login_as, session, created, ma
     assert client.get(f"/incidents/{created.incident.id}/suivi/wrong-token").status_code == 403
     resp = client.post(url, data={"answer": "disputed", "comment": "Toujours là"})
     assert resp.status_code == 302
+    page = client.get(f"/incidents/{created.incident.id}").get_data(as_text=True)
+    assert "Résolution contestée" in page and "commentaire en cours de modération" in page
+    assert "Toujours là" not in page
+    publish_as_written(session.connection(), created.incident.id)
     page = client.get(f"/incidents/{created.incident.id}").get_data(as_text=True)
     assert "Résolution contestée" in page and "Toujours là" in page
 

@@ -1,0 +1,1 @@
+"""Moderation of citizens' texts and photos (the producers' agents and admins)."""

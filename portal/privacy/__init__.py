@@ -1,0 +1,1 @@
+"""The privacy notice and the GDPR commands."""
