@@ -309,7 +309,7 @@ class CsvReader(Reader):
         encoding, separator = self.detected.encoding, self.detected.separator
         with open(self.path, encoding=encoding, newline="") as handle:
             header = next(csv.reader(handle, delimiter=separator), [])
-        names = _unique([str(c).strip() for c in header])
+        names = spreadsheets.unique_names([str(c).strip() for c in header])
         # Arrow's streaming reader: every column read as text (empty stays ""), blocks sized to
         # about ``chunk_rows`` rows so memory stays bounded.
         options = (pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, use_threads=False,
@@ -340,19 +340,6 @@ class CsvReader(Reader):
 
 #: Arrow text → pandas' Arrow-backed strings (vectorised string operations downstream).
 _TEXT = {pa.string(): pd.StringDtype("pyarrow", na_value=float("nan"))}
-
-
-def _unique(names: list[str]) -> list[str]:
-    """Column names made unique as pandas does (``a``, ``a.1``, ``a.2``)."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        seen.setdefault(name, 0)
-        out.append(name)
-    return out
 
 
 # --- JSON documents: DECP and Open311 ---

@@ -80,7 +80,7 @@ def open_sheet(path: str | Path, sheet: str | None = None) -> Sheet:
                                   "(a row of column names is needed)", field="sheet")
     header_row, header = head[found]
     width = max(len(values) for _, values in head[found:])
-    columns = _unique([_column_name(header[i] if i < len(header) else None, i) for i in range(width)])
+    columns = unique_names([_column_name(header[i] if i < len(header) else None, i) for i in range(width)])
     after = ((n, v) for n, v in chain(head[found + 1:], rows))
     return Sheet(path, name, names, header_row, columns, _data_rows(after, width), caught)
 
@@ -121,7 +121,8 @@ def _column_name(value, index: int) -> str:
     return name or f"column_{_column_letter(index)}"
 
 
-def _unique(names: list[str]) -> list[str]:
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made unique as pandas does (``a``, ``a.1``, ``a.2``)."""
     seen: dict[str, int] = {}
     out = []
     for name in names:
