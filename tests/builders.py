@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
+from ova.migrate import upgrade
 from ova.models import ROLES, User
+from ova.seed import seed_all
 from portal.auth.services import hash_password
 
 GEODATA = Path(__file__).resolve().parent.parent / "geodata"
@@ -140,3 +142,13 @@ def publish_as_written(conn, incident_id: int) -> None:
                       "WHERE id = :id"), {"id": incident_id})
     conn.execute(text("UPDATE incident_reports SET public_comment = confirmation_comment, photo_state = 'published' "
                       "WHERE incident_id = :id"), {"id": incident_id})
+
+
+def reset_schema(engine) -> None:
+    """Drop every table of ours, then build the schema with the migrations (tests them too)."""
+    with engine.begin() as conn:
+        for table in inspect(conn).get_table_names(schema="public"):
+            if table != "spatial_ref_sys":
+                conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+    upgrade(engine.url.render_as_string(hide_password=False))
+    seed_all(engine)

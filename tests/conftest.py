@@ -9,27 +9,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from ova.db import make_engine
-from ova.migrate import upgrade
 from ova.models import Producer, User
-from ova.seed import seed_all
 from ova.settings import database_url, test_database_url
 from portal import create_app, database
-from tests.builders import BAN_FILE, ROLES, add_central_quartier, add_graffiti_norm, add_user
-
-
-def _reset_schema(engine) -> None:
-    """Drop every table of ours, then build the schema with the migrations (tests them too)."""
-    with engine.begin() as conn:
-        for table in inspect(conn).get_table_names(schema="public"):
-            if table != "spatial_ref_sys":
-                conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    upgrade(engine.url.render_as_string(hide_password=False))
-    seed_all(engine)
+from tests.builders import BAN_FILE, ROLES, add_central_quartier, add_graffiti_norm, add_user, reset_schema
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +36,7 @@ def engine(db_url):
             conn.execute(text("SELECT postgis_version()"))
     except Exception as err:  # fail loudly: tests never skip for lack of a database
         pytest.exit(f"no PostGIS database at {db_url}: {err}. Run `make test` (it sets one up).", returncode=3)
-    _reset_schema(eng)
+    reset_schema(eng)
     yield eng
     eng.dispose()
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from ova.db import make_engine
-from ova.migrate import upgrade
-from ova.seed import seed_all
 from ova.settings import TEST_TERRITORIES, suffixed_url
-from tests.builders import GEODATA
+from tests.builders import GEODATA, reset_schema
 
 TERRITORIES = GEODATA / "territories"
 
@@ -69,15 +67,6 @@ PLACES = {
 }
 
 
-def _reset_schema(engine) -> None:
-    with engine.begin() as conn:
-        for table in inspect(conn).get_table_names(schema="public"):
-            if table != "spatial_ref_sys":
-                conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    upgrade(engine.url.render_as_string(hide_password=False))
-    seed_all(engine)
-
-
 @pytest.fixture(scope="session")
 def territory_engines(db_url):
     """One engine per test territory, its schema built with the migrations under its settings."""
@@ -94,7 +83,7 @@ def territory_engines(db_url):
         with pytest.MonkeyPatch.context() as mp:
             for name, value in place.settings().items():
                 mp.setenv(name, value)
-            _reset_schema(engine)
+            reset_schema(engine)
         engines[key] = (engine, url)
     yield engines
     for engine, _ in engines.values():
