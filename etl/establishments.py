@@ -52,8 +52,8 @@ class EstablishmentsTarget(Target):
 
     merge_columns = ("quartier_id", "zone_id")
 
-    def merge_source(self, conn, base):
-        place = placement_sql("establishments", "b", build_quartier_cells(conn))
+    def merge_source(self, conn, base, rows):
+        place = placement_sql("establishments", "b", build_quartier_cells(conn, points=rows))
         return (f"SELECT b.*, {place['quartier_id']} AS quartier_id, {place['zone_id']} AS zone_id "
                 f"FROM ({base}) b {place['join']}")
 

@@ -68,9 +68,9 @@ class IncidentsTarget(Target):
     def scope_group(self) -> str:
         return f"quartier_id, date_trunc('month', reported_at AT TIME ZONE {sql_timezone()})::date"
 
-    def merge_source(self, conn, base):
+    def merge_source(self, conn, base, rows):
         # Placement and deadline computed set-based while merging: each row is written once.
-        place = placement_sql("incidents", "b", build_quartier_cells(conn))
+        place = placement_sql("incidents", "b", build_quartier_cells(conn, points=rows))
         return f"""
             WITH placed AS MATERIALIZED (
                 SELECT b.*, {place['quartier_id']} AS quartier_id, {place['zone_id']} AS zone_id

@@ -131,7 +131,7 @@ def merge_rows(conn: Connection, target: Target, stage: str, columns: list[str],
     # INSERT … ON CONFLICT DO UPDATE would have let it, without that statement's per-row cost.
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:lock))"), {"lock": f"ova-etl-merge:{target.table}"})
     conn.execute(text(f"DROP TABLE IF EXISTS {merged}"))
-    source = target.merge_source(conn, base)
+    source = target.merge_source(conn, base, conn.scalar(text(f"SELECT count(*) FROM {stage}")))
     clock.start("préparation des lignes (placement dans les quartiers et zones, échéances)")
     previous = apply_settings(conn, PREPARE_SETTINGS)
     conn.execute(text(f"CREATE TEMP TABLE {merged} AS {source}"), params)

@@ -193,8 +193,8 @@ class Target:
         """Bind parameters of the computed expressions."""
         return {}
 
-    def merge_source(self, conn: Connection, base: str) -> str:
-        """The SELECT of the rows to write: ``base`` (staged rows, typed) plus :attr:`merge_columns`."""
+    def merge_source(self, conn: Connection, base: str, rows: int) -> str:
+        """The SELECT of the rows to write: ``base`` (``rows`` staged rows, typed) plus :attr:`merge_columns`."""
         return base
 
     def after_merge(self, conn: Connection, summary: LoadSummary, merge: MergeResult) -> None:

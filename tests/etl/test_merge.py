@@ -127,3 +127,25 @@ def test_quartier_cells_place_points_exactly_as_the_polygons(connection):
         f"SELECT count(*), count(*) FILTER (WHERE ({fast['quartier_id']}) IS DISTINCT FROM ({exact['quartier_id']})) "
         f"FROM (SELECT geom, now() AS reported_at FROM probe) p {fast['join']}")).one()
     assert total > 25000 and different == 0
+
+
+def test_a_small_load_places_its_points_without_building_the_grid(connection, tmp_path):
+    """The grid costs one test per cell of every quartier's box (a million for a commune of La
+    Réunion): a load of a few points probes the polygons instead, and places them the same."""
+    load(connection, "quartiers", PARIS_QUARTIERS, preset="paris-quartiers")
+    assert build_quartier_cells(connection, points=10) is None
+    assert build_quartier_cells(connection, points=1_000_000) == "etl_quartier_cells"
+    connection.execute(text("DROP TABLE etl_quartier_cells"))
+    path = tmp_path / "two.csv"
+    path.write_text("id,categorie,date,lon,lat\nA,graffiti,2024-03-01 10:00,2.3522,48.8566\n"
+                    "B,graffiti,2024-03-01 11:00,2.2945,48.8584\n")
+    mapping = tmp_path / "two.yml"
+    mapping.write_text("target: incidents\nsource: city\nread: {x: lon, y: lat, crs: EPSG:4326}\n"
+                       "fields:\n  external_id: id\n  category: categorie\n  reported_at: date\n")
+    assert load(connection, "incidents", path, mapping=str(mapping)).inserted == 2
+    assert connection.scalar(text("SELECT to_regclass('pg_temp.etl_quartier_cells')")) is None
+    placed = connection.execute(text("SELECT external_id, quartier_id FROM incidents ORDER BY external_id")).all()
+    assign_points(connection, "incidents")
+    assert connection.execute(text("SELECT external_id, quartier_id FROM incidents ORDER BY external_id")).all() \
+        == placed
+    assert all(q is not None for _, q in placed)
