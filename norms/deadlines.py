@@ -88,44 +88,96 @@ def _hold_totals(as_of: str) -> str:
             GROUP BY h.incident_id, c.id)"""
 
 
+#: Per (calendar, unit, delay value, day) of the working-unit response-delay norms: everything a
+#: deadline needs that does not depend on the instant of the report within its day, so that a
+#: deadline costs one hash join on (calendar, unit, value, local day) and a few comparisons of
+#: instants per incident. A delay of N working hours is ``whole`` service days of ``length``
+#: seconds plus ``rest`` seconds; see :func:`deadline_sql` for how the instants below are used.
+WORKING_DEADLINE_DAYS = """(SELECT u.calendar_id, u.delay_unit, u.delay_value, d.day, d.worked_through,
+                   d.ordinal IS NOT NULL AS worked, u.length, d.opens_at AS day_opens,
+                   CASE WHEN d.ordinal IS NOT NULL THEN d.closes_at ELSE d.opens_at END AS day_closes,
+                   e0.closes_at AS days_deadline,
+                   d.opens_at + make_interval(secs => u.length - u.rest) AS threshold,
+                   CASE WHEN u.rest = 0 THEN e0.opens_at + make_interval(secs => u.length) END AS at_opening,
+                   e1.opens_at + make_interval(secs => u.rest) AS before_threshold,
+                   e2.opens_at + make_interval(secs => u.rest - u.length) AS after_threshold
+            FROM (SELECT v.*, floor(v.delay_value * 3600.0::float8 / v.length)::int AS whole,
+                         v.delay_value * 3600.0::float8 - floor(v.delay_value * 3600.0::float8 / v.length) * v.length
+                             AS rest
+                  FROM (SELECT DISTINCT c.id AS calendar_id, n.delay_unit, n.delay_value,
+                               date_part('epoch', c.closes - c.opens) AS length
+                        FROM norms n JOIN calendars c ON c.id = coalesce(n.calendar_id,
+                            (SELECT c2.id FROM calendars c2 WHERE c2.is_default ORDER BY c2.id LIMIT 1))
+                        WHERE n.metric = 'response_delay' AND n.delay_unit IN ('working_days', 'working_hours')
+                          AND n.delay_value IS NOT NULL) v) u
+            JOIN {days} d ON d.calendar_id = u.calendar_id
+            LEFT JOIN {days} e0 ON e0.calendar_id = u.calendar_id AND e0.ordinal = CASE u.delay_unit
+                WHEN 'working_days' THEN d.worked_through + u.delay_value
+                ELSE d.worked_through - (d.ordinal IS NOT NULL)::int + u.whole END
+            LEFT JOIN {days} e1 ON u.delay_unit = 'working_hours' AND e1.calendar_id = u.calendar_id
+                               AND e1.ordinal = d.worked_through - (d.ordinal IS NOT NULL)::int + u.whole + 1
+            LEFT JOIN {days} e2 ON u.delay_unit = 'working_hours' AND e2.calendar_id = u.calendar_id
+                               AND e2.ordinal = d.worked_through - (d.ordinal IS NOT NULL)::int + u.whole + 2)"""
+
+
 def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
-                 source_deadline: str | None = "source_expected_at", as_of: str = "now()") -> tuple[str, str]:
+                 source_deadline: str | None = "source_expected_at", as_of: str = "now()",
+                 local_day: str | None = None) -> tuple[str, str]:
     """``(joins, expression)``: the deadline of incident ``i`` under norm ``n`` (see module docstring).
 
     ``n`` must expose :data:`NORM_DEADLINE_COLUMNS`; ``incident_id`` is the incident's key column
     (None for rows not yet in ``incidents``: no holds), ``source_deadline`` its source deadline
-    column (None when the relation has none), ``as_of`` the SQL instant open holds run to. The
-    statement binds ``:tz`` (see :func:`deadline_params`). Aliases ``dl_*`` are taken.
+    column (None when the relation has none), ``as_of`` the SQL instant open holds run to,
+    ``local_day`` the SQL of the report's day in the territory's calendar when the relation already
+    has it (else converted here). The statement binds ``:tz`` (see :func:`deadline_params`).
+    Aliases ``dl_*`` are taken.
+
+    A working-unit deadline is one row of :data:`WORKING_DEADLINE_DAYS` (``dl_w``): N working days
+    end at ``days_deadline`` (the close of the N-th working day after the report's day). N working
+    hours are counted from the report's instant clamped to the day's service hours (its opening on
+    a day off), ``p`` seconds into the day: they end ``p + rest`` seconds into the service day that
+    follows ``whole`` more ones (``before_threshold + p``), or into the next one once ``p + rest``
+    passes a day's length (``after_threshold + p``), or at the close of the last whole day when
+    both are 0 (``at_opening``). An incident put on hold under a norm that pauses takes the
+    general path (its own end day, the time on hold added).
     """
     source = f"{i}.{source_deadline}" if source_deadline else "NULL::timestamptz"
+    day = local_day or f"({i}.reported_at AT TIME ZONE :tz)::date"
     joins = f"""
-        LEFT JOIN calendars dl_c ON {n}.delay_unit IN ('working_days', 'working_hours') AND dl_c.id = {n}.calendar_ref
-        LEFT JOIN {CALENDAR_DAYS} dl_s ON dl_s.calendar_id = dl_c.id
-                                    AND dl_s.day = ({i}.reported_at AT TIME ZONE :tz)::date"""
+        LEFT JOIN {WORKING_DEADLINE_DAYS.format(days=CALENDAR_DAYS)} dl_w
+               ON dl_w.calendar_id = {n}.calendar_ref AND dl_w.delay_unit = {n}.delay_unit
+              AND dl_w.delay_value = {n}.delay_value AND dl_w.day = {day}"""
+    clamped = f"greatest(least({i}.reported_at, dl_w.day_closes), dl_w.day_opens)"
+    into_day = f"({clamped} - dl_w.day_opens)"
+    working_days = "dl_w.days_deadline"
+    working_hours = (f"(CASE WHEN {clamped} = dl_w.day_opens AND dl_w.at_opening IS NOT NULL THEN dl_w.at_opening "
+                     f"WHEN {clamped} <= dl_w.threshold THEN dl_w.before_threshold + {into_day} "
+                     f"ELSE dl_w.after_threshold + {into_day} END)")
+    held_s = "0"
     if incident_id:
         joins += f"""
-        LEFT JOIN (SELECT h.incident_id, sum(extract(epoch FROM h.stop - h.started_at)) AS elapsed_s
+        LEFT JOIN (SELECT h.incident_id, sum(date_part('epoch', h.stop - h.started_at)) AS elapsed_s
                    FROM {_holds(as_of)} h GROUP BY h.incident_id) dl_he
                ON {n}.pauses_on_hold AND {n}.delay_unit = 'hours' AND dl_he.incident_id = {i}.{incident_id}
         LEFT JOIN {_hold_totals(as_of)} dl_h
                ON {n}.pauses_on_hold AND {n}.delay_unit IN ('working_days', 'working_hours')
               AND dl_h.incident_id = {i}.{incident_id} AND dl_h.calendar_id = {n}.calendar_ref"""
-        held_s, held_ws, held_wd = "coalesce(dl_he.elapsed_s, 0)", "coalesce(dl_h.working_s, 0)", \
-            "coalesce(dl_h.working_days, 0)::int"
-    else:
-        held_s = held_ws = held_wd = "0"
-    length = "extract(epoch FROM dl_c.closes - dl_c.opens)"
-    joins += f"""
-        LEFT JOIN LATERAL (SELECT {_position('dl_s', f'{i}.reported_at', 'dl_c')} + {n}.delay_value * 3600.0
-                                  + {held_ws} AS target) dl_t ON {n}.delay_unit = 'working_hours'
-        LEFT JOIN {CALENDAR_DAYS} dl_e ON dl_e.calendar_id = dl_c.id AND dl_e.ordinal = CASE {n}.delay_unit
-            WHEN 'working_days' THEN dl_s.worked_through + {n}.delay_value + {held_wd}
-            WHEN 'working_hours' THEN ceil(dl_t.target / {length})::int END"""
+        held_s = "coalesce(dl_he.elapsed_s, 0)"
+        # The general path, for an incident on hold only: a subquery run for those rows alone.
+        target = (f"(((dl_w.worked_through - dl_w.worked::int) * dl_w.length + date_part('epoch', {into_day})) "
+                  f"+ {n}.delay_value * 3600.0 + dl_h.working_s)")
+        end_day = ("(SELECT (e.day + c.{column}) AT TIME ZONE :tz FROM calendar_days e JOIN calendars c "
+                   "ON c.id = e.calendar_id WHERE e.calendar_id = dl_w.calendar_id AND e.ordinal = {ordinal})")
+        held_days = end_day.format(column="closes", ordinal=f"dl_w.worked_through + {n}.delay_value "
+                                                            "+ dl_h.working_days::int")
+        held_hours = end_day.format(column="opens", ordinal=f"ceil({target} / dl_w.length)::int")
+        working_days = f"(CASE WHEN dl_h.incident_id IS NULL THEN {working_days} ELSE {held_days} END)"
+        working_hours = (f"(CASE WHEN dl_h.incident_id IS NULL THEN {working_hours} ELSE {held_hours} + make_interval("
+                         f"secs => {target} - (ceil({target} / dl_w.length) - 1) * dl_w.length) END)")
     expression = f"""(CASE {n}.delay_unit
         WHEN 'hours' THEN {i}.reported_at + make_interval(hours => {n}.delay_value, secs => {held_s})
-        WHEN 'working_days' THEN dl_e.closes_at
-        WHEN 'working_hours' THEN dl_e.opens_at
-            + make_interval(secs => dl_t.target - (ceil(dl_t.target / {length}) - 1) * {length})
+        WHEN 'working_days' THEN {working_days}
+        WHEN 'working_hours' THEN {working_hours}
         WHEN 'source' THEN {source} END)"""
     return joins, expression
 
@@ -190,7 +242,7 @@ def applicable_sql(relation: str, id_column: str = "id", where: str = "true", *,
     column, or None. Binds ``:tz``.
     """
     joins, deadline = deadline_sql("i", "n", incident_id="id" if incident_key else None,
-                                   source_deadline="source_expected_at")
+                                   source_deadline="source_expected_at", local_day="i.local_day")
     source = f"i.{source_deadline}" if source_deadline else "NULL::timestamptz"
     return _APPLICABLE.format(relation=relation, id=id_column, where=where, in_scope=INCIDENT_IN_SCOPE,
                               norm_columns=NORM_DEADLINE_COLUMNS, joins=joins, deadline=deadline, source=source)

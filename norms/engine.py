@@ -67,8 +67,8 @@ _RESPONSE_DELAY = """
                extract(epoch FROM i.resolved_at - i.reported_at) / 3600.0 AS hours
         FROM (
             SELECT i.id, i.quartier_id, i.zone_id, i.category, i.reported_at, i.resolved_at, i.times_simulated,
-                   i.source_expected_at, {incident_month} AS month
-            FROM {incident_source}
+                   i.source_expected_at, i.local_day, {incident_month} AS month
+            FROM (SELECT i.*, (i.reported_at AT TIME ZONE :tz)::date AS local_day FROM {incident_source}) i
             WHERE i.quartier_id IS NOT NULL AND i.status <> 'rejected' AND {incident_where}
         ) i
         -- One row per (norm, category): an equi-join the planner can hash. Validity days become
@@ -214,11 +214,11 @@ def _month_start(day: dt.date) -> dt.date:
 
 def _statement(keyed: bool, since_sql: str) -> str:
     """The INSERT…SELECT of every metric, restricted to keys or to months from :first_month."""
-    deadline_joins, deadline = deadline_sql("i", "n", as_of=":as_of")
+    deadline_joins, deadline = deadline_sql("i", "n", as_of=":as_of", local_day="i.local_day")
     fragments = {"incident_source": _KEYED_INCIDENTS if keyed else "incidents i", "incident_where": since_sql,
                  "in_scope": INCIDENT_IN_SCOPE, "norm_columns": NORM_DEADLINE_COLUMNS,
                  "deadline_joins": deadline_joins, "deadline": deadline,
-                 "incident_month": "i.month" if keyed else _LOCAL_MONTH.format(ts="i.reported_at")}
+                 "incident_month": "i.month" if keyed else "date_trunc('month', i.local_day::timestamp)::date"}
     union = " UNION ALL ".join(f"({sql.format(**fragments)})" for sql in METRICS.values())
     if keyed:
         months = "SELECT DISTINCT month FROM keys"

@@ -242,3 +242,70 @@ def test_bad_calendar_settings_are_refused(connection, monkeypatch, tmp_path):
     bad.write_text("- {code: c, fr: c, en: c, weekdays: [1, 8]}\n", encoding="utf-8")
     with pytest.raises(DataFileError, match="weekdays"):
         seed_calendars(connection, bad)
+
+
+def _reference_deadline(reported: dt.datetime, value: int, unit: str, working_days: list[dt.date],
+                        opens: dt.timedelta, closes: dt.timedelta) -> dt.datetime:
+    """The deadline counted by walking the calendar day by day in local time (the test's oracle)."""
+    local_reported = reported.astimezone(PARIS)
+    day = local_reported.date()
+    at = lambda d, offset: (dt.datetime.combine(d, dt.time()) + offset).replace(tzinfo=PARIS)  # noqa: E731
+    later = [d for d in working_days if d > day]
+    if unit == "working_days":
+        return at(later[value - 1], closes)
+    remaining = dt.timedelta(hours=value)
+    into = local_reported.replace(tzinfo=None) - dt.datetime.combine(day, dt.time())
+    worked = set(working_days)
+    while True:
+        if day in worked:
+            start = min(max(into, opens), closes)
+            available = closes - start
+            if available > dt.timedelta(0) and remaining <= available:
+                return at(day, start + remaining)
+            remaining -= available
+        day, into = day + dt.timedelta(days=1), dt.timedelta(0)
+
+
+def test_deadlines_agree_with_a_day_by_day_walk_of_the_calendar(connection, calendars):
+    """Every branch of the deadline arithmetic (before opening, during service, at closing, after it,
+    days off, holidays, delays of whole service days and more), against the walk above; the same
+    incidents with an empty hold take the general path and must agree too."""
+    import random
+
+    hours_calendar = calendars["ouvres-8h-18h"]
+    opens, closes = connection.execute(text("SELECT opens, closes FROM calendars WHERE id = :c"),
+                                       {"c": hours_calendar}).one()
+    days = {cid: list(connection.scalars(text(
+        "SELECT day FROM calendar_days WHERE calendar_id = :c AND ordinal IS NOT NULL ORDER BY day"), {"c": cid}))
+        for cid in (hours_calendar, calendars["ouvres"])}
+    # One category per norm (seeded categories): 1 h, a whole service day, a day and more, three days.
+    cases = [("graffiti", 1, "working_hours", hours_calendar), ("encombrants", 10, "working_hours", hours_calendar),
+             ("depot-sauvage", 13, "working_hours", hours_calendar), ("eclairage", 30, "working_hours", hours_calendar),
+             ("voirie", 1, "working_days", hours_calendar), ("proprete", 3, "working_days", calendars["ouvres"])]
+    for code, value, unit, calendar_id in cases:
+        _norm(connection, code, value, unit, categories=(code,), calendar_id=calendar_id)
+    rng = random.Random(7)
+    instants = [local(2024, 5, 7, 18, 0), local(2024, 5, 7, 8, 0), local(2024, 5, 7, 0, 0),
+                local(2024, 5, 8, 12, 0), local(2024, 10, 25, 17, 59), local(2024, 3, 29, 23, 30)]
+    instants += [local(2024, rng.randint(1, 11), rng.randint(1, 28), rng.choice([0, 7, 8, 9, 12, 17, 18, 21]),
+                       rng.choice([0, 0, 30, 59])) for _ in range(60)]
+    expected, ids = {}, []
+    for n, reported in enumerate(instants):
+        for code, value, unit, calendar_id in cases:
+            cal_opens, cal_closes = (opens, closes) if calendar_id == hours_calendar else \
+                (dt.timedelta(0), dt.timedelta(hours=24))
+            i = _incident(connection, f"{code}-{n}", reported, category=code)
+            expected[i] = _reference_deadline(reported, value, unit, days[calendar_id], cal_opens, cal_closes)
+            ids.append(i)
+    refresh_deadlines(connection, ids)
+    got = dict(connection.execute(text("SELECT id, expected_at FROM incidents WHERE id = ANY (:i)"), {"i": ids}).all())
+    wrong = {i: (got[i], expected[i]) for i in ids if got[i] != expected[i]}
+    assert not wrong, list(wrong.items())[:5]
+    # The general path (an incident on hold under a norm that pauses), with holds of no length.
+    connection.execute(text("UPDATE norms SET pauses_on_hold = true"))
+    connection.execute(text("INSERT INTO incident_holds (incident_id, started_at, ended_at, reason) "
+                            "SELECT id, reported_at, reported_at, 'vide' FROM incidents WHERE id = ANY (:i)"), {"i": ids})
+    refresh_deadlines(connection, ids)
+    got = dict(connection.execute(text("SELECT id, expected_at FROM incidents WHERE id = ANY (:i)"), {"i": ids}).all())
+    wrong = {i: (got[i], expected[i]) for i in ids if got[i] != expected[i]}
+    assert not wrong, list(wrong.items())[:5]
