@@ -10,7 +10,9 @@ IBAN and NIR shapes, and for names a title (M., Mme, Monsieur, Madame) or two ca
 Times are the median per text of an in-process call, both detectors on the same texts in turn.
 Targets (issue #24): recall ≥ 0.95 on phones, e-mails and plates, ≥ 0.8 on person names. Usage::
 
-    python bench/pii.py [--show-misses]
+    python bench/pii.py [--show-misses] [--set all|tuned|held-out-2]
+
+The exit status tells whether the targets are met on the headline set (the second held-out set).
 """
 from __future__ import annotations
 
@@ -98,6 +100,9 @@ def _fmt(value: float | None) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show-misses", action="store_true", help="list every miss and false positive")
+    parser.add_argument("--set", choices=("all", "tuned", "held-out-2"), default="all",
+                        help="texts scored: all four tables (default), or only the tuned-on texts (to tune "
+                             "without seeing the held-out misses), or only the second held-out set")
     args = parser.parse_args()
     entries = yaml.safe_load(DATA.read_text(encoding="utf-8"))
     started = time.perf_counter()
@@ -105,9 +110,23 @@ def main() -> int:
     load = time.perf_counter() - started
     print(f"{len(entries)} texts, {sum(len(e['pii']) for e in entries)} labelled spans "
           f"(bench/pii_reports.yml, written for this benchmark); Presidio + {pii.SPACY_MODEL} loaded in {load:.1f} s")
-    held_out = [e for e in entries if e.get("held_out")]
-    ok, our_misses, base_misses, our_time, base_time = table(entries, "all texts")
-    table(held_out, "held-out part only (never tuned on)")
+    # held_out: 2 is the headline (the second held-out set, committed before the detector was tuned
+    # for it); held_out: true the first one (12 texts); the others were tuned on.
+    new_held_out = [e for e in entries if e.get("held_out") == 2 and e.get("held_out") is not True]
+    old_held_out = [e for e in entries if e.get("held_out") is True]
+    tuned = [e for e in entries if not e.get("held_out")]
+    if args.set == "held-out-2":
+        entries = new_held_out
+    elif args.set == "tuned":
+        entries = tuned
+    if args.set != "all":
+        ok, our_misses, base_misses, our_time, base_time = table(entries, args.set)
+    else:
+        ok, our_misses, base_misses, our_time, base_time = table(
+            new_held_out, "HEADLINE — second held-out set (held_out: 2, never tuned on)")
+        table(old_held_out, "first held-out set (held_out: true)")
+        table(tuned, "texts tuned on (no held_out key)")
+        table(entries, "all texts")
     print(f"\nmedian time per text: portal {our_time * 1000:.1f} ms, regex {base_time * 1000:.3f} ms "
           f"(ratio {our_time / base_time:.0f})")
     if args.show_misses:
