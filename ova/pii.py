@@ -551,7 +551,7 @@ _ORG_WORDS = (r"soci[ée]t[ée]|entreprise|bailleur|magasin|restaurant|boulanger
 
 _PLACE_WORDS = (r"[ée]cole|coll[èe]ge|lyc[ée]e|parc|jardin|gymnase|stade|m[ée]tro|station|gare|piscine|"
                 r"biblioth[èe]que|m[ée]diath[èe]que|h[ôo]pital|clinique|pont|porte|mus[ée]e|th[ée][âa]tre|"
-                r"centre|march[ée]|rond-point|carrefour|square|pharmacie|[ée]glise|cin[ée]ma|salle|halle")
+                r"centre|march[ée]|rond-point|carrefour|square|pharmacie|[ée]glise|cin[ée]ma|salle|halle|saint|sainte")
 _TITLES = r"(?:[Mm]onsieur|[Mm]adame|[Mm]ademoiselle|[Dd]octeur|M\.|MM\.|Mme|Mmes|Mlle|Dr|Me|Mr\.?)"
 _TITLE_PREFIX = re.compile(rf"^(?:.*?\s)?{_TITLES}\s+")
 
