@@ -630,6 +630,26 @@ def analyse(text: str | None, *, stopwords: Iterable[str] = ()) -> tuple[str | N
     return mask(text, findings), findings
 
 
+def public_address(address: str | None, description_findings: Iterable[Finding] = (), *,
+                   stopwords: Iterable[str] = ()) -> str | None:
+    """The address a report may show publicly: the street without its house number when the report's
+    description names a person or the address itself holds personal data (a private home), with that
+    data masked; the address as typed otherwise. ``"chez M. Benhamou, 7 rue des Lilas"`` →
+    ``"chez M. [nom], rue des Lilas"``."""
+    if not address or not address.strip():
+        return address
+    findings = [f for f in detect(address, stopwords=stopwords) if f.type != HOUSE_NUMBER]
+    names = any(f.type == PERSON for f in description_findings)
+    if not findings and not names:
+        return address
+    kept = [f for f in findings if not re.fullmatch(HOUSE_NUMBER_RE, f.text)]
+    out = mask(address, kept) or ""
+    # The house number goes, with what joins it to the street ("12 bis, rue…", "12-14 rue…").
+    out = re.sub(rf"(?i)(?<![\w,])\d{{1,4}}(?:\s?(?:bis|ter|[a-d]))?(?:\s?[-/à]\s?\d{{1,4}}(?:\s?(?:bis|ter))?)?,?\s+"
+                 rf"(?=(?:{_STREET_TYPES})\b)", "", out)
+    return re.sub(r"\s{2,}", " ", out).strip(" ,")
+
+
 def highlight(text: str | None, findings: Iterable[dict]) -> list[tuple[str, str | None]]:
     """``text`` cut into ``(piece, kind or None)`` for the moderator's highlighted view."""
     if not text:
