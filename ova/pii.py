@@ -57,7 +57,8 @@ PLATE_FNI = r"(?<![\w-])\d{1,4}[ \-]?[A-HJ-NP-Z]{1,3}[ \-]?(?:0[1-9]|[1-8]\d|9[0
 NIR_RE = (r"(?<!\d)[12][ .]?\d{2}[ .]?(?:0[1-9]|1[0-2]|[2-9]\d)[ .]?(?:\d{2}|2[AB])[ .]?\d{3}[ .]?\d{3}"
           r"(?:[ .]?\d{2})?(?!\d)")
 _STREET_TYPES = (r"rue|avenue|av\.|bd|boulevard|place|pl\.|impasse|all[ée]e|chemin|quai|square|cours|passage|"
-                 r"villa|cit[ée]|r[ée]sidence|route|sentier|hameau|lotissement|faubourg")
+                 r"villa|cit[ée]|r[ée]sidence|route|sentier|hameau|lotissement|faubourg|voie|promenade|esplanade|"
+                 r"parvis|galerie|port|berges?|rond-point|jardins?")
 #: "12 rue…", "12 bis, avenue…": the house number only (masked only when a person is named).
 HOUSE_NUMBER_RE = rf"(?i)(?<![\w,])\d{{1,4}}(?:\s?(?:bis|ter|[a-d]))?(?=,?\s+(?:{_STREET_TYPES})\b)"
 
@@ -101,6 +102,9 @@ signalement objet objets abandonné abandonnés mobilier urbain arbre arbres ban
 voiture véhicule vehicule scooter moto camion plaque immatriculation dansmarue bonjour merci cordialement
 madame monsieur urgent svp stationnement gênant épave epave toilettes sanisette fontaine
 saint sainte st ste sacs sac cartons carton
+mme mmes mlle mr mrs dr docteur professeur mademoiselle messieurs mesdames maître maitre me
+général general maréchal marechal colonel commandant capitaine lieutenant président president abbé abbe
+voie promenade esplanade parvis port berge berges galerie
 """.split())
 
 
@@ -276,7 +280,7 @@ def _capitalised(word: str) -> bool:
 
 
 def _sentence_start(text: str, start: int) -> bool:
-    return bool(re.fullmatch(r"(?s)(?:.*[.!?:;\n(])?[\s\"'«“\-]*", text[:start]))
+    return bool(re.fullmatch(r"(?s)(?:.*[.!?:;\n(\[\]])?[\s\"'«“\-]*", text[:start]))
 
 
 def name_spans(text: str, stopwords: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
@@ -302,9 +306,11 @@ def name_spans(text: str, stopwords: frozenset[str] = frozenset()) -> list[tuple
         if _after_place(text, start):
             # the place's name goes with it: "rue Victor Hugo", "collège Paul Valéry"
             i += 1
-            while i < len(words) and (_capitalised(words[i].group()) or _fold(words[i].group()) in _NAME_PARTICLES) \
+            while i < len(words) and (_capitalised(words[i].group()) or _fold(words[i].group()) in _NAME_PARTICLES
+                                      or (words[i].group() == "et" and i + 1 < len(words)
+                                          and _capitalised(words[i + 1].group()))) \
                     and text[words[i - 1].end():words[i].start()] in (" ", "-"):
-                i += 1
+                i += 1  # "place Yvon et Claire Morandat" too
             continue
         if (cue and w[0].isupper() and _fold(w) in _NAME_PARTICLES and i + 1 < len(words)
                 and text[m.end():words[i + 1].start()] == " " and _capitalised(words[i + 1].group())
@@ -354,7 +360,7 @@ def name_spans(text: str, stopwords: frozenset[str] = frozenset()) -> list[tuple
                     found.append((start, words[last].end(), 0.8))
                     i = last + 1
                     continue
-                if not w.isupper() and (not _french_word(w) or cue):
+                if not w.isupper() and len(w) > 2 and (not _french_word(w) or cue):
                     found.append((start, m.end(), 0.6 if cue else 0.5))
                     i += 1
                     continue
@@ -533,16 +539,29 @@ def _plausible_person(text: str, start: int, end: int, stopwords: frozenset[str]
     # "au Kärcher", "au Monoprix": after au/aux it is a thing or a shop, not a person.
     if _after_place(text, start) or re.search(r"\b(?:de la|du|des|au|aux)\s*$", text[max(0, start - 8):start].lower()):
         return False
-    if len(raw) == 1 and not titled and re.fullmatch(r"(?s)(?:.*[.!?:;\n(])?[\s\"'«“-]*", text[:start]):
+    if len(raw) == 1 and not titled and re.fullmatch(r"(?s)(?:.*[.!?:;\n(\[\]])?[\s\"'«“-]*", text[:start]):
+        return False
+    # "Borne", "Colonne Morris", "Réservé DPE": a French word first, no first name, no title nor cue.
+    if (not titled and _french_word(raw[0]) and not _first_name(raw[0], strict=True)
+            and not _CUE_BEFORE.search(text[max(0, start - 40):start])):
         return False
     return True
 
 
 def _after_place(text: str, start: int) -> bool:
     """True after a street, place or company word: "rue Victor Hugo", "école Jules Ferry", "société Martin"."""
-    before = text[max(0, start - 24):start].lower()
-    return bool(re.search(rf"\b(?:{_STREET_TYPES}|{_PLACE_WORDS}|{_ORG_WORDS})(?:\s+(?:de|du|des|de la|d'|d’))?\s*$",
+    before = text[max(0, start - 64):start]
+    # The place word, its particle and title, then maybe the place name's first words: "rue Sigmund Freud",
+    # "rue Nungesser et Coli".
+    return bool(re.search(rf"(?i:\b(?:{_STREET_TYPES}|{_PLACE_WORDS}|{_ORG_WORDS}|st|ste)\.?"
+                          rf"(?:\s+(?:de|du|des|de la|d'|d’))?(?:\s*{_PLACE_TITLES})?)"
+                          rf"(?:\s+(?:(?!{_TITLES}\b)[{_UPPER}][{_UPPER}{_LOWER}'’\-]*|et|de|du|des|la|le|d'|d’)){{0,4}}\s*$",
                           before))
+
+
+#: Titles inside street and place names: "rue du Docteur Roux", "boulevard du Général Jean Simon".
+_PLACE_TITLES = (r"(?:docteur|professeur|g[ée]n[ée]ral|mar[ée]chal|colonel|commandant|capitaine|lieutenant|sergent|"
+                 r"amiral|pr[ée]sident|abb[ée]|p[èe]re|cardinal|pasteur|ing[ée]nieur|commissaire|saint|sainte|st|ste)\.?")
 
 
 _ORG_WORDS = (r"soci[ée]t[ée]|entreprise|bailleur|magasin|restaurant|boulangerie|enseigne|marque|association|"
