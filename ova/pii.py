@@ -189,7 +189,7 @@ BRANDS = frozenset("""
 carrefour auchan leclerc intermarché intermarche lidl aldi casino franprix monoprix monop picard
 darty fnac ikea decathlon boulanger conforama leroy merlin castorama mcdonald mcdo kfc starbucks
 sncf ratp edf engie gdf orange sfr bouygues free veolia suez vinci nexity citya orpi laforêt
-poste colissimo chronopost amazon uber deliveroo lime dott tier vélib velib autolib
+poste colissimo chronopost amazon uber deliveroo lime dott tier vélib velib autolib emmaüs emmaus restos
 """.split())
 
 #: Words before a person's name in a report: "mon voisin", "la gardienne", "la famille", "signé"…
@@ -197,10 +197,15 @@ poste colissimo chronopost amazon uber deliveroo lime dott tier vélib velib aut
 _STRONG_CUES = (r"(?:mon|ma|mes|notre|nos|le|la|les|une?|du|au|son|sa|ses)\s+(?:voisin|voisine|voisins|voisines|"
                 r"gardien|gardienne|gardiens|concierge|locataire|locataires|propriétaire|proprio|famille|époux|"
                 r"epoux|fils|fille|frère|frere|sœur|soeur|mari|femme|copain|copine|cousin|cousine|nounou|"
-                r"neveu|nièce|belle-mère|beau-père)(?:\s+(?:de palier|du dessus|du dessous|d'en face))?"
+                r"neveu|nièce|belle-mère|beau-père|vigile|livreur|livreuse|facteur|factrice|plombier|gérant|gérante|"
+                r"commerçant|commerçante|épicier|épicière|boulanger|boulangère|patron|patronne|chauffeur|conducteur|"
+                r"conductrice|agent|agente|employé|employée|ouvrier|éboueur|habitant|habitante|occupant|occupante|"
+                r"dénommé|dénommée|nommé|nommée)(?:\s+(?:de palier|du dessus|du dessous|d'en face))?"
+                r"|(?:l'|l’)(?:agent|agente|employé|employée|épicier|épicière|ouvrier|éboueur|habitant|habitante|"
+                r"occupant|occupante)|une?\s+(?:certaine?|dénommée?|nommée?)"
                 r"|chez\s+les|les\s+époux|signé|signée|cordialement|de la part de|je m'appelle|je m’appelle|"
                 r"je me nomme|moi c'est|moi, c'est")
-_WEAK_CUES = (r"chez|c'est|c’est|je suis|dont|avec|à|a|par|appelez|appeler|contactez|contacter|demandez à|"
+_WEAK_CUES = (r"chez|les|c'est|c’est|je suis|dont|avec|à|a|par|appelez|appeler|contactez|contacter|demandez à|"
               r"demander à|dire à|voir")
 _CUE_BEFORE = re.compile(
     rf"(?i)(?:^|[\s,(])(?:(?P<strong>{_STRONG_CUES})|(?P<weak>{_WEAK_CUES}))[\s,:]+$")
