@@ -203,6 +203,8 @@ def item(session: Session, incident_id: int, field: str = "description", *, acto
         "public_text": row.public_text if row else None, "reason": row.reason if row else None,
         "moderated_at": row.moderated_at if row else None,
         "pieces": pii.highlight(row.original, row.findings) if row and row.original else [],
+        "address": incident.address, "public_address": incident.public_address,
+        "address_reviewed": incident.address_reviewed,
         "photo_path": report.photo_path if report else None,
         "photo_state": report.photo_state if report else None,
         "photo_blurred": bool(report and report.photo_original_path),
