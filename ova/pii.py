@@ -312,6 +312,7 @@ def name_spans(text: str, stopwords: frozenset[str] = frozenset()) -> list[tuple
             # the place's name goes with it: "rue Victor Hugo", "collège Paul Valéry"
             i += 1
             while i < len(words) and (_capitalised(words[i].group()) or _fold(words[i].group()) in _NAME_PARTICLES
+                                      or not _french_word(words[i].group())
                                       or (words[i].group() == "et" and i + 1 < len(words)
                                           and _capitalised(words[i + 1].group()))) \
                     and text[words[i - 1].end():words[i].start()] in (" ", "-"):
@@ -384,7 +385,12 @@ def name_spans(text: str, stopwords: frozenset[str] = frozenset()) -> list[tuple
                 continue
         elif w.islower() and _first_name(w, strict=False) and (_fold(w) in FIRST_NAMES or not _french_word(w)):
             intro = _INTRO_BEFORE.search(before) or (cue and cue.group("strong"))
-            if intro or _sentence_start(text, start):
+            # Anywhere: a first name and a surname that are no French words ("j'ai vu nadia boudjema").
+            loose = (len(w) > 2 and not _french_word(w) and i + 1 < len(words)
+                     and text[m.end():words[i + 1].start()] == " " and words[i + 1].group().islower()
+                     and len(words[i + 1].group()) > 2 and not _french_word(words[i + 1].group())
+                     and not _never_name(words[i + 1].group(), stopwords))
+            if intro or loose or _sentence_start(text, start):
                 last = extend(i + 1, lower=True)
                 if last > i or intro:
                     found.append((start, words[last].end(), 0.7 if intro else 0.6))

@@ -114,6 +114,8 @@ def test_the_first_name_gazetteer_is_loaded():
     ("Mr Ionescu gare son camion sur le passage piéton", "Ionescu"),  # Mr as a title
     ("marc lefebvre du 1er fait tourner son moteur", "marc lefebvre"),  # lower case at the start
     ("je m'appelle sofia mendes et je signale un arbre tombé", "sofia mendes"),  # a self-introduction
+    ("j'ai vu nadia boudjema jeter son sac par la fenêtre", "nadia boudjema"),  # lower case, no French word
+    ("L'agent Cissé est passé mais n'a rien ramassé", "Cissé"),  # an occupation as a cue
 ])
 def test_person_names_of_the_new_rules(text, name):
     assert (pii.PERSON, name) in _kinds(text)
@@ -134,6 +136,11 @@ def test_person_names_of_the_new_rules(text, name):
     "Rose des vents : panneau tordu",  # a first name that is a French word
     "Pierre tombée de la façade",
     "Encombrants boulevard Saint-Germain",
+    "lampadaire éteint place grace murray hopper depuis lundi",  # a street in lower case
+    "Rue du Docteur Bourneville, trottoir défoncé",  # a title inside a street name
+    "Dépôt sauvage devant le 12 Place Yvon et Claire Morandat",
+    "[] Borne de collecte des déchets alimentaires dégradée",  # DansMaRue's sub-categories
+    "Monsieur le Maire, les trottoirs sont sales",
 ])
 def test_false_positives_of_the_new_rules(text):
     assert [f for f in pii.detect(text) if f.type == pii.PERSON] == []
