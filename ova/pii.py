@@ -4,8 +4,10 @@ Microsoft Presidio's analyzer runs spaCy's small French pipeline (``fr_core_news
 nothing is downloaded at run time) for person names, with recognisers for the French formats
 written here: phone numbers (French, and international through ``phonenumbers``), e-mail
 addresses, licence plates (SIV ``AB-123-CD`` and the older FNI ``123 ABC 75``), IBAN (checksum),
-social security numbers (NIR, with its key), titles and first names followed by a surname, and the
-house number of an address when the text names a person (a private home). Presidio's anonymizer
+social security numbers (NIR, with its key), person names by rules (:func:`name_spans`: titles, a
+first-name gazetteer of 55 countries, cue words, lower-case names; the spaCy lemmatizer's French
+words keep common words out), and the house number of an address when the text names a person (a
+private home; :func:`public_address` gives a report's public address). Presidio's anonymizer
 replaces each finding by its label (``[téléphone]``, ``[nom]``…) in the text proposed for
 publication; the moderator sees the findings highlighted and decides.
 
@@ -299,6 +301,8 @@ def name_spans(text: str, stopwords: frozenset[str] = frozenset()) -> list[tuple
       ("jean dupont du 4e", "je m'appelle irina popa").
     Never after a street, place or company word ("rue Jean Jaurès", "école Victor Hugo").
     """
+    if not _LEXICON:
+        analyzer()  # the French words come with the spaCy model
     words = list(_WORD.finditer(text))
     found: list[tuple[int, int, float]] = []
     i = 0
@@ -524,6 +528,7 @@ def _analyzer():
         registry.add_recognizer(recognizer)
     nlp_engine = provider.create_engine()
     _set_lexicon(nlp_engine.nlp[LANGUAGE])
+    gazetteer()
     engine = AnalyzerEngine(nlp_engine=nlp_engine, registry=registry,
                             supported_languages=[LANGUAGE], default_score_threshold=SCORE_THRESHOLD)
     LOGGER.info("Presidio analyzer ready (%s, %s recognisers)", SPACY_MODEL, len(registry.recognizers))
