@@ -103,12 +103,16 @@ def submit(session: Session, incident_id: int, field: str = "description") -> Te
         raise NotFound(_("pas de signalement n° %(id)s", id=incident_id))
     original = _original(session, incident, field)
     row = _row(session, incident_id, field)
+    stopwords = _stopwords(session)
+    findings = pii.detect(original, stopwords=stopwords) if original else []
+    if field == "description":
+        _check_address(session, incident, findings, stopwords)
     if not original:
         if row is not None:
             session.delete(row)
         _set_public(session, incident, field, None, "pending")
         return None
-    masked, findings = pii.analyse(original, stopwords=_stopwords(session))
+    masked = pii.mask(original, findings)
     if row is None:
         row = TextModeration(incident_id=incident_id, field=field)
         session.add(row)
@@ -125,6 +129,57 @@ def submit(session: Session, incident_id: int, field: str = "description") -> Te
         _set_public(session, incident, field, None, "pending")
     session.flush()
     return row
+
+
+def _check_address(session: Session, incident: Incident, findings, stopwords) -> None:
+    """The public form of the typed address (issue #24: a named person's home is private): the street
+    only when the description names a person or the address holds personal data; unless a moderator
+    decided it (``address_reviewed``)."""
+    if incident.address_reviewed:
+        return
+    public = pii.public_address(incident.address, findings, stopwords=stopwords)
+    public = None if public == incident.address else public
+    if public != incident.public_address:
+        incident.public_address = public
+        session.flush()
+        dataversion.touch(session.connection(), "incidents")
+
+
+ADDRESS_ACTIONS = ("approve", "edit", "mask")
+
+
+def decide_address(session: Session, incident_id: int, action: str, *, actor, text: str | None = None,
+                   reason: str | None = None) -> str | None:
+    """A moderator's decision on the public address, with a reason (audited): ``approve`` publishes
+    the address as typed, ``edit`` publishes ``text``, ``mask`` goes back to the automatic rule.
+    Returns the public address."""
+    if action not in ADDRESS_ACTIONS:
+        raise InvalidInput(_("action de modération inconnue : %(action)s", action=action[:20]))
+    incident = session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update())
+    if incident is None:
+        raise NotFound(_("pas de signalement n° %(id)s", id=incident_id))
+    if not can_moderate(actor, incident.producer_id):
+        raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident_id))
+    reason = clean_text(reason, "reason", REASON_MAX, required=True)
+    before = {"public_address": incident.public_address, "address_reviewed": incident.address_reviewed}
+    if action == "approve":
+        incident.public_address, incident.address_reviewed = None, True
+    elif action == "edit":
+        incident.public_address = clean_text(text, "text", 500, required=True)
+        incident.address_reviewed = True
+    else:
+        incident.address_reviewed = False
+        stopwords = _stopwords(session)
+        _check_address(session, incident, pii.detect(incident.description, stopwords=stopwords), stopwords)
+    session.flush()
+    dataversion.touch(session.connection(), "incidents")
+    # The typed address itself is never copied into the audit log (it may hold personal data).
+    audit.record(session.connection(), actor.id, "incidents", incident.id, "update",
+                 {"address_reviewed": before["address_reviewed"],
+                  "public_address_set": before["public_address"] is not None},
+                 {"address_reviewed": incident.address_reviewed, "public_address": incident.public_address,
+                  "action": action, "reason": reason})
+    return incident.public_address or incident.address
 
 
 def item(session: Session, incident_id: int, field: str = "description", *, actor=None) -> dict:
@@ -148,6 +203,8 @@ def item(session: Session, incident_id: int, field: str = "description", *, acto
         "public_text": row.public_text if row else None, "reason": row.reason if row else None,
         "moderated_at": row.moderated_at if row else None,
         "pieces": pii.highlight(row.original, row.findings) if row and row.original else [],
+        "address": incident.address, "public_address": incident.public_address,
+        "address_reviewed": incident.address_reviewed,
         "photo_path": report.photo_path if report else None,
         "photo_state": report.photo_state if report else None,
         "photo_blurred": bool(report and report.photo_original_path),

@@ -171,7 +171,7 @@ _PLACES = """
         SELECT DISTINCT ON (lower(i.address)) i.address AS label, 'address' AS kind,
                ST_Y(ST_Transform(i.geom, 4326)) AS lat, ST_X(ST_Transform(i.geom, 4326)) AS lon,
                lower(i.address) = lower(:q) AS exact
-        FROM incidents i
+        FROM public_incidents i
         WHERE i.address ILIKE :pattern ESCAPE '\\' AND i.quartier_id IS NOT NULL
         ORDER BY lower(i.address), i.reported_at DESC
         LIMIT 200
@@ -187,7 +187,8 @@ _PLACES = """
 
 
 def find_places(session: Session, query: str | None, *, limit: int = 8) -> list[dict]:
-    """Places matching typed text: addresses already known from past reports, then quartiers.
+    """Places matching typed text: addresses already known from past reports (their public form:
+    without the house number of a report that names a person), then quartiers.
 
     The portal ships no address database and calls no outside geocoder; this local gazetteer
     is what lets a reporter type an address instead of clicking on the map.

@@ -69,7 +69,13 @@ class Incident(Base):
     public_description: Mapped[str | None] = mapped_column(Text)
     #: pending until a moderator (or the automatic check) decides; then published or hidden.
     description_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    #: What the reporter typed or picked: the service's (the public read ``public_address`` when set).
     address: Mapped[str | None] = mapped_column(String(500))
+    #: The address the public channels show instead, when the report names a person or the address
+    #: holds personal data: the street without the house number, personal data masked.
+    public_address: Mapped[str | None] = mapped_column(String(500))
+    #: True once a moderator decided the public address (the automatic check leaves it then).
+    address_reviewed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -21,6 +21,19 @@ class DecisionForm(FlaskForm):
                          validators=[Optional(), Length(max=REASON_MAX)])
 
 
+class AddressForm(FlaskForm):
+    """The public address: as typed, edited, or the automatic rule (street only when a person is named)."""
+
+    action = RadioField(_l("Adresse publique"),
+                        choices=[SelectChoice("approve", _l("Publier l’adresse telle que saisie")),
+                                 SelectChoice("edit", _l("Publier l’adresse corrigée ci-dessous")),
+                                 SelectChoice("mask", _l("Règle automatique (rue seule si une personne est nommée)"))],
+                        validators=[DataRequired()])
+    text = StringField(_l("Adresse corrigée (publique)"), validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Motif (obligatoire, visible du service seulement)"),
+                         validators=[Optional(), Length(max=REASON_MAX)])
+
+
 class PhotoForm(FlaskForm):
     """Publish or hide the photo."""
 

@@ -18,7 +18,7 @@ from ova.errors import InvalidInput, OvaError
 from portal.auth.services import roles_required
 from portal.database import get_session
 from portal.fields import bounded_int
-from portal.moderation.forms import AutoPublicationForm, BlurForm, DecisionForm, PhotoForm
+from portal.moderation.forms import AddressForm, AutoPublicationForm, BlurForm, DecisionForm, PhotoForm
 
 bp = Blueprint("moderation", __name__)
 
@@ -92,14 +92,40 @@ def item(incident_id: int, field: str):
             session.rollback()
             flash(err.message, "danger")
             return render_template("moderation/item.html", item=data, form=form, photo_form=PhotoForm(),
-                                   blur_form=BlurForm(), labels=PII_LABELS, decision_labels=DECISION_LABELS,
+                                   blur_form=BlurForm(), address_form=_address_form(data), labels=PII_LABELS,
+                                   decision_labels=DECISION_LABELS,
                                    field_labels=FIELD_LABELS), err.status
         session.commit()
         flash(_("Décision enregistrée."), "success")
         return redirect(url_for("moderation.queue"))
     session.commit()  # a text loaded by the ETL was checked on this first view
     return render_template("moderation/item.html", item=data, form=form, photo_form=PhotoForm(), blur_form=BlurForm(),
-                           labels=PII_LABELS, decision_labels=DECISION_LABELS, field_labels=FIELD_LABELS)
+                           address_form=_address_form(data), labels=PII_LABELS, decision_labels=DECISION_LABELS,
+                           field_labels=FIELD_LABELS)
+
+
+def _address_form(data: dict) -> AddressForm:
+    return AddressForm(text=data["public_address"] or data["address"])
+
+
+@bp.route("/<int:incident_id>/address", methods=["POST"])
+@roles_required("agent", "admin")
+def address_decision(incident_id: int):
+    """Publish the typed address as it is, an edited one, or go back to the automatic rule."""
+    form = AddressForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_("Formulaire incomplet ou expiré."))
+    session = get_session()
+    try:
+        moderation.decide_address(session, incident_id, form.action.data, actor=current_user, text=form.text.data,
+                                  reason=form.reason.data)
+    except OvaError as err:
+        session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for("moderation.item", incident_id=incident_id, field="description"))
+    session.commit()
+    flash(_("Décision enregistrée."), "success")
+    return redirect(url_for("moderation.item", incident_id=incident_id, field="description"))
 
 
 @bp.route("/<int:incident_id>/photo/decision", methods=["POST"])

@@ -91,3 +91,68 @@ def test_highlight_cuts_the_text_at_the_findings():
 
 def test_empty_text():
     assert pii.analyse(None) == (None, []) and pii.analyse("  ") == ("  ", [])
+
+
+# --- the name rules (gazetteer, cues, lower case) and the public address
+
+def test_the_first_name_gazetteer_is_loaded():
+    names = pii.gazetteer()
+    assert len(names) > 20000  # nam_dict.txt, not the built-in list alone
+    for name in ("agnieszka", "joao", "minh", "kouassi", "fatoumata", "jean"):
+        assert name in names, name
+
+
+@pytest.mark.parametrize("text,name", [
+    ("Moussa Camara et son frère réparent des motos sur le trottoir", "Moussa Camara"),  # a first name, a surname
+    ("Katarzyna Nowak a vu le camion", "Katarzyna Nowak"),  # Eastern Europe
+    ("PEDRO ALVES laisse ses outils sur la voie", "PEDRO ALVES"),  # capitals
+    ("Demandez à Luisa Gomes, elle a vu le dépôt", "Luisa Gomes"),
+    ("Bilal du 2e jette ses mégots dans la cour", "Bilal"),  # a first name alone
+    ("la famille Mendes du 4e laisse ses sacs", "Mendes"),  # a cue
+    ("Chez les Da Costa, les poubelles débordent", "Da Costa"),  # a cue, a particle
+    ("la gardienne Malika dit que la benne est pleine", "Malika"),
+    ("Mr Ionescu gare son camion sur le passage piéton", "Ionescu"),  # Mr as a title
+    ("marc lefebvre du 1er fait tourner son moteur", "marc lefebvre"),  # lower case at the start
+    ("je m'appelle sofia mendes et je signale un arbre tombé", "sofia mendes"),  # a self-introduction
+    ("j'ai vu nadia boudjema jeter son sac par la fenêtre", "nadia boudjema"),  # lower case, no French word
+    ("L'agent Cissé est passé mais n'a rien ramassé", "Cissé"),  # an occupation as a cue
+])
+def test_person_names_of_the_new_rules(text, name):
+    assert (pii.PERSON, name) in _kinds(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Lampadaire tordu rue Louis Pasteur, près de l'école Jean Moulin",  # streets and schools named after people
+    "Tags sur le collège Marie Curie et devant la station Voltaire",
+    "Le square Georges Brassens est plein de déchets",
+    "Métro Louis Blanc, escaliers sales",
+    "boulangerie Marie Blachère : cartons sur le trottoir",  # a shop named after a person
+    "Juin et toujours pas de réparation du banc place Voltaire",  # a month at the start
+    "Avril, encore des sacs devant la porte",  # a month that is also a first name
+    "Ville de Paris, service Propreté : bacs non vidés depuis vendredi",
+    "Propreté de Paris est passée mais a oublié la rue Ramponeau",
+    "Saint Martin : canal plein de déchets",
+    "Sacs Leroy Merlin partout sur le trottoir",
+    "Rose des vents : panneau tordu",  # a first name that is a French word
+    "Pierre tombée de la façade",
+    "Encombrants boulevard Saint-Germain",
+    "lampadaire éteint place grace murray hopper depuis lundi",  # a street in lower case
+    "Rue du Docteur Bourneville, trottoir défoncé",  # a title inside a street name
+    "Dépôt sauvage devant le 12 Place Yvon et Claire Morandat",
+    "[] Borne de collecte des déchets alimentaires dégradée",  # DansMaRue's sub-categories
+    "Monsieur le Maire, les trottoirs sont sales",
+])
+def test_false_positives_of_the_new_rules(text):
+    assert [f for f in pii.detect(text) if f.type == pii.PERSON] == []
+
+
+@pytest.mark.parametrize("address,named,public", [
+    ("12 bis rue des Lilas, 75020 Paris", True, "rue des Lilas, 75020 Paris"),
+    ("12-14, Avenue Jean Jaurès 75019 Paris", True, "Avenue Jean Jaurès 75019 Paris"),
+    ("12 bis rue des Lilas, 75020 Paris", False, "12 bis rue des Lilas, 75020 Paris"),  # nobody named: whole
+    ("chez M. Benhamou, 7 rue des Lilas", False, "chez M. [nom], rue des Lilas"),  # the address names someone
+    ("rue de la Lune", True, "rue de la Lune"),
+])
+def test_public_address(address, named, public):
+    findings = pii.detect("Mon voisin Jean Dupont jette ses sacs") if named else []
+    assert pii.public_address(address, findings) == public

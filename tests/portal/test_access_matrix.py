@@ -122,6 +122,7 @@ ACCESS = {
     "moderation.item": {"agent"},
     "moderation.auto_publication": {"agent"},
     "moderation.photo_decision": {"agent"},
+    "moderation.address_decision": {"agent"},
     "moderation.photo_blur": {"agent"},
     "moderation.photo_original": {"agent"},
     "admin.outbox_list": {"admin"},

@@ -91,3 +91,29 @@ def test_privacy_notice(client, app):
     assert 'href="/confidentialite"' in client.get("/").get_data(as_text=True)
     english = client.get("/confidentialite?lang=en").get_data(as_text=True)
     assert "Personal data and privacy" in english and "18 months after the report is closed" in english
+
+
+def test_the_public_address_through_the_form(login_as, session, territory, app, tmp_path, client):
+    app.config["PHOTO_DIR"] = str(tmp_path / "photos")
+    created = reports.create_report(session, NewReport(category="graffiti", lat=INSIDE[0], lon=INSIDE[1],
+                                                       description=NAMED, address="12 bis rue des Lilas"))
+    incident_id = created.incident.id
+    agent = login_as("agent")
+    item = agent.get(f"/moderation/{incident_id}/description").get_data(as_text=True)
+    assert '<span id="typed-address">12 bis rue des Lilas</span>' in item
+    assert '<strong id="public-address">rue des Lilas</strong>' in item
+    assert "12 bis" not in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    # A reason is required: nothing changes without one.
+    agent.post(f"/moderation/{incident_id}/address", data={"action": "approve", "reason": ""})
+    assert "12 bis" not in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    resp = agent.post(f"/moderation/{incident_id}/address", data={"action": "approve", "reason": "un commerce"})
+    assert resp.status_code == 302
+    assert "12 bis rue des Lilas" in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    resp = agent.post(f"/moderation/{incident_id}/address", data={"action": "edit", "text": "angle rue des Lilas",
+                                                                  "reason": "repère"})
+    assert "angle rue des Lilas" in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    agent.post(f"/moderation/{incident_id}/address", data={"action": "mask", "reason": "retour à la règle"})
+    page = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
+    assert "12 bis" not in page and "rue des Lilas" in page
+    assert login_as("citizen").post(f"/moderation/{incident_id}/address",
+                                    data={"action": "approve", "reason": "x"}).status_code == 403

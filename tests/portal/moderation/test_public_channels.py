@@ -139,3 +139,83 @@ def test_a_hidden_description_stays_out_of_every_channel(client, session, plante
     bodies = _public_bodies(client, session, planted)
     _no_secret(bodies)
     assert "description masquée par la modération" in bodies["page"]
+
+
+# --- the typed address (issue #24: "street numbers of private homes when the report names a person")
+
+ADDRESS_CHANNELS = {
+    "page": "/incidents/{id}",
+    "ogc_item": "/ogc/collections/signalements/items/{id}",
+    "ogc_items": "/ogc/collections/signalements/items?limit=1000",
+    "open311_one_json": "/open311/v2/requests/{id}.json",
+    "open311_list": "/open311/v2/requests.json?service_code=depot-sauvage",
+    "places": "/incidents/places.json?q=Lilas",
+}
+
+
+def _post(client, key, description, address):
+    resp = client.post("/open311/v2/requests.json", data={
+        "api_key": key, "service_code": "depot-sauvage", "lat": str(INSIDE[0]), "long": str(INSIDE[1]),
+        "description": description, "address_string": address})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    return resp.json[0]["service_request_id"]
+
+
+def _address_bodies(client, incident_id):
+    bodies = {}
+    for name, url in ADDRESS_CHANNELS.items():
+        resp = client.get(url.format(id=incident_id))
+        assert resp.status_code == 200, (name, resp.status_code)
+        body = resp.get_data(as_text=True)
+        bodies[name] = json.dumps(json.loads(body), ensure_ascii=False) if resp.is_json else body
+    return bodies
+
+
+@pytest.fixture
+def signalements(connection, session, make_user, territory):
+    connection.execute(text(
+        "INSERT INTO layers (slug, title, producer_id, source_table, licence) VALUES ('signalements', "
+        "'Signalements', (SELECT id FROM producers WHERE slug = 'proprete'), 'public_incidents', 'ODbL 1.0') "
+        "ON CONFLICT (slug) DO UPDATE SET source_table = 'public_incidents'"))
+    return issue_token(session, make_user("commercant"), "address")
+
+
+def test_a_named_persons_house_number_is_not_public(client, session, signalements):
+    incident_id = _post(client, signalements, "Mon voisin Jean Dupont jette ses poubelles par la fenêtre",
+                        "12 bis rue des Lilas, 75020 Paris")
+    session.expire_all()
+    for name, body in _address_bodies(client, incident_id).items():
+        assert "12 bis rue des Lilas" not in body and "12 bis" not in body, name
+        if name != "places":
+            assert "rue des Lilas, 75020 Paris" in body, name  # the street stays public
+    # The service still has the full address.
+    assert session.execute(text("SELECT address FROM incidents WHERE id = :id"),
+                           {"id": incident_id}).scalar_one() == "12 bis rue des Lilas, 75020 Paris"
+
+
+def test_personal_data_in_the_address_itself_is_masked(client, session, signalements):
+    incident_id = _post(client, signalements, "Sacs éventrés devant la porte",
+                        "chez M. Benhamou, 7 rue des Lilas, 06 12 34 56 78")
+    session.expire_all()
+    for name, body in _address_bodies(client, incident_id).items():
+        for secret in ("Benhamou", "06 12 34 56 78", "7 rue des Lilas"):
+            assert secret not in body, (name, secret)
+
+
+def test_an_address_without_a_named_person_stays_whole(client, session, signalements):
+    incident_id = _post(client, signalements, "Dépôt de cartons devant l'immeuble", "12 bis rue des Lilas, 75020 Paris")
+    session.expire_all()
+    for name, body in _address_bodies(client, incident_id).items():
+        assert "12 bis rue des Lilas, 75020 Paris" in body, name
+
+
+def test_a_moderator_may_publish_the_whole_address(client, session, signalements, make_user):
+    incident_id = _post(client, signalements, "Mon voisin Jean Dupont jette ses poubelles par la fenêtre",
+                        "12 bis rue des Lilas, 75020 Paris")
+    agent = make_user("agent")
+    moderation.decide_address(session, incident_id, "approve", actor=agent, reason="adresse d'un commerce")
+    session.expire_all()
+    assert "12 bis rue des Lilas, 75020 Paris" in _address_bodies(client, incident_id)["ogc_item"]
+    audit = session.execute(text("SELECT count(*) FROM audit_log WHERE table_name = 'incidents' "
+                                 "AND row_id = :id"), {"id": str(incident_id)}).scalar_one()
+    assert audit >= 1
