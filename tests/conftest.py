@@ -18,6 +18,7 @@ from ova.models import Producer, User
 from ova.settings import database_url, test_database_url
 from portal import create_app, database
 from tests.builders import BAN_FILE, ROLES, add_central_quartier, add_graffiti_norm, add_user, reset_schema
+from tests.replica_pair import replica_pair  # noqa: F401  (one primary + standby pair for the whole session)
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,10 @@ from sqlalchemy import text
 
 from ova.db import make_engine
 from ova.replicas import ReplicaSet, lsn_value, write_position
-from tests.replica_pair import replica_pair  # noqa: F401  (the session fixture)
 
 
 @pytest.fixture
-def engines(replica_pair):  # noqa: F811
+def engines(replica_pair):
     primary, standby = make_engine(replica_pair.primary.url), make_engine(replica_pair.standby.url)
     yield primary, standby
     with standby.connect() as conn:          # never leave the standby paused for the next test
@@ -31,7 +30,7 @@ def test_lsn_values_compare_as_wal_positions():
     assert lsn_value(None) == 0
 
 
-def test_a_caught_up_standby_serves_the_reads(replica_pair, engines):  # noqa: F811
+def test_a_caught_up_standby_serves_the_reads(replica_pair, engines):
     primary, _ = engines
     replicas = ReplicaSet(primary, [replica_pair.standby.url], check_every=0)
     engine = replicas.pick()
@@ -40,7 +39,7 @@ def test_a_caught_up_standby_serves_the_reads(replica_pair, engines):  # noqa: F
     replicas.dispose()
 
 
-def test_a_writer_reads_from_the_primary_until_the_standby_has_its_write(replica_pair, engines):  # noqa: F811
+def test_a_writer_reads_from_the_primary_until_the_standby_has_its_write(replica_pair, engines):
     primary, standby = engines
     replicas = ReplicaSet(primary, [replica_pair.standby.url], check_every=0, max_lag=3600)
     with primary.begin() as conn:                 # one transaction replayed: the standby's lag is known
@@ -65,7 +64,7 @@ def test_a_writer_reads_from_the_primary_until_the_standby_has_its_write(replica
     replicas.dispose()
 
 
-def test_a_lagging_standby_is_skipped(replica_pair, engines):  # noqa: F811
+def test_a_lagging_standby_is_skipped(replica_pair, engines):
     primary, standby = engines
     with standby.connect() as conn:
         conn.execute(text("SELECT pg_wal_replay_pause()"))
@@ -84,7 +83,7 @@ def test_a_lagging_standby_is_skipped(replica_pair, engines):  # noqa: F811
     strict.dispose()
 
 
-def test_a_standby_down_is_skipped_then_used_again(replica_pair, engines):  # noqa: F811
+def test_a_standby_down_is_skipped_then_used_again(replica_pair, engines):
     primary, _ = engines
     replicas = ReplicaSet(primary, [replica_pair.standby.url], check_every=0)
     assert replicas.pick() is not None

@@ -10,13 +10,12 @@ from sqlalchemy import text
 from ova.db import make_engine
 from portal import create_app
 from portal.database import dispose
-from tests.replica_pair import replica_pair  # noqa: F401  (the session fixture)
 
 INSIDE = (48.8530, 2.3499)  # Île de la Cité
 
 
 @pytest.fixture
-def replicated_app(replica_pair):  # noqa: F811
+def replicated_app(replica_pair):
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "DATABASE_URL": replica_pair.primary.url,
                       "DATABASE_REPLICA_URLS": [replica_pair.standby.url], "API_REQUESTS_PER_MINUTE": 0,
                       "REPORTS_PER_HOUR": 0})
@@ -35,7 +34,7 @@ def test_items_tiles_and_pages_read_from_the_standby(replicated_app):
     assert len(client.get("/ogc/collections/quartiers/items?limit=5").get_json()["features"]) == 5
 
 
-def test_pages_are_served_by_the_primary_while_the_standby_is_down(replicated_app, replica_pair):  # noqa: F811
+def test_pages_are_served_by_the_primary_while_the_standby_is_down(replicated_app, replica_pair):
     client = replicated_app.test_client()
     replica_pair.standby.stop()
     try:
@@ -48,7 +47,7 @@ def test_pages_are_served_by_the_primary_while_the_standby_is_down(replicated_ap
     assert client.get("/").headers["X-OVA-Database"] == "replica"
 
 
-def test_a_reporter_sees_the_report_at_once_even_if_the_standby_is_behind(replicated_app, replica_pair):  # noqa: F811
+def test_a_reporter_sees_the_report_at_once_even_if_the_standby_is_behind(replicated_app, replica_pair):
     standby = make_engine(replica_pair.standby.url)
     client = replicated_app.test_client()
     with standby.connect() as conn:
