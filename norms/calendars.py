@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ova.errors import DataFileError, InvalidInput
-from ova.settings import holidays_setting
+from ova.settings import holidays_setting, timezone_name
 
 SEED_FILE = Path(__file__).resolve().parent / "seed" / "calendars.yml"
 #: First day of the materialised calendars (extended when older incidents are loaded).
@@ -174,11 +174,14 @@ def build_calendar_days(conn: Connection, first: dt.date | None = None, last: dt
             reasons.append(reason[:200] if reason else None)
             day += dt.timedelta(days=1)
         conn.execute(text("""
-            INSERT INTO calendar_days (calendar_id, day, ordinal, worked_through, closed_reason)
-            SELECT :id, d.day, d.ordinal, d.worked, d.reason
+            INSERT INTO calendar_days (calendar_id, day, ordinal, worked_through, closed_reason, opens_at, closes_at)
+            SELECT :id, d.day, d.ordinal, d.worked, d.reason, (d.day + c.opens) AT TIME ZONE :tz,
+                   (d.day + c.closes) AT TIME ZONE :tz
             FROM unnest(CAST(:days AS date[]), CAST(:ordinals AS integer[]), CAST(:worked AS integer[]),
-                        CAST(:reasons AS text[])) AS d(day, ordinal, worked, reason)"""),
-                     {"id": calendar_id, "days": days, "ordinals": ordinals, "worked": worked, "reasons": reasons})
+                        CAST(:reasons AS text[])) AS d(day, ordinal, worked, reason)
+            JOIN calendars c ON c.id = :id"""),
+                     {"id": calendar_id, "days": days, "ordinals": ordinals, "worked": worked, "reasons": reasons,
+                      "tz": timezone_name()})
         written += len(days)
     return written
 

@@ -50,17 +50,9 @@ NORM_DEADLINE_COLUMNS = ("n.delay_value, n.delay_unit, n.pauses_on_hold, "
                          "ORDER BY c.id LIMIT 1)) AS calendar_ref")
 
 
-#: The calendar days with their opening and closing instants, converted from the territory's local
-#: time once per statement (a few thousand rows) rather than once per incident and norm.
-CALENDAR_DAYS = """(SELECT d.calendar_id, d.day, d.ordinal, d.worked_through,
-                          (d.day + c.opens) AT TIME ZONE :tz AS opens_at,
-                          (d.day + c.closes) AT TIME ZONE :tz AS closes_at
-                   FROM calendar_days d JOIN calendars c ON c.id = d.calendar_id)"""
-
-
 def _position(day: str, instant: str, cal: str) -> str:
     """Working seconds of calendar ``cal`` from its first day to ``instant`` (``day``: its
-    :data:`CALENDAR_DAYS` row). Within a day, service time is counted from the opening instant
+    ``calendar_days`` row). Within a day, service time is counted from the opening instant
     (a daylight-saving change during service hours would count as it happens: none do in
     France, where clocks change at 2 or 3 a.m.)."""
     length = f"extract(epoch FROM {cal}.closes - {cal}.opens)"
@@ -83,41 +75,59 @@ def _hold_totals(as_of: str) -> str:
                        - (s.worked_through - (s.ordinal IS NOT NULL)::int)) AS working_days
             FROM {_holds(as_of)} h
             CROSS JOIN calendars c
-            JOIN {CALENDAR_DAYS} s ON s.calendar_id = c.id AND s.day = (h.started_at AT TIME ZONE :tz)::date
-            JOIN {CALENDAR_DAYS} e ON e.calendar_id = c.id AND e.day = (h.stop AT TIME ZONE :tz)::date
+            JOIN calendar_days s ON s.calendar_id = c.id AND s.day = (h.started_at AT TIME ZONE :tz)::date
+            JOIN calendar_days e ON e.calendar_id = c.id AND e.day = (h.stop AT TIME ZONE :tz)::date
             GROUP BY h.incident_id, c.id)"""
 
 
-#: Per (calendar, unit, delay value, day) of the working-unit response-delay norms: everything a
-#: deadline needs that does not depend on the instant of the report within its day, so that a
-#: deadline costs one hash join on (calendar, unit, value, local day) and a few comparisons of
-#: instants per incident. A delay of N working hours is ``whole`` service days of ``length``
-#: seconds plus ``rest`` seconds; see :func:`deadline_sql` for how the instants below are used.
-WORKING_DEADLINE_DAYS = """(SELECT u.calendar_id, u.delay_unit, u.delay_value, d.day, d.worked_through,
+#: Per (calendar, unit, delay value, day) of the working-unit response-delay norms, from the first
+#: day a norm with them is valid: everything a deadline needs that does not depend on the instant
+#: of the report within its day, so that a deadline costs one hash join on (calendar, unit, value,
+#: local day) and a few comparisons of instants per incident. A delay of N working hours is
+#: ``whole`` service days of ``length`` seconds plus ``rest`` seconds; it ends on the working day
+#: ``k`` joined as ``e`` (its own close for N working days), on the next one (``e_next``), or at
+#: the close of the previous one (``e_previous``); see :func:`deadline_sql` for how they are used.
+_WORKING_DEADLINE_DAYS = """SELECT u.calendar_id, u.delay_unit, u.delay_value, d.day, d.worked_through,
                    d.ordinal IS NOT NULL AS worked, u.length, d.opens_at AS day_opens,
                    CASE WHEN d.ordinal IS NOT NULL THEN d.closes_at ELSE d.opens_at END AS day_closes,
-                   e0.closes_at AS days_deadline,
-                   d.opens_at + make_interval(secs => u.length - u.rest) AS threshold,
-                   CASE WHEN u.rest = 0 THEN e0.opens_at + make_interval(secs => u.length) END AS at_opening,
-                   e1.opens_at + make_interval(secs => u.rest) AS before_threshold,
-                   e2.opens_at + make_interval(secs => u.rest - u.length) AS after_threshold
-            FROM (SELECT v.*, floor(v.delay_value * 3600.0::float8 / v.length)::int AS whole,
-                         v.delay_value * 3600.0::float8 - floor(v.delay_value * 3600.0::float8 / v.length) * v.length
-                             AS rest
-                  FROM (SELECT DISTINCT c.id AS calendar_id, n.delay_unit, n.delay_value,
-                               date_part('epoch', c.closes - c.opens) AS length
-                        FROM norms n JOIN calendars c ON c.id = coalesce(n.calendar_id,
-                            (SELECT c2.id FROM calendars c2 WHERE c2.is_default ORDER BY c2.id LIMIT 1))
-                        WHERE n.metric = 'response_delay' AND n.delay_unit IN ('working_days', 'working_hours')
-                          AND n.delay_value IS NOT NULL) v) u
-            JOIN {days} d ON d.calendar_id = u.calendar_id
-            LEFT JOIN {days} e0 ON e0.calendar_id = u.calendar_id AND e0.ordinal = CASE u.delay_unit
-                WHEN 'working_days' THEN d.worked_through + u.delay_value
-                ELSE d.worked_through - (d.ordinal IS NOT NULL)::int + u.whole END
-            LEFT JOIN {days} e1 ON u.delay_unit = 'working_hours' AND e1.calendar_id = u.calendar_id
-                               AND e1.ordinal = d.worked_through - (d.ordinal IS NOT NULL)::int + u.whole + 1
-            LEFT JOIN {days} e2 ON u.delay_unit = 'working_hours' AND e2.calendar_id = u.calendar_id
-                               AND e2.ordinal = d.worked_through - (d.ordinal IS NOT NULL)::int + u.whole + 2)"""
+                   CASE WHEN u.delay_unit = 'working_days' THEN e.closes_at END AS days_deadline,
+                   d.opens_at + u.threshold AS threshold,
+                   e_previous.opens_at + u.day_length AS at_opening,
+                   -- Elapsed seconds only: an interval with a days part would be added in local time.
+                   make_interval(secs => date_part('epoch', e.opens_at) - date_part('epoch', d.opens_at) + u.rest)
+                       AS before_shift,
+                   make_interval(secs => date_part('epoch', e_next.opens_at) - date_part('epoch', d.opens_at) + u.rest
+                                         - u.length) AS after_shift
+            FROM (SELECT v.*, make_interval(secs => v.length - v.rest) AS threshold,
+                         make_interval(secs => v.length) AS day_length
+                  FROM (SELECT w.*, w.delay_value * 3600.0::float8 - w.whole * w.length AS rest
+                        FROM (SELECT c.id AS calendar_id, n.delay_unit, n.delay_value, min(n.valid_from) AS valid_from,
+                                     date_part('epoch', c.closes - c.opens) AS length,
+                                     floor(n.delay_value * 3600.0::float8 / date_part('epoch', c.closes - c.opens))::int
+                                         AS whole
+                              FROM norms n JOIN calendars c ON c.id = coalesce(n.calendar_id,
+                                  (SELECT c2.id FROM calendars c2 WHERE c2.is_default ORDER BY c2.id LIMIT 1))
+                              WHERE n.metric = 'response_delay' AND n.delay_unit IN ('working_days', 'working_hours')
+                                AND n.delay_value IS NOT NULL
+                              GROUP BY c.id, n.delay_unit, n.delay_value) w) v) u
+            JOIN calendar_days d ON d.calendar_id = u.calendar_id AND d.day >= u.valid_from {bounds}
+            LEFT JOIN calendar_days e ON e.calendar_id = u.calendar_id AND e.ordinal = d.worked_through + CASE u.delay_unit
+                WHEN 'working_days' THEN u.delay_value ELSE u.whole + 1 - (d.ordinal IS NOT NULL)::int END
+            -- Index probes: a NULL key (a day not needed by the unit) finds nothing at once.
+            LEFT JOIN calendar_days e_next ON e_next.calendar_id = u.calendar_id
+                  AND e_next.ordinal = CASE WHEN u.delay_unit = 'working_hours' THEN e.ordinal + 1 END
+            LEFT JOIN calendar_days e_previous ON e_previous.calendar_id = u.calendar_id
+                  AND e_previous.ordinal = CASE WHEN u.delay_unit = 'working_hours' AND u.rest = 0 THEN e.ordinal - 1 END"""
+
+
+def working_deadlines_cte(first_day: str | None = None, last_day: str | None = None) -> str:
+    """The CTE ``dl_working`` (:data:`_WORKING_DEADLINE_DAYS`) that :func:`deadline_sql` joins.
+
+    MATERIALIZED: computed once per statement, never re-evaluated per incident; ``first_day`` and
+    ``last_day`` (SQL of dates, bounds included) restrict it to the days the statement judges.
+    """
+    bounds = "".join(f" AND d.day {op} {sql}" for op, sql in ((">=", first_day), ("<=", last_day)) if sql)
+    return f"dl_working AS MATERIALIZED ({_WORKING_DEADLINE_DAYS.format(bounds=bounds)})"
 
 
 def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
@@ -132,27 +142,28 @@ def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
     has it (else converted here). The statement binds ``:tz`` (see :func:`deadline_params`).
     Aliases ``dl_*`` are taken.
 
-    A working-unit deadline is one row of :data:`WORKING_DEADLINE_DAYS` (``dl_w``): N working days
-    end at ``days_deadline`` (the close of the N-th working day after the report's day). N working
-    hours are counted from the report's instant clamped to the day's service hours (its opening on
-    a day off), ``p`` seconds into the day: they end ``p + rest`` seconds into the service day that
-    follows ``whole`` more ones (``before_threshold + p``), or into the next one once ``p + rest``
-    passes a day's length (``after_threshold + p``), or at the close of the last whole day when
-    both are 0 (``at_opening``). An incident put on hold under a norm that pauses takes the
-    general path (its own end day, the time on hold added).
+    The statement must define :func:`working_deadlines_cte`. A working-unit deadline is one row
+    of it (``dl_w``): N working days end at ``days_deadline`` (the close of the N-th working day
+    after the report's day). N working hours are counted from the report's instant clamped to the
+    day's service hours (its opening on a day off), ``p`` seconds into the day: they end
+    ``p + rest`` seconds into the service day that follows ``whole`` more ones (the clamped
+    instant + ``before_shift``), or into the next one once ``p + rest`` passes a day's length
+    (``threshold``; + ``after_shift``), or at the close of the last whole day when both are 0
+    (``at_opening``). An incident put on hold under a norm that pauses takes the general path
+    (its own end day, the time on hold added).
     """
     source = f"{i}.{source_deadline}" if source_deadline else "NULL::timestamptz"
     day = local_day or f"({i}.reported_at AT TIME ZONE :tz)::date"
     joins = f"""
-        LEFT JOIN {WORKING_DEADLINE_DAYS.format(days=CALENDAR_DAYS)} dl_w
+        LEFT JOIN dl_working dl_w
                ON dl_w.calendar_id = {n}.calendar_ref AND dl_w.delay_unit = {n}.delay_unit
               AND dl_w.delay_value = {n}.delay_value AND dl_w.day = {day}"""
     clamped = f"greatest(least({i}.reported_at, dl_w.day_closes), dl_w.day_opens)"
     into_day = f"({clamped} - dl_w.day_opens)"
     working_days = "dl_w.days_deadline"
-    working_hours = (f"(CASE WHEN {clamped} = dl_w.day_opens AND dl_w.at_opening IS NOT NULL THEN dl_w.at_opening "
-                     f"WHEN {clamped} <= dl_w.threshold THEN dl_w.before_threshold + {into_day} "
-                     f"ELSE dl_w.after_threshold + {into_day} END)")
+    working_hours = (f"(CASE WHEN dl_w.at_opening IS NOT NULL AND least({i}.reported_at, dl_w.day_closes) <= dl_w.day_opens "
+                     f"THEN dl_w.at_opening ELSE {clamped} + CASE WHEN {clamped} <= dl_w.threshold "
+                     "THEN dl_w.before_shift ELSE dl_w.after_shift END END)")
     held_s = "0"
     if incident_id:
         joins += f"""
@@ -166,11 +177,11 @@ def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
         # The general path, for an incident on hold only: a subquery run for those rows alone.
         target = (f"(((dl_w.worked_through - dl_w.worked::int) * dl_w.length + date_part('epoch', {into_day})) "
                   f"+ {n}.delay_value * 3600.0 + dl_h.working_s)")
-        end_day = ("(SELECT (e.day + c.{column}) AT TIME ZONE :tz FROM calendar_days e JOIN calendars c "
-                   "ON c.id = e.calendar_id WHERE e.calendar_id = dl_w.calendar_id AND e.ordinal = {ordinal})")
-        held_days = end_day.format(column="closes", ordinal=f"dl_w.worked_through + {n}.delay_value "
-                                                            "+ dl_h.working_days::int")
-        held_hours = end_day.format(column="opens", ordinal=f"ceil({target} / dl_w.length)::int")
+        end_day = ("(SELECT e.{column} FROM calendar_days e "
+                   "WHERE e.calendar_id = dl_w.calendar_id AND e.ordinal = {ordinal})")
+        held_days = end_day.format(column="closes_at", ordinal=f"dl_w.worked_through + {n}.delay_value "
+                                                               "+ dl_h.working_days::int")
+        held_hours = end_day.format(column="opens_at", ordinal=f"ceil({target} / dl_w.length)::int")
         working_days = f"(CASE WHEN dl_h.incident_id IS NULL THEN {working_days} ELSE {held_days} END)"
         working_hours = (f"(CASE WHEN dl_h.incident_id IS NULL THEN {working_hours} ELSE {held_hours} + make_interval("
                          f"secs => {target} - (ceil({target} / dl_w.length) - 1) * dl_w.length) END)")
@@ -188,6 +199,7 @@ def deadline_params() -> dict:
 
 
 _APPLICABLE = """
+    WITH {working}
     SELECT DISTINCT ON (d.id) d.id, d.norm_id, d.expected_at
     FROM (
         SELECT i.id, n.norm_id, {deadline} AS expected_at
@@ -244,5 +256,9 @@ def applicable_sql(relation: str, id_column: str = "id", where: str = "true", *,
     joins, deadline = deadline_sql("i", "n", incident_id="id" if incident_key else None,
                                    source_deadline="source_expected_at", local_day="i.local_day")
     source = f"i.{source_deadline}" if source_deadline else "NULL::timestamptz"
-    return _APPLICABLE.format(relation=relation, id=id_column, where=where, in_scope=INCIDENT_IN_SCOPE,
+    # The days of the rows judged (every incident: no bound, the scan would cost more than it saves).
+    span = ("", "") if (relation, where) == ("incidents", "true") else tuple(
+        f"(SELECT {agg}((i.reported_at AT TIME ZONE :tz)::date) FROM {relation} i WHERE {where})" for agg in ("min", "max"))
+    return _APPLICABLE.format(working=working_deadlines_cte(*[b or None for b in span]),
+                              relation=relation, id=id_column, where=where, in_scope=INCIDENT_IN_SCOPE,
                               norm_columns=NORM_DEADLINE_COLUMNS, joins=joins, deadline=deadline, source=source)

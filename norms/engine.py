@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from norms.deadlines import INCIDENT_IN_SCOPE, NORM_DEADLINE_COLUMNS, deadline_params, deadline_sql
+from norms.deadlines import (INCIDENT_IN_SCOPE, NORM_DEADLINE_COLUMNS, deadline_params, deadline_sql,
+                             working_deadlines_cte)
 from ova.settings import timezone_name
 
 LOGGER = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ METRICS = {
 
 _INSERT = """
     WITH {keys},
+    {working},
     months AS ({months}),
     cells AS ({cells})
     INSERT INTO compliance_results (norm_id, quartier_id, zone_id, month, incidents, cases, compliant, rate,
@@ -227,7 +229,10 @@ def _statement(keyed: bool, since_sql: str) -> str:
         months = ("SELECT m::date AS month FROM generate_series(CAST(:first_month AS date), "
                   "CAST(:last_month AS date), interval '1 month') m")
         cells = _CELLS.format(key_join="")
-    return _INSERT.format(keys=_KEYS, months=months, cells=cells, union=union)
+    working = (working_deadlines_cte("(SELECT min(k.month) FROM keys k)",
+                                     "(SELECT (max(k.month) + interval '1 month' - interval '1 day')::date FROM keys k)")
+               if keyed else working_deadlines_cte("CAST(:first_month AS date)"))
+    return _INSERT.format(keys=_KEYS, working=working, months=months, cells=cells, union=union)
 
 
 def _params(as_of: dt.datetime | None, min_sample: int) -> dict:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from norms.deadlines import INCIDENT_IN_SCOPE, deadline_params, deadline_sql
+from norms.deadlines import INCIDENT_IN_SCOPE, deadline_params, deadline_sql, working_deadlines_cte
 
 STATUS_ORDER = ("not_met", "insufficient_data", "met")
 
@@ -110,6 +110,7 @@ def quartier_series(conn: Connection, quartier_id: int) -> dict:
 
 
 _FAILING = """
+    WITH {working}
     SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
         'type', 'Feature', 'id', f.id,
         'geometry', ST_AsGeoJSON(ST_Transform(f.geom, 4326), 6)::json,
@@ -147,7 +148,9 @@ def failing_incidents_geojson(conn: Connection, norm_id: int, quartier_id: int, 
                               zone_id: int | None = None) -> str:
     """The incidents of a norm × quartier × month that failed (late or open overdue), as WGS 84 GeoJSON."""
     joins, deadline = deadline_sql("i", "n")
-    sql = _FAILING.format(in_scope=INCIDENT_IN_SCOPE, deadline=deadline,
+    working = working_deadlines_cte("CAST(:m AS date)",
+                                    "(CAST(:m AS date) + interval '1 month' - interval '1 day')::date")
+    sql = _FAILING.format(working=working, in_scope=INCIDENT_IN_SCOPE, deadline=deadline,
                           deadline_joins=joins)
     return conn.execute(text(sql), {"norm": norm_id, "q": quartier_id, "m": month, "zone": zone_id,
                                     **deadline_params()}).scalar_one()

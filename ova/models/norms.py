@@ -86,6 +86,10 @@ class CalendarDay(Base):
     worked_through: Mapped[int] = mapped_column(Integer)
     #: Why the day is closed (holiday name, closed-day reason, "weekend"); None when working.
     closed_reason: Mapped[str | None] = mapped_column(String(200))
+    #: The calendar's opening and closing times on this day as instants (the territory's time
+    #: zone when the days were built), so that deadlines never convert a local time per incident.
+    opens_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Norm(Base):
