@@ -80,14 +80,14 @@ def _hold_totals(as_of: str) -> str:
             GROUP BY h.incident_id, c.id)"""
 
 
-#: Per (calendar, unit, delay value, day) of the working-unit response-delay norms, from the first
-#: day a norm with them is valid: everything a deadline needs that does not depend on the instant
-#: of the report within its day, so that a deadline costs one hash join on (calendar, unit, value,
-#: local day) and a few comparisons of instants per incident. A delay of N working hours is
-#: ``whole`` service days of ``length`` seconds plus ``rest`` seconds; it ends on the working day
+#: Per (norm, day) of the working-unit response-delay norms, on the days each is valid: everything
+#: a deadline needs that does not depend on the instant of the report within its day, so that a
+#: deadline costs one hash join on (norm, local day) and a few comparisons of instants per incident.
+#: A delay of N working hours is ``whole`` service days of ``length`` seconds plus ``rest`` seconds;
+#: it ends on the working day
 #: ``k`` joined as ``e`` (its own close for N working days), on the next one (``e_next``), or at
 #: the close of the previous one (``e_previous``); see :func:`deadline_sql` for how they are used.
-_WORKING_DEADLINE_DAYS = """SELECT u.calendar_id, u.delay_unit, u.delay_value, d.day, d.worked_through,
+_WORKING_DEADLINE_DAYS = """SELECT u.norm_id, d.day, d.worked_through,
                    d.ordinal IS NOT NULL AS worked, u.length, d.opens_at AS day_opens,
                    CASE WHEN d.ordinal IS NOT NULL THEN d.closes_at ELSE d.opens_at END AS day_closes,
                    CASE WHEN u.delay_unit = 'working_days' THEN e.closes_at END AS days_deadline,
@@ -101,16 +101,16 @@ _WORKING_DEADLINE_DAYS = """SELECT u.calendar_id, u.delay_unit, u.delay_value, d
             FROM (SELECT v.*, make_interval(secs => v.length - v.rest) AS threshold,
                          make_interval(secs => v.length) AS day_length
                   FROM (SELECT w.*, w.delay_value * 3600.0::float8 - w.whole * w.length AS rest
-                        FROM (SELECT c.id AS calendar_id, n.delay_unit, n.delay_value, min(n.valid_from) AS valid_from,
-                                     date_part('epoch', c.closes - c.opens) AS length,
+                        FROM (SELECT n.id AS norm_id, c.id AS calendar_id, n.delay_unit, n.delay_value, n.valid_from,
+                                     n.valid_to, date_part('epoch', c.closes - c.opens) AS length,
                                      floor(n.delay_value * 3600.0::float8 / date_part('epoch', c.closes - c.opens))::int
                                          AS whole
                               FROM norms n JOIN calendars c ON c.id = coalesce(n.calendar_id,
                                   (SELECT c2.id FROM calendars c2 WHERE c2.is_default ORDER BY c2.id LIMIT 1))
                               WHERE n.metric = 'response_delay' AND n.delay_unit IN ('working_days', 'working_hours')
-                                AND n.delay_value IS NOT NULL
-                              GROUP BY c.id, n.delay_unit, n.delay_value) w) v) u
-            JOIN calendar_days d ON d.calendar_id = u.calendar_id AND d.day >= u.valid_from {bounds}
+                                AND n.delay_value IS NOT NULL) w) v) u
+            JOIN calendar_days d ON d.calendar_id = u.calendar_id AND d.day >= u.valid_from
+                                AND (u.valid_to IS NULL OR d.day < u.valid_to) {bounds}
             LEFT JOIN calendar_days e ON e.calendar_id = u.calendar_id AND e.ordinal = d.worked_through + CASE u.delay_unit
                 WHEN 'working_days' THEN u.delay_value ELSE u.whole + 1 - (d.ordinal IS NOT NULL)::int END
             -- Index probes: a NULL key (a day not needed by the unit) finds nothing at once.
@@ -132,15 +132,15 @@ def working_deadlines_cte(first_day: str | None = None, last_day: str | None = N
 
 def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
                  source_deadline: str | None = "source_expected_at", as_of: str = "now()",
-                 local_day: str | None = None) -> tuple[str, str]:
+                 local_day: str | None = None, norm_id: str = "norm_id") -> tuple[str, str]:
     """``(joins, expression)``: the deadline of incident ``i`` under norm ``n`` (see module docstring).
 
     ``n`` must expose :data:`NORM_DEADLINE_COLUMNS`; ``incident_id`` is the incident's key column
     (None for rows not yet in ``incidents``: no holds), ``source_deadline`` its source deadline
     column (None when the relation has none), ``as_of`` the SQL instant open holds run to,
     ``local_day`` the SQL of the report's day in the territory's calendar when the relation already
-    has it (else converted here). The statement binds ``:tz`` (see :func:`deadline_params`).
-    Aliases ``dl_*`` are taken.
+    has it (else converted here), ``norm_id`` the norm's key column in ``n``. The statement binds
+    ``:tz`` (see :func:`deadline_params`). Aliases ``dl_*`` are taken.
 
     The statement must define :func:`working_deadlines_cte`. A working-unit deadline is one row
     of it (``dl_w``): N working days end at ``days_deadline`` (the close of the N-th working day
@@ -156,8 +156,7 @@ def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
     day = local_day or f"({i}.reported_at AT TIME ZONE :tz)::date"
     joins = f"""
         LEFT JOIN dl_working dl_w
-               ON dl_w.calendar_id = {n}.calendar_ref AND dl_w.delay_unit = {n}.delay_unit
-              AND dl_w.delay_value = {n}.delay_value AND dl_w.day = {day}"""
+               ON dl_w.norm_id = {n}.{norm_id} AND dl_w.day = {day}"""
     clamped = f"greatest(least({i}.reported_at, dl_w.day_closes), dl_w.day_opens)"
     into_day = f"({clamped} - dl_w.day_opens)"
     working_days = "dl_w.days_deadline"
@@ -178,7 +177,7 @@ def deadline_sql(i: str = "i", n: str = "n", *, incident_id: str | None = "id",
         target = (f"(((dl_w.worked_through - dl_w.worked::int) * dl_w.length + date_part('epoch', {into_day})) "
                   f"+ {n}.delay_value * 3600.0 + dl_h.working_s)")
         end_day = ("(SELECT e.{column} FROM calendar_days e "
-                   "WHERE e.calendar_id = dl_w.calendar_id AND e.ordinal = {ordinal})")
+                   f"WHERE e.calendar_id = {n}.calendar_ref AND e.ordinal = {{ordinal}})")
         held_days = end_day.format(column="closes_at", ordinal=f"dl_w.worked_through + {n}.delay_value "
                                                                "+ dl_h.working_days::int")
         held_hours = end_day.format(column="opens_at", ordinal=f"ceil({target} / dl_w.length)::int")

@@ -231,7 +231,8 @@ def _statement(keyed: bool, since_sql: str) -> str:
         cells = _CELLS.format(key_join="")
     working = (working_deadlines_cte("(SELECT min(k.month) FROM keys k)",
                                      "(SELECT (max(k.month) + interval '1 month' - interval '1 day')::date FROM keys k)")
-               if keyed else working_deadlines_cte("CAST(:first_month AS date)"))
+               if keyed else working_deadlines_cte("CAST(:first_month AS date)", "(SELECT (max(i.reported_at) "
+                                                   "AT TIME ZONE :tz)::date FROM incidents i)"))
     return _INSERT.format(keys=_KEYS, working=working, months=months, cells=cells, union=union)
 
 

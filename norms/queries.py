@@ -147,7 +147,7 @@ _FAILING = """
 def failing_incidents_geojson(conn: Connection, norm_id: int, quartier_id: int, month: dt.date,
                               zone_id: int | None = None) -> str:
     """The incidents of a norm × quartier × month that failed (late or open overdue), as WGS 84 GeoJSON."""
-    joins, deadline = deadline_sql("i", "n")
+    joins, deadline = deadline_sql("i", "n", norm_id="id")
     working = working_deadlines_cte("CAST(:m AS date)",
                                     "(CAST(:m AS date) + interval '1 month' - interval '1 day')::date")
     sql = _FAILING.format(working=working, in_scope=INCIDENT_IN_SCOPE, deadline=deadline,
