@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import json
 import os
 import statistics
@@ -41,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -435,6 +437,8 @@ def fetch(url: str, timeout: float = 600) -> tuple[int, int, float]:
             body, status = resp.read(), resp.status
     except urllib.error.HTTPError as err:
         body, status = err.read(), err.code
+    except (urllib.error.URLError, ConnectionError, http.client.HTTPException, TimeoutError):
+        body, status = b"", 0  # the worker was killed past its timeout (gunicorn's default, 30 s)
     return status, len(body), (time.perf_counter() - started) * 1000
 
 
@@ -527,6 +531,8 @@ def rows_of(result: dict) -> list[tuple[str, float | None, str, str]]:
         rows += [(f"worst tile z{z} (KiB)", t["bytes"] / KB, "{:.0f}", "<=500"),
                  (f"worst tile z{z} cold (ms)", t["cold_ms"], "{:.0f}", "<=500"),
                  (f"worst tile z{z} cached (ms)", t["cached_ms"], "{:.1f}", "")]
+        if t["status"] != 200:  # 0: no answer (the worker killed past gunicorn's 30 s timeout)
+            rows.append((f"tile z{z}: HTTP status of the failing tile (0: no answer)", t["status"], "{:.0f}", "=200"))
     for name, p in result.get("pages", {}).items():
         rows += [(f"page {name} (ms)", p["ms"], "{:.0f}", "<=300"),
                  (f"page {name} (KiB)", p["bytes"] / KB, "{:.1f}", "ratio<=1.1")]
@@ -546,8 +552,8 @@ def verdict(kind: str, value: float | None, ratio: float | None) -> tuple[str, s
     if value is None:
         return kind, ""
     op, bound = (kind[:2], float(kind[2:])) if kind[:2] in ("<=", ">=") else (kind[:1], float(kind[1:]))
-    ok = {"<=": value <= bound, ">=": value >= bound, "<": value < bound}[op]
-    return {"<=": "≤ ", ">=": "≥ ", "<": "< "}[op] + f"{bound:g}", "met" if ok else "**MISSED**"
+    ok = {"<=": value <= bound, ">=": value >= bound, "<": value < bound, "=": value == bound}[op]
+    return {"<=": "≤ ", ">=": "≥ ", "<": "< ", "=": "= "}[op] + f"{bound:g}", "met" if ok else "**MISSED**"
 
 
 def table(results: dict[int, dict]) -> str:
