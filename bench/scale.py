@@ -594,14 +594,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--table-only", action="store_true", help="print the table of the recorded results")
+    parser.add_argument("--tag", default="", help="results kept as results_<tag>_<size>.json (a before/after pair)")
     args = parser.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     steps = args.steps.split(",")
     args.data.mkdir(parents=True, exist_ok=True)
     results: dict[int, dict] = {}
     for size in sizes:
-        record = args.data / f"results_{size}.json"
-        previous = json.loads(record.read_text()) if record.exists() else {}
+        record = args.data / (f"results_{args.tag}_{size}.json" if args.tag else f"results_{size}.json")
+        first = args.data / f"results_{size}.json"  # a tagged run reuses the recorded first load
+        previous = json.loads((record if record.exists() else first).read_text()) if (
+            record.exists() or first.exists()) else {}
         if args.table_only:
             results[size] = previous
             continue
