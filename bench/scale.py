@@ -29,6 +29,11 @@ Usage::
 
     nice -n 10 .venv/bin/python bench/scale.py [--sizes 1000000,10000000] [--keep]
         [--base-url postgresql://ova:ova@127.0.0.1:5432/ova_scale_bench] [--steps load,monthly,...]
+        [--tag before|after] [--table-only]
+
+A before/after pair: run ``--keep --steps monthly,tiles --tag before`` from a checkout of the
+previous code (``PYTHONPATH`` and the working directory there: the loader and gunicorn then import
+it), then ``--keep --tag after`` here; a tagged run reuses the first load recorded untagged.
 """
 from __future__ import annotations
 
