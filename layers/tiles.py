@@ -208,14 +208,21 @@ def render_aggregates(conn, source: Source, layer_name: str, bounds: dict, budge
     data = b""
     # The planner, which cannot know how few cells the points fall in, would sort every point to
     # group them (spilling to disk past a million); the hash aggregate holds a few thousand cells.
-    # Restored after (an error rolls the transaction back, and the setting with it).
+    # Restored after; on an error inside a transaction, its rollback restores it (the serving
+    # connections are in autocommit: restored at once).
     previous = conn.execute(text("SELECT current_setting('enable_sort'), set_config('enable_sort', 'off', false)")).one()[0]
-    for n in GRID_CELLS:
-        cell = (bounds["x1"] - bounds["x0"]) / n
-        data = bytes(conn.execute(sql, {**bounds, "cell": cell, "n": n}).scalar() or b"")
-        if len(data) <= budget.max_bytes:
-            break
-    conn.execute(text("SELECT set_config('enable_sort', :v, false)"), {"v": previous})
+    restore = text("SELECT set_config('enable_sort', :v, false)")
+    try:
+        for n in GRID_CELLS:
+            cell = (bounds["x1"] - bounds["x0"]) / n
+            data = bytes(conn.execute(sql, {**bounds, "cell": cell, "n": n}).scalar() or b"")
+            if len(data) <= budget.max_bytes:
+                break
+    except Exception:
+        if conn.connection.driver_connection.autocommit:
+            conn.execute(restore, {"v": previous})
+        raise
+    conn.execute(restore, {"v": previous})
     return data
 
 
