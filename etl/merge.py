@@ -116,7 +116,8 @@ def merge_rows(conn: Connection, target: Target, stage: str, columns: list[str],
     differ, and one INSERT writes the rows whose key is absent. Each statement returns only the
     target's ``scope`` groups (e.g. quartier × month), never one id per row. Large loads (or
     ``bulk=True``) drop the table's secondary indexes and foreign keys first and rebuild them
-    after (``etl.bulk``).
+    after (``etl.bulk``); loads small against the table find their keys by index probes
+    (``etl.bulk.probe_keys``), never by a pass over the whole table.
     """
     exprs = {c: f's."{c}"::{target.sql_type(c)}' for c in columns}
     geometry = _geometry_sql(target)
@@ -134,7 +135,7 @@ def merge_rows(conn: Connection, target: Target, stage: str, columns: list[str],
     source = target.merge_source(conn, base, conn.scalar(text(f"SELECT count(*) FROM {stage}")))
     clock.start("préparation des lignes (placement dans les quartiers et zones, échéances)")
     previous = apply_settings(conn, PREPARE_SETTINGS)
-    conn.execute(text(f"CREATE TEMP TABLE {merged} AS {source}"), params)
+    staged = conn.execute(text(f"CREATE TEMP TABLE {merged} AS {source}"), params).rowcount
     apply_settings(conn, previous)
     conn.execute(text(f"ANALYZE {merged}"))
     clock.lap("merge: prepare")
@@ -146,6 +147,9 @@ def merge_rows(conn: Connection, target: Target, stage: str, columns: list[str],
     scope_cols = list(target.scope_columns)
     result = MergeResult(rows=merged)
     saved = _prepare_bulk(conn, target.table, merged, key_match, bulk, result)
+    # A load small against the table (a month into ten years) probes the unique index per row.
+    result.probed = saved is None and etl_bulk.probe_keys(conn, target.table, staged)
+    planner = apply_settings(conn, etl_bulk.PROBE_SETTINGS) if result.probed else {}
 
     sets = [f'"{c}" = x."{c}"' for c in compared] + [f'"{c}" = {e}' for c, e in target.touched.items()]
     sets += [f'"{c}" = {e}' for col, exprs in target.on_change.items() if col in compared for c, e in exprs.items()]
@@ -171,6 +175,7 @@ def merge_rows(conn: Connection, target: Target, stage: str, columns: list[str],
     clock.start("insertion des nouvelles lignes")
     result.inserted = _write(conn, insert, scope_cols, target.scope_group, params, both=False, result=result)
     clock.lap("merge: insert")
+    apply_settings(conn, planner)
     if saved:
         clock.start("reconstruction des index et des clés étrangères")
         saved.rebuild(conn)

@@ -133,6 +133,8 @@ class MergeResult:
     bulk: bool = False
     #: True when the bulk path was chosen but the table could not be locked in time.
     bulk_refused: bool = False
+    #: True when the rows' keys were looked up by index probes (a load small against the table).
+    probed: bool = False
 
     @property
     def changed(self) -> int:

@@ -117,3 +117,38 @@ def test_a_busy_table_is_written_row_by_row_instead_of_waiting(connection, engin
     assert "bulk write: indexes and foreign keys rebuilt" not in summary.extra
     assert connection.execute(text(SCHEMA)).all() == schema
     assert connection.scalar(text("SELECT current_setting('lock_timeout')")) == "0"
+
+
+_BIG_TABLE = """
+    INSERT INTO incidents (source, external_id, category, reported_at, geom)
+    SELECT 'archive', g::text, 'graffiti', timestamptz '2015-01-01' + g * interval '17 minutes',
+           ST_Transform(ST_SetSRID(ST_MakePoint(2.25 + (g % 997) * 0.0002, 48.82 + (g % 1009) * 0.00008), 4326),
+                        CAST(:srid AS integer))
+    FROM generate_series(1, :n) g"""
+_SCANS = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'incidents'"
+
+
+def test_a_small_load_into_a_large_table_probes_its_keys_instead_of_scanning_the_table(connection, monkeypatch):
+    # A monthly load into ten years of reports: finding which keys exist (the UPDATE's join, the
+    # INSERT's NOT EXISTS) must cost index probes for the file's rows, not a pass over the table.
+    # Scaled down: the file's ~10 000 rows against 60 000, "small" from half the table.
+    from ova.settings import storage_srid
+
+    monkeypatch.setattr(bulk, "PROBE_SHARE", 0.5, raising=False)
+    _setup(connection)
+    connection.execute(text(_BIG_TABLE), {"n": 60_000, "srid": storage_srid()})
+    connection.execute(text("ANALYZE incidents"))
+    before = connection.scalar(text(_SCANS))
+    summary = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson")
+    assert summary.inserted > 1000 and "bulk write: indexes and foreign keys rebuilt" not in summary.extra
+    assert connection.scalar(text(_SCANS)) == before
+    # Reloaded: the same probes find every row, unchanged.
+    again = load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson")
+    assert (again.inserted, again.updated) == (0, 0)
+    assert connection.scalar(text(_SCANS)) == before
+    # A load as large as the table keeps the planner's own choice (a pass over the table is cheaper).
+    monkeypatch.setattr(bulk, "PROBE_SHARE", 0.01, raising=False)
+    connection.execute(text("UPDATE incidents SET reported_at = reported_at - interval '1 day' "
+                            "WHERE source <> 'archive' AND id % 2 = 0"))
+    assert load(connection, "incidents", DANSMARUE_GEOJSON, preset="dansmarue-geojson").updated > 1000
+    assert connection.scalar(text(_SCANS)) > before

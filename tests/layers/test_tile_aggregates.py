@@ -121,3 +121,24 @@ def test_tilejson_reports_the_aggregated_zooms(low_budget, client, connection):
     assert densest(below) <= BUDGET < densest(below - 1)
     polygons = client.get("/tiles/t-areas.json").get_json()
     assert "ova:aggregated_below_zoom" not in polygons
+
+
+def test_an_aggregated_tile_projects_each_point_once(connection):
+    """At city zooms an aggregated tile reads every point: the projection to Web Mercator is computed
+    once per point, never repeated in the scan's filter or in a sort of every point."""
+    from layers.sources import describe
+    from layers.tiles import BUFFER, aggregate_sql, clip_params
+
+    source = describe(connection, "layertest.places")
+    t = TMS.tile(2.30, 48.83, 7)
+    x0, y0, x1, y1 = tile_bounds(t.z, t.x, t.y)
+    bounds = {**clip_params((x0, y0, x1, y1), (x1 - x0) * BUFFER / EXTENT, source.srid),
+              "x0": x0, "y0": y0, "x1": x1, "y1": y1, "cell": (x1 - x0) / 64, "n": 64}
+    plan = "\n".join(connection.execute(text("EXPLAIN (VERBOSE) " + aggregate_sql(source, "t")), bounds).scalars())
+    assert plan.count("st_transform(t.geom") == 1, plan
+    # rendered, the points are grouped by hashing (no sort of every point), the session left as it was
+    from layers.tiles import TileBudget, render_aggregates
+
+    connection.execute(text("SET enable_sort = on"))
+    assert render_aggregates(connection, source, "t", bounds, TileBudget())
+    assert connection.scalar(text("SHOW enable_sort")) == "on"
