@@ -31,7 +31,7 @@ test: setup-test
 
 # Every benchmark but bench/scale.py (1M and 10M incidents: over an hour and 4 GB; run it on its own).
 bench: setup-test
-	@source var/test.env && for b in bench/*.py; do [ "$$b" != bench/scale.py ] && $(VENV)/bin/python "$$b"; done; true
+	@source var/test.env && for b in bench/*.py; do [ "$$b" = bench/scale.py ] || $(VENV)/bin/python "$$b" || exit 1; done
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache
