@@ -84,6 +84,8 @@ _RESPONSE_DELAY = """
         WHERE i.reported_at >= n.valid_from_at
           AND (n.valid_to_at IS NULL OR i.reported_at < n.valid_to_at)
           AND {in_scope}
+        -- OFFSET 0: the deadline is computed once per row, not again for the filter below.
+        OFFSET 0
     ) b
     -- A norm judged by the source's deadline does not judge a request that has none.
     WHERE b.deadline IS NOT NULL
