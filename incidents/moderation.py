@@ -148,6 +148,16 @@ def _check_address(session: Session, incident: Incident, findings, stopwords) ->
 ADDRESS_ACTIONS = ("approve", "edit", "mask")
 
 
+def _locked_for(session: Session, incident_id: int, actor) -> Incident:
+    """The incident, locked for the decision, when ``actor`` may moderate it (else NotFound/Forbidden)."""
+    incident = session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update())
+    if incident is None:
+        raise NotFound(_("pas de signalement n° %(id)s", id=incident_id))
+    if not can_moderate(actor, incident.producer_id):
+        raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident_id))
+    return incident
+
+
 def decide_address(session: Session, incident_id: int, action: str, *, actor, text: str | None = None,
                    reason: str | None = None) -> str | None:
     """A moderator's decision on the public address, with a reason (audited): ``approve`` publishes
@@ -155,11 +165,7 @@ def decide_address(session: Session, incident_id: int, action: str, *, actor, te
     Returns the public address."""
     if action not in ADDRESS_ACTIONS:
         raise InvalidInput(_("action de modération inconnue : %(action)s", action=action[:20]))
-    incident = session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update())
-    if incident is None:
-        raise NotFound(_("pas de signalement n° %(id)s", id=incident_id))
-    if not can_moderate(actor, incident.producer_id):
-        raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident_id))
+    incident = _locked_for(session, incident_id, actor)
     reason = clean_text(reason, "reason", REASON_MAX, required=True)
     before = {"public_address": incident.public_address, "address_reviewed": incident.address_reviewed}
     if action == "approve":
@@ -226,11 +232,7 @@ def decide(session: Session, incident_id: int, field: str, action: str, *, actor
     _check_field(field)
     if action not in ACTIONS:
         raise InvalidInput(_("action de modération inconnue : %(action)s", action=action[:20]))
-    incident = session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update())
-    if incident is None:
-        raise NotFound(_("pas de signalement n° %(id)s", id=incident_id))
-    if not can_moderate(actor, incident.producer_id):
-        raise Forbidden(_("le signalement n° %(id)s est traité par un autre service", id=incident_id))
+    incident = _locked_for(session, incident_id, actor)
     row = _row(session, incident_id, field) or submit(session, incident_id, field)
     if row is None:
         raise NotFound(_("pas de texte à modérer pour le signalement n° %(id)s", id=incident_id))
