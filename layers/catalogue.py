@@ -118,6 +118,17 @@ def page_with_layer(conn, slug: str, page_sql: str, params: dict) -> tuple:
     return (layer if layer.id is not None else None), tuple(row[:4])
 
 
+def item_with_layer(conn, slug: str, item_sql: str, params: dict) -> tuple:
+    """Run ``item_sql`` (see ``layers.features.item_sql``) and read the row of layer ``slug`` in the
+    same statement, as ``page_with_layer`` does for a page. Return (LayerRow or None, the Feature's
+    text or None when there is no such feature)."""
+    cols = ", ".join(f"l.{quote_ident(c)}" for c in LAYER_COLUMNS)
+    row = fetch_one(conn, f"SELECT ({item_sql} LIMIT 1) AS feature, {cols} FROM (VALUES (1)) one (x) "
+                          f"LEFT JOIN layers l ON l.slug = :layer_slug", {**params, "layer_slug": slug})
+    layer = LayerRow(*row[1:])
+    return (layer if layer.id is not None else None), row[0]
+
+
 def get_layer_row(conn, slug: str, reader: Reader):
     """Like ``get_layer`` in one Core query (a Row with the layer's columns): the serving fast path."""
     stmt, params = layer_row_statement(slug)
