@@ -43,6 +43,24 @@ _FLASK_ARGS = {"api_key", "lang"}
 _ITEM_ARGS = {"f", "crs"}
 
 
+#: The API's base URL by (scheme, host, port, script root), as ``portal.ogc.views._base`` keeps it.
+_BASES: dict[tuple, str] = {}
+
+
+def _base(app: Flask, environ) -> str:
+    public = app.config.get("PUBLIC_URL")
+    if public:
+        return public + "/ogc"
+    key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+           environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"))
+    base = _BASES.get(key)
+    if base is None:
+        if len(_BASES) > 256:
+            _BASES.clear()
+        base = _BASES[key] = get_current_url(environ, root_only=True).rstrip("/") + "/ogc"
+    return base
+
+
 class ItemsFastPath:
     """WSGI middleware: the anonymous GeoJSON items request served directly (see module docstring)."""
 
@@ -92,8 +110,8 @@ class ItemsFastPath:
         # A visitor without a session has written nothing: any usable standby will do.
         replicas = app.extensions.get("ova_replicas")
         replica = replicas.pick() if replicas is not None and "session=" not in environ.get("HTTP_COOKIE", "") else None
-        base = (app.config.get("PUBLIC_URL") or get_current_url(environ, root_only=True).rstrip("/")) + "/ogc"
-        conn, owned = checkout(app, replica)
+        base = _base(app, environ)
+        conn, owned = checkout(app, replica, "page" if one is None else "item")
         try:
             if one is not None:
                 slug, feature_id = one.groups()

@@ -264,3 +264,26 @@ def test_single_item_behind_a_trusted_proxy_links_are_https(db_url, connection):
                      "https://carto.ville.fr/ogc/collections/t-places/items/2?f=html",
                      "https://carto.ville.fr/ogc/collections/t-places"]
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_single_item_connections_leave_the_plan_to_postgresql(db_url):
+    """Pages plan each request (the bbox decides the plan); single items, looked up by key, may use
+    PostgreSQL's generic plan. Both read-only; each kind goes back to its own idle list."""
+    from portal.catalogue.serving import checkin, checkout, close_idle
+
+    served = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret"})
+    try:
+        for kind, mode in (("item", "auto"), ("page", "force_custom_plan")):
+            conn, owned = checkout(served, kind=kind)
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == mode
+            assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
+            checkin(served, conn, owned)
+        assert len(served.extensions["ova_serving_idle"]) == len(served.extensions["ova_serving_item_idle"]) == 1
+        again, owned = checkout(served, kind="item")
+        assert again.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"
+        checkin(served, again, owned)
+    finally:
+        close_idle(served)
+        assert served.extensions["ova_serving_item_idle"] == served.extensions["ova_serving_idle"] == []
+        for key in ("ova_serving_engine", "ova_serving_item_engine", "ova_engine"):
+            served.extensions[key].dispose()
