@@ -30,7 +30,7 @@ from layers import ogc
 from layers.catalogue import ANONYMOUS
 from portal.catalogue.serving import checkin, checkout
 from ova.errors import InvalidInput
-from portal.ogc.items import item_document, item_feature, item_links, items_page, response_format
+from portal.ogc.items import item_document, item_feature, items_page, response_format
 from portal.security import count_api_hit, has_nul, security_headers
 
 LOGGER = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class ItemsFastPath:
         finally:
             checkin(app, conn, owned)
         if one is not None:
-            body = item_document(served.feature, item_links(base, slug, feature_id, {}))
+            body = item_document(served.feature, base, slug, feature_id, {})
             crs = served.crs
         else:
             query, page = served.query, served.page

@@ -144,7 +144,27 @@ def item_links(base: str, slug: str, feature_id: str, extra: Mapping[str, str]) 
     ]
 
 
-def item_document(feature: str, links: list[dict]) -> bytes:
-    """The GeoJSON body of a single item: PostGIS's Feature text with ``links`` added as its last
-    member (spliced in: parsing and dumping the Feature again cost more than its query)."""
-    return (feature[:feature.rindex("}")] + ', "links" : ' + json.dumps(links, ensure_ascii=False) + "}").encode()
+#: The links' JSON of a single item by (base, slug, carried arguments), cut where the id goes.
+_LINKS_JSON: dict[tuple, list[str]] = {}
+_ID_MARK = "\x00"
+
+
+def item_document(feature: str, base: str, slug: str, feature_id: str, extra: Mapping[str, str]) -> bytes:
+    """The GeoJSON body of a single item: PostGIS's Feature text with its links (``item_links``)
+    added as its last member, spliced in: parsing and dumping the Feature again, or even dumping
+    its links, cost more than its query. The links' JSON is kept per layer with the id's place cut
+    out (JSON escapes a string character by character: the escaped id fits in between)."""
+    key = (base, slug, tuple(extra.items()))
+    parts = _LINKS_JSON.get(key)
+    if parts is None:
+        parts = json.dumps(item_links(base, slug, _ID_MARK, extra), ensure_ascii=False).split("\\u0000")
+        if len(parts) != 3:  # the mark's escape elsewhere (a backslash in the base URL): no template
+            return _document(feature, json.dumps(item_links(base, slug, feature_id, extra), ensure_ascii=False))
+        if len(_LINKS_JSON) > 1024:
+            _LINKS_JSON.clear()
+        _LINKS_JSON[key] = parts
+    return _document(feature, json.dumps(feature_id, ensure_ascii=False)[1:-1].join(parts))
+
+
+def _document(feature: str, links_json: str) -> bytes:
+    return (feature[:feature.rindex("}")] + ', "links" : ' + links_json + "}").encode()

@@ -118,11 +118,12 @@ def collection_items(slug):
 def collection_item(slug, feature_id):
     fmt = _format()
     served = item_feature(serving_connection(), slug, feature_id, request.args.get("crs"), current_reader())
-    links = item_links(_base(), slug, feature_id, token_args())
     headers = {"Content-Crs": f"<{served.crs.uri}>"}
     if fmt == "html":
+        links = item_links(_base(), slug, feature_id, token_args())
         feature = json.loads(served.feature)
         feature["links"] = links
         return _html(f"{served.layer.title} — {feature_id}", {"links": links}, features=[feature],
                      columns=list(served.source.columns)), 200, headers
-    return Response(item_document(served.feature, links), mimetype=ogc.GEOJSON, headers=headers)
+    body = item_document(served.feature, _base(), slug, feature_id, token_args())
+    return Response(body, mimetype=ogc.GEOJSON, headers=headers)

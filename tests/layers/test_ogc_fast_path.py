@@ -287,3 +287,16 @@ def test_single_item_connections_leave_the_plan_to_postgresql(db_url):
         assert served.extensions["ova_serving_item_idle"] == served.extensions["ova_serving_idle"] == []
         for key in ("ova_serving_engine", "ova_serving_item_engine", "ova_engine"):
             served.extensions[key].dispose()
+
+
+@pytest.mark.parametrize("feature_id", ["5", "7510501", 'a"b', "é\\u0000x", "a/b?c=d&e", "\u2028"])
+@pytest.mark.parametrize("extra", [{}, {"api_key": "ova_x&y"}])
+def test_item_document_is_the_feature_with_its_links(feature_id, extra):
+    from portal.ogc.items import item_document, item_links
+
+    feature = '{"type" : "Feature", "id" : 5, "geometry" : null, "properties" : {"a" : "}"}}'
+    for _ in range(2):  # the links' template built, then reused
+        body = item_document(feature, "http://h/ogc", "t-places", feature_id, extra)
+        expected = json.loads(feature) | {"links": item_links("http://h/ogc", "t-places", feature_id, extra)}
+        assert json.loads(body) == expected
+    assert body.endswith(b"}]}") and body.startswith(feature[:-1].encode())
