@@ -338,18 +338,18 @@ import psycopg
 
 PAGE_SQL = open(os.environ["BENCH_SQL_FILE"]).read()
 ITEM_SQL = open(os.environ["BENCH_ITEM_SQL_FILE"]).read()
-_conn = None
+_conns = {{}}
 
-def conn():
-    global _conn
-    if _conn is None or _conn.closed:
-        _conn = psycopg.connect(os.environ["BENCH_DATABASE_URL"], autocommit=True, options="{options}")
-    return _conn
+def conn(options="{options}"):
+    c = _conns.get(options)
+    if c is None or c.closed:
+        c = _conns[options] = psycopg.connect(os.environ["BENCH_DATABASE_URL"], autocommit=True, options=options)
+    return c
 
 def app(environ, start_response):
     path = environ.get("PATH_INFO", "/")
-    if path.startswith("/item/"):
-        body = conn().execute(ITEM_SQL, {{"fid": int(path[6:])}}).fetchone()[0].encode()
+    if path.startswith("/item/"):  # the session options of our single-item connections
+        body = conn("{item_options}").execute(ITEM_SQL, {{"fid": int(path[6:])}}).fetchone()[0].encode()
     else:
         q = parse_qs(environ.get("QUERY_STRING", ""))
         x0, y0, x1, y1 = (float(v) for v in q["bbox"][0].split(","))
@@ -363,10 +363,11 @@ def app(environ, start_response):
 
 
 def item_sql(url: str) -> str:
-    """The SQL of our single-item endpoint (``layers.features.item``), in psycopg's format."""
+    """The SQL of our single-item endpoint (``layers.features.item_sql``) on the layer's own source
+    (the ``public_incidents`` view of ``signalements``), in psycopg's format."""
     import re
 
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, text
 
     from layers.features import crs_from, feature_sql
     from layers.sources import describe
@@ -374,7 +375,9 @@ def item_sql(url: str) -> str:
 
     engine = create_engine(normalise_url(url))
     with engine.connect() as conn:
-        source = describe(conn, "incidents")
+        table, where = conn.execute(text("SELECT source_table, source_filter FROM layers "
+                                         "WHERE slug = 'signalements'")).one()
+        source = describe(conn, table, where)
     engine.dispose()
     where, params = source.where_filters()
     where.append("t.id = :fid")
@@ -391,7 +394,10 @@ def portal_env(url: str, tmp: Path) -> dict:
 
 def step_serve(url: str, rounds: int, step: int, workers: int, connections: int) -> dict:
     serve = _bench_module("serve")
+    from portal.catalogue import serving
     from portal.catalogue.serving import SERVING_OPTIONS
+
+    item_options = getattr(serving, "ITEM_OPTIONS", SERVING_OPTIONS)  # the code under test's
 
     bbox = ",".join(str(v) for v in serve.BBOX)
     fid = int(psql(url, "SELECT id FROM incidents WHERE source = 'bench' ORDER BY id "
@@ -402,7 +408,7 @@ def step_serve(url: str, rounds: int, step: int, workers: int, connections: int)
         tmpdir = Path(tmp)
         (tmpdir / "sql.txt").write_text(serve.our_sql(url))
         (tmpdir / "item.txt").write_text(item_sql(url))
-        (tmpdir / "minimal.py").write_text(MINIMAL_APP.format(options=SERVING_OPTIONS))
+        (tmpdir / "minimal.py").write_text(MINIMAL_APP.format(options=SERVING_OPTIONS, item_options=item_options))
         menv = {"BENCH_DATABASE_URL": url, "BENCH_SQL_FILE": str(tmpdir / "sql.txt"),
                 "BENCH_ITEM_SQL_FILE": str(tmpdir / "item.txt"), "PYTHONPATH": str(tmpdir)}
         with serve.Server(gunicorn, "portal:create_app()", workers, portal_env(url, tmpdir), cwd=str(ROOT)) as srv, \

@@ -97,6 +97,7 @@ _LAYER_ROW = text("SELECT * FROM layers WHERE slug = :slug")
 LAYER_COLUMNS = ("id", "slug", "title", "producer_id", "published", "restricted_to", "data_version",
                  "source_table", "source_filter")
 LayerRow = namedtuple("LayerRow", LAYER_COLUMNS)
+_LAYER_COLS = ", ".join(f"l.{quote_ident(c)}" for c in LAYER_COLUMNS)
 
 
 def layer_row_statement(slug: str):
@@ -116,6 +117,16 @@ def page_with_layer(conn, slug: str, page_sql: str, params: dict) -> tuple:
                     {**params, "layer_slug": slug})
     layer = LayerRow(*row[4:])
     return (layer if layer.id is not None else None), tuple(row[:4])
+
+
+def item_with_layer(conn, slug: str, item_sql: str, params: dict) -> tuple:
+    """Run ``item_sql`` (see ``layers.features.item_sql``) and read the row of layer ``slug`` in the
+    same statement, as ``page_with_layer`` does for a page. Return (LayerRow or None, the Feature's
+    text or None when there is no such feature)."""
+    row = fetch_one(conn, f"SELECT ({item_sql} LIMIT 1) AS feature, {_LAYER_COLS} FROM (VALUES (1)) one (x) "
+                          f"LEFT JOIN layers l ON l.slug = :layer_slug", {**params, "layer_slug": slug})
+    layer = LayerRow(*row[1:])
+    return (layer if layer.id is not None else None), row[0]
 
 
 def get_layer_row(conn, slug: str, reader: Reader):

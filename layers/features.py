@@ -379,8 +379,9 @@ def items(conn, source: Source, query: ItemsQuery) -> Page:
     return to_page(*fetch_one(conn, sql, params))
 
 
-def item(conn, source: Source, feature_id: str, crs: Crs) -> str:
-    """Return one Feature (text) by id, or raise NotFound."""
+def item_sql(source: Source, feature_id: str, crs: Crs) -> tuple[str, dict]:
+    """The statement of one Feature (text) by id and its parameters; NotFound for an id that
+    cannot be one of the source's (not an integer for an integer key)."""
     where, params = source.where_filters()
     if source.id_type in ("integer", "bigint", "smallint"):
         try:
@@ -390,8 +391,14 @@ def item(conn, source: Source, feature_id: str, crs: Crs) -> str:
     else:
         fid = feature_id
     where.append("t.id = :fid")
-    row = conn.execute(text(f"SELECT {feature_sql(source, crs)} FROM {source.qualified} t WHERE "
-                            + " AND ".join(where)), {**params, "fid": fid}).scalar()
+    return (f"SELECT {feature_sql(source, crs)} FROM {source.qualified} t WHERE " + " AND ".join(where),
+            {**params, "fid": fid})
+
+
+def item(conn, source: Source, feature_id: str, crs: Crs) -> str:
+    """Return one Feature (text) by id, or raise NotFound."""
+    sql, params = item_sql(source, feature_id, crs)
+    row = conn.execute(text(sql), params).scalar()
     if row is None:
         raise NotFound(f"no feature '{feature_id}'")
     return row

@@ -8,7 +8,11 @@ workers off as everywhere (see ova.db.SERVER_OPTIONS); and custom plans only:
 psycopg prepares a statement after a few executions, and PostgreSQL's generic plan for a bbox page
 (parameters unknown) sorts every match of the bbox, where the plan for the actual bbox walks the
 primary key and stops after the page (450 ms against 1 ms measured on 1 000 000 incidents).
-Planning each time costs a fraction of a millisecond.
+Planning each time costs a fraction of a millisecond. Single items (``kind="item"``) are the
+exception: a lookup by key has the same best plan whatever the id, and planning it with the
+layer's row on each request was a third of its database time (~0.08 of 0.24 ms); their
+connections leave the choice to PostgreSQL (a generic plan after five executions, when it costs
+no more than the custom ones).
 """
 from __future__ import annotations
 
@@ -19,13 +23,21 @@ from ova.db import make_engine
 from portal.database import SERVING_OPTIONS, replica_for_read
 
 
-def _engine(app: Flask) -> Engine:
-    engine = app.extensions.get("ova_serving_engine")
+#: Session options of the single-item connections: PostgreSQL's own plan cache mode (see above).
+ITEM_OPTIONS = SERVING_OPTIONS.replace(" -c plan_cache_mode=force_custom_plan", "")
+#: Connection kinds: (engine key, idle list key, session options).
+_KINDS = {"page": ("ova_serving_engine", "ova_serving_idle", SERVING_OPTIONS),
+          "item": ("ova_serving_item_engine", "ova_serving_item_idle", ITEM_OPTIONS)}
+
+
+def _engine(app: Flask, kind: str = "page") -> Engine:
+    key, _, options = _KINDS[kind]
+    engine = app.extensions.get(key)
     if engine is None:
         engine = make_engine(app.config["DATABASE_URL"], application_name="portail-ova-serving",
                              pool_pre_ping=False, pool_recycle=600, isolation_level="AUTOCOMMIT",
-                             connect_args={"options": SERVING_OPTIONS})
-        app.extensions["ova_serving_engine"] = engine
+                             connect_args={"options": options})
+        app.extensions[key] = engine
     return engine
 
 
@@ -33,20 +45,21 @@ def _engine(app: Flask) -> Engine:
 IDLE_MAX = 8
 
 
-def checkout(app: Flask, replica: Engine | None = None):
+def checkout(app: Flask, replica: Engine | None = None, kind: str = "page"):
     """A read-only serving connection of ``app`` and whether it is ours to give back with
     :func:`checkin` (the tests' connection, when the app is bound to one, is not): on ``replica``
-    when given (a standby chosen by :func:`portal.database.replica_for_read`), else the primary."""
+    when given (a standby chosen by :func:`portal.database.replica_for_read`), else the primary,
+    with the session options of ``kind`` ("page", or "item" for single items)."""
     bind = app.extensions["ova_bind"]
     if not isinstance(bind, Engine):
         return bind, False
     if replica is not None:
         return replica.connect(), "replica"
-    idle = app.extensions.setdefault("ova_serving_idle", [])
+    idle = app.extensions.setdefault(_KINDS[kind][1], [])
     try:
-        return idle.pop(), True  # atomic: safe across threads
+        return idle.pop(), kind  # atomic: safe across threads
     except IndexError:
-        return _engine(app).connect(), True
+        return _engine(app, kind).connect(), kind
 
 
 def checkin(app: Flask, conn, owned: bool) -> None:
@@ -63,7 +76,7 @@ def checkin(app: Flask, conn, owned: bool) -> None:
     # Ends SQLAlchemy's logical transaction (autocommit: nothing to undo in the database), so that
     # the next request starts from the state of a fresh connection.
     conn.rollback()
-    idle = app.extensions.setdefault("ova_serving_idle", [])
+    idle = app.extensions.setdefault(_KINDS[owned if owned in _KINDS else "page"][1], [])
     if len(idle) < IDLE_MAX:
         idle.append(conn)
     else:
@@ -85,9 +98,10 @@ def _close(exc: BaseException | None) -> None:
 
 def close_idle(app: Flask) -> None:
     """Close the idle serving connections of ``app`` (when it stops serving)."""
-    idle = app.extensions.get("ova_serving_idle", [])
-    while idle:
-        idle.pop().close()
+    for _, key, _ in _KINDS.values():
+        idle = app.extensions.get(key, [])
+        while idle:
+            idle.pop().close()
 
 
 def init_blueprint(bp: Blueprint) -> None:

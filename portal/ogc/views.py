@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from layers import ogc
-from layers.catalogue import cached_stats, get_layer, get_layer_row, list_layers, source_of
-from layers.features import crs_from, item
+from layers.catalogue import cached_stats, get_layer, list_layers, source_of
 from portal.catalogue.access import current_reader, token_args
 from portal.catalogue.serving import init_blueprint, serving_connection
 from portal.database import get_session
-from portal.ogc.items import items_page, response_format
+from portal.ogc.items import item_document, item_feature, item_links, items_page, response_format
 from portal.urls import external_url
 
 bp = Blueprint("ogc", __name__)
@@ -119,24 +117,13 @@ def collection_items(slug):
 @bp.route("/collections/<slug>/items/<feature_id>")
 def collection_item(slug, feature_id):
     fmt = _format()
-    conn = serving_connection()
-    layer = get_layer_row(conn, slug, current_reader())
-    source = source_of(conn, layer)
-    crs = crs_from(request.args.get("crs"))
-    feature = json.loads(item(conn, source, feature_id, crs))
-    base = _base()
-    extra = token_args()
-    suffix = urlencode(extra)
-    feature["links"] = [
-        {"href": f"{base}/collections/{slug}/items/{feature_id}?f=json" + ("&" + suffix if suffix else ""),
-         "rel": "self", "type": ogc.GEOJSON},
-        {"href": f"{base}/collections/{slug}/items/{feature_id}?f=html" + ("&" + suffix if suffix else ""),
-         "rel": "alternate", "type": ogc.HTML},
-        {"href": f"{base}/collections/{slug}" + ("?" + suffix if suffix else ""), "rel": "collection",
-         "type": ogc.JSON},
-    ]
-    headers = {"Content-Crs": f"<{crs.uri}>"}
+    served = item_feature(serving_connection(), slug, feature_id, request.args.get("crs"), current_reader())
+    headers = {"Content-Crs": f"<{served.crs.uri}>"}
     if fmt == "html":
-        return _html(f"{layer.title} — {feature_id}", {"links": feature["links"]}, features=[feature],
-                     columns=list(source.columns)), 200, headers
-    return _json(feature, ogc.GEOJSON, headers)
+        links = item_links(_base(), slug, feature_id, token_args())
+        feature = json.loads(served.feature)
+        feature["links"] = links
+        return _html(f"{served.layer.title} — {feature_id}", {"links": links}, features=[feature],
+                     columns=list(served.source.columns)), 200, headers
+    body = item_document(served.feature, _base(), slug, feature_id, token_args())
+    return Response(body, mimetype=ogc.GEOJSON, headers=headers)
