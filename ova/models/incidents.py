@@ -212,3 +212,28 @@ class AutoPublication(Base):
                                           primary_key=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _now()
+
+
+class QuartierIncidentCount(Base):
+    """Incidents per (quartier, category, status), kept by statement triggers on ``incidents``.
+
+    The home page's totals and the quartier page's counts read these few hundred rows instead of
+    aggregating every incident. ``incidents``' AFTER INSERT/UPDATE/DELETE statement triggers add
+    the net change of each statement (one aggregate over its transition tables, whatever wrote the
+    rows: the loader's merge, a report, a status change), TRUNCATE empties it; see migration
+    ``pages_01``. ``resolved_late``: resolved after the deadline; ``simulated``: simulated times.
+    """
+
+    __tablename__ = "quartier_incident_counts"
+    quartier_id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+    resolved_late: Mapped[int] = mapped_column(BigInteger)
+    simulated: Mapped[int] = mapped_column(BigInteger)
+
+
+#: Open incidents of a quartier past their deadline (the quartier page's "overdue"), index-only.
+Index("ix_incidents_open_quartier_expected_at", Incident.quartier_id, Incident.expected_at,
+      postgresql_include=["category"],
+      postgresql_where="status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")")

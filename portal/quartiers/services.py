@@ -78,16 +78,21 @@ def get_quartier(session: Session, code: str) -> dict:
     return dict(row)
 
 
-# Incident counts of a quartier per (category, status): one parallel hash aggregate, a few
-# dozen rows whatever the volume; totals per status and per category are summed from them.
+# Incident counts of a quartier per (category, status), from quartier_incident_counts (kept by
+# triggers on incidents): a few dozen rows whatever the volume; totals per status and per category
+# are summed from them. Keys whose incidents all left the quartier stay at 0 and are skipped.
 _COUNTS_SQL = """
-    SELECT category, status, count(*) AS total,
-           count(*) FILTER (WHERE expected_at < now()) AS past_deadline,
-           count(*) FILTER (WHERE resolved_at > expected_at) AS resolved_late,
-           count(*) FILTER (WHERE times_simulated) AS simulated,
-           max(reported_at) AS last_reported_at
-    FROM incidents WHERE quartier_id = :qid GROUP BY category, status
+    SELECT category, status, total, resolved_late, simulated
+    FROM quartier_incident_counts WHERE quartier_id = :qid AND total > 0
 """
+# Open incidents past their deadline per category (depends on now(): read from the partial
+# index ix_incidents_open_quartier_expected_at, index-only), and the latest report (index).
+_OVERDUE_SQL = f"""
+    SELECT category, count(*) AS past_deadline FROM incidents
+    WHERE quartier_id = :qid AND status IN ({", ".join(f"'{s}'" for s in OPEN_STATUSES)}) AND expected_at < now()
+    GROUP BY category
+"""
+_LAST_REPORTED_SQL = "SELECT max(reported_at) FROM incidents WHERE quartier_id = :qid"
 # Median resolution delay (hours) per category and overall (ROLLUP row: category NULL).
 _MEDIANS_SQL = """
     SELECT GROUPING(category) AS overall, category,
@@ -118,12 +123,15 @@ def incident_figures(session: Session, quartier_id: int) -> dict:
             target["total"] += r["total"]
             if is_open:
                 target["open"] += r["total"]
-                target["overdue"] += r["past_deadline"]
         figures["resolved_late"] += r["resolved_late"]
         figures["simulated"] += r["simulated"]
-        if figures["last_reported_at"] is None or r["last_reported_at"] > figures["last_reported_at"]:
-            figures["last_reported_at"] = r["last_reported_at"]
         by_status[r["status"]] = by_status.get(r["status"], 0) + r["total"]
+    if categories_:
+        for r in session.execute(text(_OVERDUE_SQL), params).mappings():
+            figures["overdue"] += r["past_deadline"]
+            if r["category"] in categories_:
+                categories_[r["category"]]["overdue"] += r["past_deadline"]
+        figures["last_reported_at"] = session.execute(text(_LAST_REPORTED_SQL), params).scalar_one()
     for r in session.execute(text(_MEDIANS_SQL), params).mappings():
         if r["overall"]:
             figures["median_delay_hours"] = r["median_delay_hours"]

@@ -1,0 +1,110 @@
+"""pages: incidents per (quartier, category, status) kept by statement triggers; open-deadline index
+
+The home page summed every incident per quartier and the quartier page aggregated all of its
+incidents at each view (4.2 s and 2.0 s at 10 million incidents). ``quartier_incident_counts``
+holds the counts (total, resolved after the deadline, simulated times) per quartier, category
+and status; AFTER INSERT/UPDATE/DELETE statement triggers on ``incidents`` add each statement's
+net change, aggregated over its transition tables (set-based: one aggregate per statement,
+whoever writes: the loader's merge or bulk path, a report, a status change, the deadline
+recompute), and TRUNCATE empties it. ``ix_incidents_open_quartier_expected_at`` answers the
+quartier page's "open and past the deadline" (which depends on now()) index-only.
+
+Revision ID: pages_01
+Revises: calendar_01
+Create Date: 2026-12-06
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = 'pages_01'
+down_revision = 'calendar_01'
+branch_labels = None
+depends_on = None
+
+OPEN = "status IN ('new', 'acknowledged', 'in_progress')"
+
+# Net change of one statement: +1 per new row, -1 per old row, summed per key (keys left at 0 stay,
+# readers skip them); an update that changes no counted column writes nothing.
+# OR REPLACE: the tests drop the tables (and so the triggers) but not the functions before migrating again.
+_FUNCTION = """
+CREATE OR REPLACE FUNCTION quartier_incident_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM quartier_incident_counts;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO quartier_incident_counts AS c (quartier_id, category, status, total, resolved_late, simulated)
+        SELECT quartier_id, category, status, count(*),
+               count(*) FILTER (WHERE resolved_at > expected_at), count(*) FILTER (WHERE times_simulated)
+        FROM qic_new WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (quartier_id, category, status) DO UPDATE
+            SET total = c.total + excluded.total, resolved_late = c.resolved_late + excluded.resolved_late,
+                simulated = c.simulated + excluded.simulated;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE quartier_incident_counts c
+        SET total = c.total - d.total, resolved_late = c.resolved_late - d.late, simulated = c.simulated - d.sim
+        FROM (SELECT quartier_id, category, status, count(*) AS total,
+                     count(*) FILTER (WHERE resolved_at > expected_at) AS late,
+                     count(*) FILTER (WHERE times_simulated) AS sim
+              FROM qic_old WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3) d
+        WHERE (c.quartier_id, c.category, c.status) = (d.quartier_id, d.category, d.status);
+    ELSE
+        INSERT INTO quartier_incident_counts AS c (quartier_id, category, status, total, resolved_late, simulated)
+        SELECT quartier_id, category, status, sum(n), coalesce(sum(n) FILTER (WHERE late), 0),
+               coalesce(sum(n) FILTER (WHERE sim), 0)
+        FROM (SELECT quartier_id, category, status, 1 AS n, resolved_at > expected_at AS late,
+                     times_simulated AS sim FROM qic_new
+              UNION ALL
+              SELECT quartier_id, category, status, -1, resolved_at > expected_at, times_simulated
+              FROM qic_old) d
+        WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3
+        HAVING sum(n) <> 0 OR sum(n) FILTER (WHERE late) <> 0 OR sum(n) FILTER (WHERE sim) <> 0
+        ORDER BY 1, 2, 3
+        ON CONFLICT (quartier_id, category, status) DO UPDATE
+            SET total = c.total + excluded.total, resolved_late = c.resolved_late + excluded.resolved_late,
+                simulated = c.simulated + excluded.simulated;
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        'quartier_incident_counts',
+        sa.Column('quartier_id', sa.Integer(), nullable=False),
+        sa.Column('category', sa.String(length=64), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('total', sa.BigInteger(), nullable=False),
+        sa.Column('resolved_late', sa.BigInteger(), nullable=False),
+        sa.Column('simulated', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('quartier_id', 'category', 'status', name=op.f('pk_quartier_incident_counts')),
+    )
+    conn = op.get_bind()
+    conn.execute(sa.text(_FUNCTION))
+    for event, ref in (("INSERT", "NEW TABLE AS qic_new"), ("DELETE", "OLD TABLE AS qic_old"),
+                       ("UPDATE", "OLD TABLE AS qic_old NEW TABLE AS qic_new")):
+        conn.execute(sa.text(
+            f"CREATE TRIGGER quartier_incident_counts_{event.lower()} AFTER {event} ON incidents "
+            f"REFERENCING {ref} FOR EACH STATEMENT EXECUTE FUNCTION quartier_incident_counts_apply()"))
+    conn.execute(sa.text(
+        "CREATE TRIGGER quartier_incident_counts_truncate AFTER TRUNCATE ON incidents "
+        "FOR EACH STATEMENT EXECUTE FUNCTION quartier_incident_counts_apply()"))
+    # Lock the incidents while counting them so that no write falls between the count and the triggers.
+    conn.execute(sa.text("LOCK TABLE incidents IN SHARE MODE"))
+    conn.execute(sa.text("""
+        INSERT INTO quartier_incident_counts (quartier_id, category, status, total, resolved_late, simulated)
+        SELECT quartier_id, category, status, count(*),
+               count(*) FILTER (WHERE resolved_at > expected_at), count(*) FILTER (WHERE times_simulated)
+        FROM incidents WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3
+    """))
+    op.create_index('ix_incidents_open_quartier_expected_at', 'incidents', ['quartier_id', 'expected_at'],
+                    unique=False, postgresql_include=['category'], postgresql_where=sa.text(OPEN))
+
+
+def downgrade() -> None:
+    op.drop_index('ix_incidents_open_quartier_expected_at', table_name='incidents',
+                  postgresql_where=sa.text(OPEN))
+    for event in ("insert", "delete", "update", "truncate"):
+        op.execute(f"DROP TRIGGER quartier_incident_counts_{event} ON incidents")
+    op.execute("DROP FUNCTION quartier_incident_counts_apply()")
+    op.drop_table('quartier_incident_counts')
