@@ -23,49 +23,52 @@ depends_on = None
 
 OPEN = "status IN ('new', 'acknowledged', 'in_progress')"
 
+#: The counted conditions besides the total, by column of quartier_incident_counts.
+COUNTED = {"resolved_late": "resolved_at > expected_at", "simulated": "times_simulated",
+           "resolved": "resolved_at IS NOT NULL"}
+_COLUMNS = ", ".join(COUNTED)
+_COUNTS = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in COUNTED.values())
+_ADD = ", ".join(f"{c} = c.{c} + excluded.{c}" for c in ("total", *COUNTED))
+_FLAGS = ", ".join(f"{cond} AS {c}" for c, cond in COUNTED.items())
+_SUMS = ", ".join(f"coalesce(sum(n) FILTER (WHERE {c}), 0)" for c in COUNTED)
+_CHANGED = " OR ".join(["sum(n) <> 0", *(f"sum(n) FILTER (WHERE {c}) <> 0" for c in COUNTED)])
+
 # Net change of one statement: +1 per new row, -1 per old row, summed per key (keys left at 0 stay,
-# readers skip them); an update that changes no counted column writes nothing.
+# readers skip them); an update that changes no counted column writes nothing. Keys in order, so
+# that concurrent writers lock the rows they share in the same order.
 # OR REPLACE: the tests drop the tables (and so the triggers) but not the functions before migrating again.
-_FUNCTION = """
+_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION quartier_incident_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM quartier_incident_counts;
     ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO quartier_incident_counts AS c (quartier_id, category, status, total, resolved_late, simulated)
-        SELECT quartier_id, category, status, count(*),
-               count(*) FILTER (WHERE resolved_at > expected_at), count(*) FILTER (WHERE times_simulated)
+        INSERT INTO quartier_incident_counts AS c (quartier_id, category, status, total, {_COLUMNS})
+        SELECT quartier_id, category, status, count(*), {_COUNTS}
         FROM qic_new WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (quartier_id, category, status) DO UPDATE
-            SET total = c.total + excluded.total, resolved_late = c.resolved_late + excluded.resolved_late,
-                simulated = c.simulated + excluded.simulated;
+        ON CONFLICT (quartier_id, category, status) DO UPDATE SET {_ADD};
     ELSIF TG_OP = 'DELETE' THEN
-        UPDATE quartier_incident_counts c
-        SET total = c.total - d.total, resolved_late = c.resolved_late - d.late, simulated = c.simulated - d.sim
-        FROM (SELECT quartier_id, category, status, count(*) AS total,
-                     count(*) FILTER (WHERE resolved_at > expected_at) AS late,
-                     count(*) FILTER (WHERE times_simulated) AS sim
-              FROM qic_old WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3) d
-        WHERE (c.quartier_id, c.category, c.status) = (d.quartier_id, d.category, d.status);
+        INSERT INTO quartier_incident_counts AS c (quartier_id, category, status, total, {_COLUMNS})
+        SELECT quartier_id, category, status, -count(*), {", ".join(f"-count(*) FILTER (WHERE {cond})"
+                                                                    for cond in COUNTED.values())}
+        FROM qic_old WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (quartier_id, category, status) DO UPDATE SET {_ADD};
     ELSE
-        INSERT INTO quartier_incident_counts AS c (quartier_id, category, status, total, resolved_late, simulated)
-        SELECT quartier_id, category, status, sum(n), coalesce(sum(n) FILTER (WHERE late), 0),
-               coalesce(sum(n) FILTER (WHERE sim), 0)
-        FROM (SELECT quartier_id, category, status, 1 AS n, resolved_at > expected_at AS late,
-                     times_simulated AS sim FROM qic_new
+        INSERT INTO quartier_incident_counts AS c (quartier_id, category, status, total, {_COLUMNS})
+        SELECT quartier_id, category, status, sum(n), {_SUMS}
+        FROM (SELECT quartier_id, category, status, 1 AS n, {_FLAGS} FROM qic_new
               UNION ALL
-              SELECT quartier_id, category, status, -1, resolved_at > expected_at, times_simulated
-              FROM qic_old) d
+              SELECT quartier_id, category, status, -1, {_FLAGS} FROM qic_old) d
         WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3
-        HAVING sum(n) <> 0 OR sum(n) FILTER (WHERE late) <> 0 OR sum(n) FILTER (WHERE sim) <> 0
+        HAVING {_CHANGED}
         ORDER BY 1, 2, 3
-        ON CONFLICT (quartier_id, category, status) DO UPDATE
-            SET total = c.total + excluded.total, resolved_late = c.resolved_late + excluded.resolved_late,
-                simulated = c.simulated + excluded.simulated;
+        ON CONFLICT (quartier_id, category, status) DO UPDATE SET {_ADD};
     END IF;
     RETURN NULL;
 END $$
 """
+#: The resolution delay (hours) whose median the quartier page shows, as an index expression.
+DELAY = "(extract(epoch FROM resolved_at - reported_at) / 3600.0)"
 
 
 def upgrade() -> None:
@@ -77,6 +80,7 @@ def upgrade() -> None:
         sa.Column('total', sa.BigInteger(), nullable=False),
         sa.Column('resolved_late', sa.BigInteger(), nullable=False),
         sa.Column('simulated', sa.BigInteger(), nullable=False),
+        sa.Column('resolved', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('quartier_id', 'category', 'status', name=op.f('pk_quartier_incident_counts')),
     )
     conn = op.get_bind()
@@ -91,17 +95,24 @@ def upgrade() -> None:
         "FOR EACH STATEMENT EXECUTE FUNCTION quartier_incident_counts_apply()"))
     # Lock the incidents while counting them so that no write falls between the count and the triggers.
     conn.execute(sa.text("LOCK TABLE incidents IN SHARE MODE"))
-    conn.execute(sa.text("""
-        INSERT INTO quartier_incident_counts (quartier_id, category, status, total, resolved_late, simulated)
-        SELECT quartier_id, category, status, count(*),
-               count(*) FILTER (WHERE resolved_at > expected_at), count(*) FILTER (WHERE times_simulated)
+    conn.execute(sa.text(f"""
+        INSERT INTO quartier_incident_counts (quartier_id, category, status, total, {_COLUMNS})
+        SELECT quartier_id, category, status, count(*), {_COUNTS}
         FROM incidents WHERE quartier_id IS NOT NULL GROUP BY 1, 2, 3
     """))
     op.create_index('ix_incidents_open_quartier_expected_at', 'incidents', ['quartier_id', 'expected_at'],
                     unique=False, postgresql_include=['category'], postgresql_where=sa.text(OPEN))
+    # The median resolution delays, overall and per category: an OFFSET into these (index-only).
+    op.create_index('ix_incidents_resolved_quartier_delay', 'incidents', ['quartier_id', sa.text(DELAY)],
+                    unique=False, postgresql_where=sa.text('resolved_at IS NOT NULL'))
+    op.create_index('ix_incidents_resolved_quartier_category_delay', 'incidents',
+                    ['quartier_id', 'category', sa.text(DELAY)], unique=False,
+                    postgresql_where=sa.text('resolved_at IS NOT NULL'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_incidents_resolved_quartier_category_delay', table_name='incidents')
+    op.drop_index('ix_incidents_resolved_quartier_delay', table_name='incidents')
     op.drop_index('ix_incidents_open_quartier_expected_at', table_name='incidents',
                   postgresql_where=sa.text(OPEN))
     for event in ("insert", "delete", "update", "truncate"):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -221,7 +222,8 @@ class QuartierIncidentCount(Base):
     aggregating every incident. ``incidents``' AFTER INSERT/UPDATE/DELETE statement triggers add
     the net change of each statement (one aggregate over its transition tables, whatever wrote the
     rows: the loader's merge, a report, a status change), TRUNCATE empties it; see migration
-    ``pages_01``. ``resolved_late``: resolved after the deadline; ``simulated``: simulated times.
+    ``pages_01``. ``resolved_late``: resolved after the deadline; ``simulated``: simulated times;
+    ``resolved``: with a resolution time (the median delays' row count).
     """
 
     __tablename__ = "quartier_incident_counts"
@@ -231,9 +233,18 @@ class QuartierIncidentCount(Base):
     total: Mapped[int] = mapped_column(BigInteger)
     resolved_late: Mapped[int] = mapped_column(BigInteger)
     simulated: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[int] = mapped_column(BigInteger)
 
 
 #: Open incidents of a quartier past their deadline (the quartier page's "overdue"), index-only.
 Index("ix_incidents_open_quartier_expected_at", Incident.quartier_id, Incident.expected_at,
       postgresql_include=["category"],
       postgresql_where="status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
+
+#: The resolution delay in hours (the quartier page's medians) and its indexes, overall and per
+#: category: the median is read at an OFFSET of the count in quartier_incident_counts.
+RESOLUTION_DELAY_HOURS = "(extract(epoch FROM resolved_at - reported_at) / 3600.0)"
+Index("ix_incidents_resolved_quartier_delay", Incident.quartier_id, text(RESOLUTION_DELAY_HOURS),
+      postgresql_where=text("resolved_at IS NOT NULL"))
+Index("ix_incidents_resolved_quartier_category_delay", Incident.quartier_id, Incident.category,
+      text(RESOLUTION_DELAY_HOURS), postgresql_where=text("resolved_at IS NOT NULL"))

@@ -1,7 +1,7 @@
 """Home and quartier pages read quartier_incident_counts: the same figures as aggregating incidents.
 
 Each test computes the pages' figures the old way (the aggregates over ``incidents`` the pages ran
-before migration pages_01, copied here) and the new way on the same data, after every kind of
+before migration pages_01, copied here, medians included) and the new way on the same data, after every kind of
 write: builder inserts, a citizen's report, status changes, an ETL load (plain and bulk) and its
 reload, a move to another quartier, a delete and a truncate.
 """
@@ -32,6 +32,13 @@ OLD_COUNTS_SQL = """
            max(reported_at) AS last_reported_at
     FROM incidents WHERE quartier_id = :qid GROUP BY category, status
 """
+OLD_MEDIANS_SQL = """
+    SELECT GROUPING(category) AS overall, category,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM resolved_at - reported_at) / 3600.0) AS median_delay_hours
+    FROM incidents WHERE quartier_id = :qid AND resolved_at IS NOT NULL
+    GROUP BY ROLLUP (category)
+"""
 
 
 def old_home(conn) -> dict:
@@ -44,12 +51,14 @@ def new_home(session) -> dict:
 
 
 def old_figures(conn, qid: int) -> dict:
-    """incident_figures' counts as the page computed them before pages_01 (medians aside)."""
-    figures = {"total": 0, "open": 0, "overdue": 0, "resolved_late": 0, "simulated": 0, "last_reported_at": None}
+    """incident_figures as the page computed it before pages_01 (establishments aside)."""
+    figures = {"total": 0, "open": 0, "overdue": 0, "resolved_late": 0, "simulated": 0,
+               "median_delay_hours": None, "last_reported_at": None}
     by_status, cats = {}, {}
     for r in conn.execute(text(OLD_COUNTS_SQL), {"qid": qid}).mappings():
         is_open = r["status"] in OPEN_STATUSES
-        cat = cats.setdefault(r["category"], {"category": r["category"], "total": 0, "open": 0, "overdue": 0})
+        cat = cats.setdefault(r["category"], {"category": r["category"], "total": 0, "open": 0, "overdue": 0,
+                                              "median_delay_hours": None})
         for target in (figures, cat):
             target["total"] += r["total"]
             if is_open:
@@ -60,15 +69,19 @@ def old_figures(conn, qid: int) -> dict:
         if figures["last_reported_at"] is None or r["last_reported_at"] > figures["last_reported_at"]:
             figures["last_reported_at"] = r["last_reported_at"]
         by_status[r["status"]] = by_status.get(r["status"], 0) + r["total"]
+    for r in conn.execute(text(OLD_MEDIANS_SQL), {"qid": qid}).mappings():
+        if r["overall"]:
+            figures["median_delay_hours"] = r["median_delay_hours"]
+        elif r["category"] in cats:
+            cats[r["category"]]["median_delay_hours"] = r["median_delay_hours"]
     return {"figures": figures, "by_status": by_status,
             "by_category": sorted(cats.values(), key=lambda c: (-c["total"], c["category"]))}
 
 
 def new_figures(session, qid: int) -> dict:
     stats = quartier.incident_figures(session, qid)
-    figures = {k: v for k, v in stats["figures"].items() if k not in ("median_delay_hours", "establishments")}
-    by_category = [{k: v for k, v in c.items() if k != "median_delay_hours"} for c in stats["by_category"]]
-    return {"figures": figures, "by_status": stats["by_status"], "by_category": by_category}
+    figures = {k: v for k, v in stats["figures"].items() if k != "establishments"}
+    return {"figures": figures, "by_status": stats["by_status"], "by_category": stats["by_category"]}
 
 
 def assert_same(session, *, expect_incidents: bool = True) -> None:
@@ -90,6 +103,9 @@ def test_builder_inserts_updates_moves_deletes_and_truncate(session):
     add_incident(conn, a, status="acknowledged", expected_in_hours=48)  # open, not yet due
     add_incident(conn, a, status="resolved", resolved_after_hours=5, expected_in_hours=2)  # late
     add_incident(conn, a, status="resolved", resolved_after_hours=1, expected_in_hours=2, simulated=True)
+    for hours in (0.3, 7.25, 11, 2.5, 1 / 3):  # medians of odd and even counts, interpolated
+        add_incident(conn, a, category="encombrants", status="resolved", resolved_after_hours=hours, hours_ago=50)
+        assert_same(session)
     add_incident(conn, a, category="eclairage", status="in_progress", expected_in_hours=-1, hours_ago=200)
     moved = add_incident(conn, b, category="encombrants", status="rejected")
     add_incident(conn, None, status="new")
