@@ -245,6 +245,7 @@ Index("ix_incidents_open_quartier_expected_at", Incident.quartier_id, Incident.e
 #: category: the median is read at an OFFSET of the count in quartier_incident_counts.
 RESOLUTION_DELAY_HOURS = "(extract(epoch FROM resolved_at - reported_at) / 3600.0)"
 Index("ix_incidents_resolved_quartier_delay", Incident.quartier_id, text(RESOLUTION_DELAY_HOURS),
-      postgresql_where=text("resolved_at IS NOT NULL"))
+      postgresql_include=["reported_at", "resolved_at"], postgresql_where=text("resolved_at IS NOT NULL"))
 Index("ix_incidents_resolved_quartier_category_delay", Incident.quartier_id, Incident.category,
-      text(RESOLUTION_DELAY_HOURS), postgresql_where=text("resolved_at IS NOT NULL"))
+      text(RESOLUTION_DELAY_HOURS), postgresql_include=["reported_at", "resolved_at"],
+      postgresql_where=text("resolved_at IS NOT NULL"))

@@ -103,15 +103,16 @@ _MEDIANS_SQL = f"""
         SELECT category, sum(resolved)::bigint AS n FROM quartier_incident_counts
         WHERE quartier_id = :qid AND resolved > 0 GROUP BY ROLLUP (category)
     )
-    SELECT n.category IS NULL AS overall, n.category, n.n, m.v
+    SELECT n.category IS NULL AS overall, n.category, m.v
     FROM n CROSS JOIN LATERAL (
-        SELECT array_agg(v) AS v FROM (
-            SELECT {_DELAY}::float8 AS v FROM incidents i
+        -- The delay is computed for the one or two rows kept, not for the rows the OFFSET skips.
+        SELECT array_agg({_DELAY}::float8 ORDER BY {_DELAY}) AS v FROM (
+            SELECT reported_at, resolved_at FROM incidents i
             WHERE i.quartier_id = :qid AND n.category IS NULL AND i.resolved_at IS NOT NULL
             ORDER BY {_DELAY} OFFSET (n.n - 1) / 2 LIMIT 2 - n.n % 2) o
         UNION ALL
-        SELECT array_agg(v) FROM (
-            SELECT {_DELAY}::float8 AS v FROM incidents i
+        SELECT array_agg({_DELAY}::float8 ORDER BY {_DELAY}) FROM (
+            SELECT reported_at, resolved_at FROM incidents i
             WHERE i.quartier_id = :qid AND i.category = n.category AND i.resolved_at IS NOT NULL
             ORDER BY {_DELAY} OFFSET (n.n - 1) / 2 LIMIT 2 - n.n % 2) c
     ) m WHERE m.v IS NOT NULL
