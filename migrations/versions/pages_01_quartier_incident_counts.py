@@ -7,7 +7,8 @@ and status; AFTER INSERT/UPDATE/DELETE statement triggers on ``incidents`` add e
 net change, aggregated over its transition tables (set-based: one aggregate per statement,
 whoever writes: the loader's merge or bulk path, a report, a status change, the deadline
 recompute), and TRUNCATE empties it. ``ix_incidents_open_quartier_expected_at`` answers the
-quartier page's "open and past the deadline" (which depends on now()) index-only.
+quartier page's "open and past the deadline" (which depends on now()) as the open incidents with a
+deadline (counted) less those whose deadline is still ahead (an index range over recent ones).
 
 Revision ID: pages_01
 Revises: calendar_01
@@ -21,11 +22,12 @@ down_revision = 'calendar_01'
 branch_labels = None
 depends_on = None
 
-OPEN = "status IN ('new', 'acknowledged', 'in_progress')"
+# status::text: the form PostgreSQL prints back unchanged (etl.bulk rebuilds indexes from their definition).
+OPEN = "status::text IN ('new', 'acknowledged', 'in_progress')"
 
 #: The counted conditions besides the total, by column of quartier_incident_counts.
 COUNTED = {"resolved_late": "resolved_at > expected_at", "simulated": "times_simulated",
-           "resolved": "resolved_at IS NOT NULL"}
+           "resolved": "resolved_at IS NOT NULL", "with_deadline": "expected_at IS NOT NULL"}
 _COLUMNS = ", ".join(COUNTED)
 _COUNTS = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in COUNTED.values())
 _ADD = ", ".join(f"{c} = c.{c} + excluded.{c}" for c in ("total", *COUNTED))
@@ -81,6 +83,7 @@ def upgrade() -> None:
         sa.Column('resolved_late', sa.BigInteger(), nullable=False),
         sa.Column('simulated', sa.BigInteger(), nullable=False),
         sa.Column('resolved', sa.BigInteger(), nullable=False),
+        sa.Column('with_deadline', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('quartier_id', 'category', 'status', name=op.f('pk_quartier_incident_counts')),
     )
     conn = op.get_bind()

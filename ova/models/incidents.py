@@ -223,7 +223,8 @@ class QuartierIncidentCount(Base):
     the net change of each statement (one aggregate over its transition tables, whatever wrote the
     rows: the loader's merge, a report, a status change), TRUNCATE empties it; see migration
     ``pages_01``. ``resolved_late``: resolved after the deadline; ``simulated``: simulated times;
-    ``resolved``: with a resolution time (the median delays' row count).
+    ``resolved``: with a resolution time (the median delays' row count); ``with_deadline``:
+    with a deadline (``expected_at``).
     """
 
     __tablename__ = "quartier_incident_counts"
@@ -234,12 +235,14 @@ class QuartierIncidentCount(Base):
     resolved_late: Mapped[int] = mapped_column(BigInteger)
     simulated: Mapped[int] = mapped_column(BigInteger)
     resolved: Mapped[int] = mapped_column(BigInteger)
+    with_deadline: Mapped[int] = mapped_column(BigInteger)
 
 
-#: Open incidents of a quartier past their deadline (the quartier page's "overdue"), index-only.
+#: Open incidents of a quartier whose deadline is ahead (the quartier page's "overdue" is the
+#: others with a deadline), index-only over the recent ones.
 Index("ix_incidents_open_quartier_expected_at", Incident.quartier_id, Incident.expected_at,
       postgresql_include=["category"],
-      postgresql_where="status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
+      postgresql_where="status::text IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
 
 #: The resolution delay in hours (the quartier page's medians) and its indexes, overall and per
 #: category: the median is read at an OFFSET of the count in quartier_incident_counts.

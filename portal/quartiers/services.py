@@ -86,12 +86,17 @@ _COUNTS_SQL = """
     SELECT category, status, total, resolved_late, simulated
     FROM quartier_incident_counts WHERE quartier_id = :qid AND total > 0
 """
-# Open incidents past their deadline per category (depends on now(): read from the partial
-# index ix_incidents_open_quartier_expected_at, index-only), and the latest report (index).
+# Open incidents past their deadline per category (it depends on now()): the open ones with a
+# deadline (counted in quartier_incident_counts) less those whose deadline is still ahead (recent
+# reports: an index range of ix_incidents_open_quartier_expected_at), and the latest report (index).
+_OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 _OVERDUE_SQL = f"""
-    SELECT category, count(*) AS past_deadline FROM incidents
-    WHERE quartier_id = :qid AND status IN ({", ".join(f"'{s}'" for s in OPEN_STATUSES)}) AND expected_at < now()
-    GROUP BY category
+    SELECT c.category, c.n - coalesce(f.n, 0) AS past_deadline
+    FROM (SELECT category, sum(with_deadline)::bigint AS n FROM quartier_incident_counts
+          WHERE quartier_id = :qid AND status IN ({_OPEN}) GROUP BY category) c
+    LEFT JOIN (SELECT category, count(*) AS n FROM incidents
+               WHERE quartier_id = :qid AND status IN ({_OPEN}) AND expected_at >= now()
+               GROUP BY category) f USING (category)
 """
 _LAST_REPORTED_SQL = "SELECT max(reported_at) FROM incidents WHERE quartier_id = :qid"
 # Median resolution delay (hours) per category and overall, as percentile_cont(0.5) computes it:
