@@ -19,7 +19,8 @@ from ova.models.territory import ZONE_STATUSES, Quartier, PriorityZone, Territor
 from ova.models.incidents import (INCIDENT_STATUSES, OPEN_STATUSES, CLOSED_STATUSES, IncidentCategory,
                                   Incident, REPORTER_CONFIRMATIONS, IncidentEvent, IncidentHold,
                                   IncidentReport, PUBLICATION_STATES, MODERATION_DECISIONS,
-                                  MODERATED_FIELDS, TextModeration, AutoPublication)
+                                  MODERATED_FIELDS, TextModeration, AutoPublication,
+                                  QuartierIncidentCount)
 from ova.models.norms import (NORM_METRICS, NORM_SCOPES, NORM_PERIODS, DELAY_UNITS, Calendar,
                               CalendarClosedDay, CalendarDay, Norm, COMPLIANCE_STATUSES, TacheAudit,
                               Activity, DocumentDelivery, ComplianceResult, CompliancePublication,
@@ -41,7 +42,7 @@ __all__ = [
     "ZONE_STATUSES", "Quartier", "PriorityZone", "TerritoryRecord", "INCIDENT_STATUSES", "OPEN_STATUSES",
     "CLOSED_STATUSES", "IncidentCategory", "Incident", "REPORTER_CONFIRMATIONS",
     "IncidentEvent", "IncidentHold", "IncidentReport", "PUBLICATION_STATES", "MODERATION_DECISIONS",
-    "MODERATED_FIELDS", "TextModeration", "AutoPublication", "DELAY_UNITS", "Calendar",
+    "MODERATED_FIELDS", "TextModeration", "AutoPublication", "QuartierIncidentCount", "DELAY_UNITS", "Calendar",
     "CalendarClosedDay", "CalendarDay", "NORM_METRICS", "NORM_SCOPES", "NORM_PERIODS", "Norm",
     "COMPLIANCE_STATUSES", "TacheAudit", "Activity", "DocumentDelivery", "ComplianceResult",
     "CompliancePublication", "PublishedResult", "GEO_PRECISIONS", "Establishment",

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -212,3 +213,42 @@ class AutoPublication(Base):
                                           primary_key=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _now()
+
+
+class QuartierIncidentCount(Base):
+    """Incidents per (quartier, category, status), kept by statement triggers on ``incidents``.
+
+    The home page's totals and the quartier page's counts read these few hundred rows instead of
+    aggregating every incident. ``incidents``' AFTER INSERT/UPDATE/DELETE statement triggers add
+    the net change of each statement (one aggregate over its transition tables, whatever wrote the
+    rows: the loader's merge, a report, a status change), TRUNCATE empties it; see migration
+    ``pages_01``. ``resolved_late``: resolved after the deadline; ``simulated``: simulated times;
+    ``resolved``: with a resolution time (the median delays' row count); ``with_deadline``:
+    with a deadline (``expected_at``).
+    """
+
+    __tablename__ = "quartier_incident_counts"
+    quartier_id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+    resolved_late: Mapped[int] = mapped_column(BigInteger)
+    simulated: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[int] = mapped_column(BigInteger)
+    with_deadline: Mapped[int] = mapped_column(BigInteger)
+
+
+#: Open incidents of a quartier whose deadline is ahead (the quartier page's "overdue" is the
+#: others with a deadline), index-only over the recent ones.
+Index("ix_incidents_open_quartier_expected_at", Incident.quartier_id, Incident.expected_at,
+      postgresql_include=["category"],
+      postgresql_where="status::text IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
+
+#: The resolution delay in hours (the quartier page's medians) and its indexes, overall and per
+#: category: the median is read at an OFFSET of the count in quartier_incident_counts.
+RESOLUTION_DELAY_HOURS = "(extract(epoch FROM resolved_at - reported_at) / 3600.0)"
+Index("ix_incidents_resolved_quartier_delay", Incident.quartier_id, text(RESOLUTION_DELAY_HOURS),
+      postgresql_include=["reported_at", "resolved_at"], postgresql_where=text("resolved_at IS NOT NULL"))
+Index("ix_incidents_resolved_quartier_category_delay", Incident.quartier_id, Incident.category,
+      text(RESOLUTION_DELAY_HOURS), postgresql_include=["reported_at", "resolved_at"],
+      postgresql_where=text("resolved_at IS NOT NULL"))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ova.errors import InvalidInput, NotFound
 from ova.models import OPEN_STATUSES
+from ova.models.incidents import RESOLUTION_DELAY_HOURS
 from ova.settings import storage_srid
 from ova.territory import clip_lonlat
 from portal.maps import CATEGORY_COLOURS
@@ -78,24 +79,54 @@ def get_quartier(session: Session, code: str) -> dict:
     return dict(row)
 
 
-# Incident counts of a quartier per (category, status): one parallel hash aggregate, a few
-# dozen rows whatever the volume; totals per status and per category are summed from them.
+# Incident counts of a quartier per (category, status), from quartier_incident_counts (kept by
+# triggers on incidents): a few dozen rows whatever the volume; totals per status and per category
+# are summed from them. Keys whose incidents all left the quartier stay at 0 and are skipped.
 _COUNTS_SQL = """
-    SELECT category, status, count(*) AS total,
-           count(*) FILTER (WHERE expected_at < now()) AS past_deadline,
-           count(*) FILTER (WHERE resolved_at > expected_at) AS resolved_late,
-           count(*) FILTER (WHERE times_simulated) AS simulated,
-           max(reported_at) AS last_reported_at
-    FROM incidents WHERE quartier_id = :qid GROUP BY category, status
+    SELECT category, status, total, resolved_late, simulated
+    FROM quartier_incident_counts WHERE quartier_id = :qid AND total > 0
 """
-# Median resolution delay (hours) per category and overall (ROLLUP row: category NULL).
-_MEDIANS_SQL = """
-    SELECT GROUPING(category) AS overall, category,
-           percentile_cont(0.5) WITHIN GROUP (
-               ORDER BY extract(epoch FROM resolved_at - reported_at) / 3600.0) AS median_delay_hours
-    FROM incidents WHERE quartier_id = :qid AND resolved_at IS NOT NULL
-    GROUP BY ROLLUP (category)
+# Open incidents past their deadline per category (it depends on now()): the open ones with a
+# deadline (counted in quartier_incident_counts) less those whose deadline is still ahead (recent
+# reports: an index range of ix_incidents_open_quartier_expected_at), and the latest report (index).
+_OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+_OVERDUE_SQL = f"""
+    SELECT c.category, c.n - coalesce(f.n, 0) AS past_deadline
+    FROM (SELECT category, sum(with_deadline)::bigint AS n FROM quartier_incident_counts
+          WHERE quartier_id = :qid AND status IN ({_OPEN}) GROUP BY category) c
+    LEFT JOIN (SELECT category, count(*) AS n FROM incidents
+               WHERE quartier_id = :qid AND status IN ({_OPEN}) AND expected_at >= now()
+               GROUP BY category) f USING (category)
 """
+_LAST_REPORTED_SQL = "SELECT max(reported_at) FROM incidents WHERE quartier_id = :qid"
+# Median resolution delay (hours) per category and overall, as percentile_cont(0.5) computes it:
+# the middle value (or the two middle ones, interpolated) read at an OFFSET of the row count from
+# quartier_incident_counts, in the index on the delay (index-only, no aggregate over the rows).
+_DELAY = RESOLUTION_DELAY_HOURS
+_MEDIANS_SQL = f"""
+    WITH n AS (
+        SELECT category, sum(resolved)::bigint AS n FROM quartier_incident_counts
+        WHERE quartier_id = :qid AND resolved > 0 GROUP BY ROLLUP (category)
+    )
+    SELECT n.category IS NULL AS overall, n.category, m.v
+    FROM n CROSS JOIN LATERAL (
+        -- The delay is computed for the one or two rows kept, not for the rows the OFFSET skips.
+        SELECT array_agg({_DELAY}::float8 ORDER BY {_DELAY}) AS v FROM (
+            SELECT reported_at, resolved_at FROM incidents i
+            WHERE i.quartier_id = :qid AND n.category IS NULL AND i.resolved_at IS NOT NULL
+            ORDER BY {_DELAY} OFFSET (n.n - 1) / 2 LIMIT 2 - n.n % 2) o
+        UNION ALL
+        SELECT array_agg({_DELAY}::float8 ORDER BY {_DELAY}) FROM (
+            SELECT reported_at, resolved_at FROM incidents i
+            WHERE i.quartier_id = :qid AND i.category = n.category AND i.resolved_at IS NOT NULL
+            ORDER BY {_DELAY} OFFSET (n.n - 1) / 2 LIMIT 2 - n.n % 2) c
+    ) m WHERE m.v IS NOT NULL
+"""
+
+
+def _median(values: list[float]) -> float:
+    """percentile_cont(0.5) of the middle value(s): PostgreSQL's lo + 0.5 * (hi - lo) in double precision."""
+    return values[0] if len(values) == 1 else values[0] + 0.5 * (values[1] - values[0])
 
 
 def incident_figures(session: Session, quartier_id: int) -> dict:
@@ -118,17 +149,20 @@ def incident_figures(session: Session, quartier_id: int) -> dict:
             target["total"] += r["total"]
             if is_open:
                 target["open"] += r["total"]
-                target["overdue"] += r["past_deadline"]
         figures["resolved_late"] += r["resolved_late"]
         figures["simulated"] += r["simulated"]
-        if figures["last_reported_at"] is None or r["last_reported_at"] > figures["last_reported_at"]:
-            figures["last_reported_at"] = r["last_reported_at"]
         by_status[r["status"]] = by_status.get(r["status"], 0) + r["total"]
-    for r in session.execute(text(_MEDIANS_SQL), params).mappings():
+    if categories_:
+        for r in session.execute(text(_OVERDUE_SQL), params).mappings():
+            figures["overdue"] += r["past_deadline"]
+            if r["category"] in categories_:
+                categories_[r["category"]]["overdue"] += r["past_deadline"]
+        figures["last_reported_at"] = session.execute(text(_LAST_REPORTED_SQL), params).scalar_one()
+    for r in session.execute(text(_MEDIANS_SQL), params).mappings() if categories_ else ():
         if r["overall"]:
-            figures["median_delay_hours"] = r["median_delay_hours"]
+            figures["median_delay_hours"] = _median(r["v"])
         elif r["category"] in categories_:
-            categories_[r["category"]]["median_delay_hours"] = r["median_delay_hours"]
+            categories_[r["category"]]["median_delay_hours"] = _median(r["v"])
     by_category = sorted(categories_.values(), key=lambda c: (-c["total"], c["category"]))
     figures["establishments"] = session.execute(text(
         "SELECT count(*) FROM establishments WHERE quartier_id = :qid AND closed_on IS NULL"
