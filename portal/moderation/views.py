@@ -20,6 +20,10 @@ from portal.database import get_session
 from portal.fields import bounded_int
 from portal.moderation.forms import AddressForm, AutoPublicationForm, BlurForm, DecisionForm, PhotoForm
 
+#: Prefixes of the address and photo forms, shown on the same page as the text's decision form:
+#: their fields (action, reason, text) get ids of their own.
+ADDRESS, PHOTO = "address", "photo"
+
 bp = Blueprint("moderation", __name__)
 
 DECISION_LABELS = {"pending": _l("en attente"), "approved": _l("approuvé"), "edited": _l("corrigé"),
@@ -91,7 +95,7 @@ def item(incident_id: int, field: str):
         except OvaError as err:
             session.rollback()
             flash(err.message, "danger")
-            return render_template("moderation/item.html", item=data, form=form, photo_form=PhotoForm(),
+            return render_template("moderation/item.html", item=data, form=form, photo_form=PhotoForm(prefix=PHOTO),
                                    blur_form=BlurForm(), address_form=_address_form(data), labels=PII_LABELS,
                                    decision_labels=DECISION_LABELS,
                                    field_labels=FIELD_LABELS), err.status
@@ -99,20 +103,21 @@ def item(incident_id: int, field: str):
         flash(_("Décision enregistrée."), "success")
         return redirect(url_for("moderation.queue"))
     session.commit()  # a text loaded by the ETL was checked on this first view
-    return render_template("moderation/item.html", item=data, form=form, photo_form=PhotoForm(), blur_form=BlurForm(),
+    return render_template("moderation/item.html", item=data, form=form, photo_form=PhotoForm(prefix=PHOTO),
+                           blur_form=BlurForm(),
                            address_form=_address_form(data), labels=PII_LABELS, decision_labels=DECISION_LABELS,
                            field_labels=FIELD_LABELS)
 
 
 def _address_form(data: dict) -> AddressForm:
-    return AddressForm(text=data["public_address"] or data["address"])
+    return AddressForm(prefix=ADDRESS, text=data["public_address"] or data["address"])
 
 
 @bp.route("/<int:incident_id>/address", methods=["POST"])
 @roles_required("agent", "admin")
 def address_decision(incident_id: int):
     """Publish the typed address as it is, an edited one, or go back to the automatic rule."""
-    form = AddressForm()
+    form = AddressForm(prefix=ADDRESS)
     if not form.validate_on_submit():
         raise InvalidInput(_("Formulaire incomplet ou expiré."))
     session = get_session()
@@ -132,7 +137,7 @@ def address_decision(incident_id: int):
 @roles_required("agent", "admin")
 def photo_decision(incident_id: int):
     """Publish or hide a report's photo."""
-    form = PhotoForm()
+    form = PhotoForm(prefix=PHOTO)
     if not form.validate_on_submit():
         raise InvalidInput(_("Formulaire incomplet ou expiré."))
     session = get_session()

@@ -67,7 +67,7 @@ def test_photo_blur_and_publication(login_as, session, territory, app, tmp_path,
     assert report.photo_original_path == created.photo_path
     assert agent.get(f"{base}/original").status_code == 200
     assert client.get(f"{base}/original").status_code in (302, 401)
-    assert agent.post(f"{base}/decision", data={"action": "publish"}).status_code == 302
+    assert agent.post(f"{base}/decision", data={"photo-action": "publish"}).status_code == 302
     assert client.get(f"/incidents/{created.incident.id}/photo").status_code == 200
 
 
@@ -104,16 +104,16 @@ def test_the_public_address_through_the_form(login_as, session, territory, app, 
     assert '<strong id="public-address">rue des Lilas</strong>' in item
     assert "12 bis" not in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
     # A reason is required: nothing changes without one.
-    agent.post(f"/moderation/{incident_id}/address", data={"action": "approve", "reason": ""})
+    address = f"/moderation/{incident_id}/address"
+    agent.post(address, data={"address-action": "approve", "address-reason": ""})
     assert "12 bis" not in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
-    resp = agent.post(f"/moderation/{incident_id}/address", data={"action": "approve", "reason": "un commerce"})
+    resp = agent.post(address, data={"address-action": "approve", "address-reason": "un commerce"})
     assert resp.status_code == 302
     assert "12 bis rue des Lilas" in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
-    resp = agent.post(f"/moderation/{incident_id}/address", data={"action": "edit", "text": "angle rue des Lilas",
-                                                                  "reason": "repère"})
+    resp = agent.post(address, data={"address-action": "edit", "address-text": "angle rue des Lilas",
+                                     "address-reason": "repère"})
     assert "angle rue des Lilas" in client.get(f"/incidents/{incident_id}").get_data(as_text=True)
-    agent.post(f"/moderation/{incident_id}/address", data={"action": "mask", "reason": "retour à la règle"})
+    agent.post(address, data={"address-action": "mask", "address-reason": "retour à la règle"})
     page = client.get(f"/incidents/{incident_id}").get_data(as_text=True)
     assert "12 bis" not in page and "rue des Lilas" in page
-    assert login_as("citizen").post(f"/moderation/{incident_id}/address",
-                                    data={"action": "approve", "reason": "x"}).status_code == 403
+    assert login_as("citizen").post(address, data={"address-action": "approve", "address-reason": "x"}).status_code == 403
