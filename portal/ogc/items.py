@@ -62,11 +62,7 @@ def items_page(conn, slug: str, args: Mapping[str, str], reader: Reader) -> Item
         query = parse_items(args, source)
         sql, params = page_sql(source, query)
         try:
-            if conn.in_transaction():  # tests (and any transactional bind): keep it recoverable
-                with conn.begin_nested():
-                    fresh, columns = page_with_layer(conn, slug, sql, params)
-            else:
-                fresh, columns = page_with_layer(conn, slug, sql, params)
+            fresh, columns = _in_savepoint(conn, lambda: page_with_layer(conn, slug, sql, params))
         except (psycopg.DatabaseError, DBAPIError):  # e.g. the table was replaced since the hint was taken
             LOGGER.info("stale layer hint for %s: querying again", slug)
         else:
@@ -91,6 +87,8 @@ class ServedItem:
 
 
 def _in_savepoint(conn, run):
+    """``run()``, inside a savepoint when ``conn`` is already in a transaction (a failure then
+    leaves it usable for the fallback query)."""
     if conn.in_transaction():  # tests (and any transactional bind): keep it recoverable
         with conn.begin_nested():
             return run()
