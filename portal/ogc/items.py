@@ -61,15 +61,10 @@ def items_page(conn, slug: str, args: Mapping[str, str], reader: Reader) -> Item
         source = source_of(conn, layer)
         query = parse_items(args, source)
         sql, params = page_sql(source, query)
-        try:
-            fresh, columns = _in_savepoint(conn, lambda: page_with_layer(conn, slug, sql, params))
-        except (psycopg.DatabaseError, DBAPIError):  # e.g. the table was replaced since the hint was taken
-            LOGGER.info("stale layer hint for %s: querying again", slug)
-        else:
-            fresh = check_layer(fresh, slug, reader)  # raises when denied
-            if same_layer(fresh, layer):
-                remember(fresh)
-                return ItemsPage(fresh, source, query, to_page(*columns))
+        served = _with_fresh_layer(conn, slug, reader, layer, lambda: page_with_layer(conn, slug, sql, params))
+        if served is not None:
+            fresh, columns = served
+            return ItemsPage(fresh, source, query, to_page(*columns))
     layer = get_layer_row(conn, slug, reader)
     source = source_of(conn, layer)
     query = parse_items(args, source)
@@ -86,13 +81,28 @@ class ServedItem:
     feature: str
 
 
-def _in_savepoint(conn, run):
-    """``run()``, inside a savepoint when ``conn`` is already in a transaction (a failure then
-    leaves it usable for the fallback query)."""
-    if conn.in_transaction():  # tests (and any transactional bind): keep it recoverable
-        with conn.begin_nested():
-            return run()
-    return run()
+def _with_fresh_layer(conn, slug: str, reader: Reader, layer, run):
+    """``(fresh layer row, result)`` of ``run()`` (one statement reading both) when the layer is
+    still the hinted ``layer`` and ``reader`` may read it (else Forbidden/Unauthorized); None when
+    the layer changed or the statement failed on a stale hint: the caller then reads it anew.
+
+    ``run()`` goes inside a savepoint when ``conn`` is already in a transaction, so that a failure
+    leaves it usable for the fallback query.
+    """
+    try:
+        if conn.in_transaction():  # tests (and any transactional bind): keep it recoverable
+            with conn.begin_nested():
+                fresh, result = run()
+        else:
+            fresh, result = run()
+    except (psycopg.DatabaseError, DBAPIError):  # e.g. the table was replaced since the hint was taken
+        LOGGER.info("stale layer hint for %s: querying again", slug)
+        return None
+    fresh = check_layer(fresh, slug, reader)  # raises when denied
+    if not same_layer(fresh, layer):
+        return None
+    remember(fresh)
+    return fresh, result
 
 
 def item_feature(conn, slug: str, feature_id: str, crs_arg: str | None, reader: Reader) -> ServedItem:
@@ -112,17 +122,12 @@ def item_feature(conn, slug: str, feature_id: str, crs_arg: str | None, reader: 
         except (InvalidInput, NotFound):
             pass  # told after the layer's access check, below
         else:
-            try:
-                fresh, feature = _in_savepoint(conn, lambda: item_with_layer(conn, slug, sql, params))
-            except (psycopg.DatabaseError, DBAPIError):  # e.g. the table was replaced since the hint was taken
-                LOGGER.info("stale layer hint for %s: querying again", slug)
-            else:
-                fresh = check_layer(fresh, slug, reader)  # raises when denied
-                if same_layer(fresh, layer):
-                    remember(fresh)
-                    if feature is None:
-                        raise NotFound(f"no feature '{feature_id}'")
-                    return ServedItem(fresh, source, crs, feature)
+            served = _with_fresh_layer(conn, slug, reader, layer, lambda: item_with_layer(conn, slug, sql, params))
+            if served is not None:
+                fresh, feature = served
+                if feature is None:
+                    raise NotFound(f"no feature '{feature_id}'")
+                return ServedItem(fresh, source, crs, feature)
     layer = get_layer_row(conn, slug, reader)
     source = source_of(conn, layer)
     crs = crs_from(crs_arg)
